@@ -1,0 +1,1 @@
+"""virtmodel.analytic"""
