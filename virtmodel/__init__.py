@@ -1,2 +1,26 @@
-"""virtmodel: performance models of virtualized systems, derived, predicted and simulated."""
+"""virtmodel: performance models of virtualized systems, derived, predicted and simulated.
+
+>>> import virtmodel as vm
+>>> from virtmodel.dists import Exponential
+>>> sc = vm.Scenario(pcpus=1, vms=[vm.VM("web", Exponential(0.5), Exponential(1.0))])
+>>> vm.predict(sc).value("mean_response")
+2.0
+"""
+
 __version__ = "0.1.0"
+
+from . import analytic, dists, errors, policies
+from .analytic.solve import Prediction, predict
+from .errors import InvalidParameter, NoClosedForm, UnstableSystem, VirtmodelError
+from .experiments.compare import compare
+from .scenario import VM, Scenario
+from .sim.results import SimResult
+from .sim.run import simulate
+from .symbolic import Derivation, derivations, derive
+
+__all__ = [
+    "Scenario", "VM", "policies", "dists", "analytic", "errors",
+    "predict", "Prediction", "simulate", "SimResult", "compare",
+    "derive", "derivations", "Derivation",
+    "VirtmodelError", "InvalidParameter", "UnstableSystem", "NoClosedForm",
+]

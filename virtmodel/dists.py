@@ -1,0 +1,892 @@
+"""Service and interarrival time distributions: exact moments, transforms and sampling.
+
+Every distribution is an immutable (frozen, hashable, picklable) dataclass that
+checks its parameters at construction and offers the same API:
+
+``mean``, ``variance``, ``scv`` (squared coefficient of variation,
+``variance / mean**2``) and ``rate`` (``1 / mean``) as properties;
+``moment(k)`` (the raw moment :math:`E[X^k]` in closed form, ``math.inf`` where
+it diverges or overflows); ``cdf(x)``; ``partial_moment(k, x)``
+(:math:`E[X^k; X \\le x] = \\int_0^x t^k\\,dF(t)`); ``laplace(s)`` (the
+Laplace-Stieltjes transform :math:`E[e^{-sX}]`, ``s >= 0``); ``sample(rng, size)``
+(a float64 array drawn only from the given :class:`numpy.random.Generator`);
+and ``to_scipy()`` (the equivalent :mod:`scipy.stats` object, or ``None``).
+
+``cdf``, ``partial_moment`` and ``laplace`` broadcast like numpy ufuncs: a scalar
+argument gives a Python float, an array gives an array.
+
+All distributions live on :math:`[0, \\infty)` and have a positive mean.  The
+moment formulas are the standard ones; see e.g. N. L. Johnson, S. Kotz and
+N. Balakrishnan, *Continuous Univariate Distributions*, vol. 1, 2nd ed., Wiley,
+1994 (ch. 14 lognormal, ch. 17 gamma, ch. 19 exponential) and vol. 2, 1995
+(ch. 26 uniform), and
+H. C. Tijms, *A First Course in Stochastic Models*, Wiley, 2003 (appendix on
+useful probability distributions: Erlang, hyperexponential, two-moment fits).
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from scipy import integrate, special, stats
+
+from ._validation import (
+    _fmt,
+    as_output,
+    nonnegative,
+    nonnegative_int,
+    positive,
+    positive_int,
+    probability,
+    real_array,
+)
+from .errors import InvalidParameter
+
+__all__ = [
+    "Distribution",
+    "Exponential",
+    "Deterministic",
+    "Erlang",
+    "HyperExponential",
+    "Gamma",
+    "LogNormal",
+    "Uniform",
+    "Empirical",
+]
+
+#: Tolerance on ``sum(probs) == 1`` for :class:`HyperExponential`.
+PROBABILITY_SUM_TOL = 1e-9
+
+
+# ---------------------------------------------------------------------------
+# private helpers
+# ---------------------------------------------------------------------------
+
+
+def _scalar(check, name: str, value) -> float:
+    """Apply an array check from ``_validation`` and insist on a single number."""
+    arr = check(name, value)
+    if arr.ndim != 0:
+        raise InvalidParameter(f"{name} must be a single real number, got {_fmt(value)}")
+    return float(arr)
+
+
+def _vector(check, name: str, value) -> np.ndarray:
+    """Apply an array check and insist on a non-empty 1-d sequence of numbers."""
+    if np.asarray(value).dtype == bool:
+        raise InvalidParameter(f"{name} must be real numbers, got {value!r}")
+    arr = check(name, value)
+    if arr.ndim != 1:
+        raise InvalidParameter(f"{name} must be a 1-d sequence of numbers, got {_fmt(value)}")
+    if arr.size == 0:
+        raise InvalidParameter(f"{name} must contain at least 1 value, got {value!r}")
+    return arr
+
+
+def _points(name: str, value) -> np.ndarray:
+    """Evaluation points: any real array, +-inf allowed, NaN rejected."""
+    if isinstance(value, (str, bytes)) or value is None or isinstance(value, bool):
+        raise InvalidParameter(f"{name} must be a real number or array of them, got {value!r}")
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidParameter(f"{name} must be a real number or array of them, got {value!r}") from None
+    if np.any(np.isnan(arr)):
+        raise InvalidParameter(f"{name} must not contain NaN, got {_fmt(value)}")
+    return arr
+
+
+def _pow(base: float, k: float) -> float:
+    """``base ** k`` for base >= 0 that returns ``inf`` instead of raising OverflowError."""
+    try:
+        return base**k
+    except OverflowError:
+        return math.inf
+
+
+def _exp(x: float) -> float:
+    """``math.exp`` that returns ``inf`` instead of raising OverflowError."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
+def _gamma_moment(shape: float, rate: float, k: int) -> float:
+    """E[X^k] = shape (shape+1) ... (shape+k-1) / rate^k for X ~ Gamma(shape, rate).
+
+    Johnson, Kotz & Balakrishnan (1994), ch. 17.  Computed as a running
+    product so that it is exact to a few ulps and overflows to ``inf``.
+    """
+    result = 1.0
+    for i in range(k):
+        result *= (shape + i) / rate
+        if result == math.inf or result == 0.0:
+            break
+    return result
+
+
+def _gamma_partial_moment(shape: float, rate: float, k: int, x: np.ndarray) -> np.ndarray:
+    """E[X^k; X <= x] = E[X^k] P(shape + k, rate x) for X ~ Gamma(shape, rate).
+
+    ``P`` is the regularized lower incomplete gamma function
+    (:func:`scipy.special.gammainc`); the identity follows from
+    t^k f(t; shape, rate) = E[X^k] f(t; shape + k, rate).  ``shape`` and ``rate``
+    broadcast against ``x`` (used by the hyperexponential mixture).
+    """
+    shape = np.asarray(shape, dtype=float)
+    rate = np.asarray(rate, dtype=float)
+    moments = np.vectorize(_gamma_moment, otypes=[float])(shape, rate, k)
+    p = special.gammainc(shape + k, rate * np.maximum(x, 0.0))
+    with np.errstate(invalid="ignore"):  # inf * 0 where the moment overflowed
+        return np.where(p > 0, moments * p, 0.0)
+
+
+def _moment_order(k) -> int:
+    return nonnegative_int("k", k)
+
+
+def _rate_argument(rate, alias: str, alias_value) -> tuple[str, object]:
+    """Pick the rate given either as ``rate`` (the documented keyword) or as its field name."""
+    if alias_value is None:
+        return "rate", rate  # a missing rate is reported as "rate must be a real number, got None"
+    if rate is not None:
+        raise InvalidParameter(
+            f"give exactly one of rate or {alias}, got rate={rate!r}, {alias}={alias_value!r}"
+        )
+    return alias, alias_value
+
+
+class _derived:
+    """A read-only computed attribute, like ``property`` but a non-data descriptor.
+
+    Unlike a property, it gives way to an instance attribute of the same name,
+    so a dataclass field can provide ``rate`` (:class:`Exponential`) or
+    ``mean`` and ``scv`` (:class:`LogNormal`) directly.
+    """
+
+    def __init__(self, func):
+        self.func = func
+        self.__doc__ = func.__doc__
+
+    def __get__(self, obj, owner=None):
+        return self if obj is None else self.func(obj)
+
+
+# ---------------------------------------------------------------------------
+# base class
+# ---------------------------------------------------------------------------
+
+
+class Distribution(ABC):
+    """A nonnegative random variable with a positive mean (abstract base).
+
+    Subclasses implement ``_raw_moment(k)`` for ``k >= 1``, ``_cdf``,
+    ``_partial_moment``, ``_laplace`` and ``_sample`` on validated numpy input;
+    this class does the checking, the broadcasting and the derived quantities.
+
+    Notes
+    -----
+    ``variance = E[X^2] - E[X]^2`` unless a subclass has a better-conditioned
+    closed form, ``scv = variance / mean**2`` and ``rate = 1 / mean``.
+
+    Examples
+    --------
+    >>> from virtmodel.dists import Distribution, Exponential
+    >>> isinstance(Exponential(rate=1.0), Distribution)
+    True
+    """
+
+    # -- to implement -------------------------------------------------------
+
+    @abstractmethod
+    def _raw_moment(self, k: int) -> float:
+        """E[X^k] for an integer k >= 1."""
+
+    @abstractmethod
+    def _cdf(self, x: np.ndarray) -> np.ndarray: ...
+
+    @abstractmethod
+    def _partial_moment(self, k: int, x: np.ndarray) -> np.ndarray: ...
+
+    @abstractmethod
+    def _laplace(self, s: np.ndarray) -> np.ndarray: ...
+
+    @abstractmethod
+    def _sample(self, rng: np.random.Generator, size) -> np.ndarray: ...
+
+    def to_scipy(self):
+        """The equivalent frozen :mod:`scipy.stats` distribution, or ``None`` if none exists."""
+        return None
+
+    # -- public API -----------------------------------------------------------
+
+    @_derived
+    def mean(self) -> float:
+        """E[X]."""
+        return self._raw_moment(1)
+
+    @_derived
+    def variance(self) -> float:
+        """Var[X] = E[X^2] - E[X]^2."""
+        m1 = self.mean
+        return max(self._raw_moment(2) - m1 * m1, 0.0)
+
+    @_derived
+    def scv(self) -> float:
+        """Squared coefficient of variation, Var[X] / E[X]^2."""
+        m1 = self.mean
+        return self.variance / m1 / m1
+
+    @_derived
+    def rate(self) -> float:
+        """1 / E[X] (the long-run rate of a renewal process with these interarrival times)."""
+        return 1.0 / self.mean
+
+    def moment(self, k) -> float:
+        """Raw moment E[X^k] for an integer ``k >= 0`` (``math.inf`` where it diverges)."""
+        k = _moment_order(k)
+        return 1.0 if k == 0 else float(self._raw_moment(k))
+
+    def cdf(self, x):
+        """P(X <= x); broadcasts over ``x`` (any real, +-inf allowed)."""
+        return as_output(self._cdf(_points("x", x)))
+
+    def partial_moment(self, k, x):
+        """E[X^k; X <= x] = integral of t^k dF(t) over [0, x]; broadcasts over ``x``.
+
+        Tends to ``moment(k)`` as ``x -> inf``; ``partial_moment(0, x) == cdf(x)``.
+        """
+        k = _moment_order(k)
+        return as_output(self._partial_moment(k, _points("x", x)))
+
+    def laplace(self, s):
+        """Laplace-Stieltjes transform E[exp(-s X)] for ``s >= 0``; broadcasts over ``s``."""
+        return as_output(self._laplace(nonnegative("s", s)))
+
+    def sample(self, rng: np.random.Generator, size) -> np.ndarray:
+        """Draw ``size`` (int or tuple of ints) values using only ``rng``; returns float64."""
+        if not isinstance(rng, np.random.Generator):
+            raise InvalidParameter(f"rng must be a numpy.random.Generator, got {rng!r}")
+        if isinstance(size, tuple):
+            size = tuple(nonnegative_int("size", n) for n in size)
+        else:
+            size = nonnegative_int("size", size)
+        return np.asarray(self._sample(rng, size), dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------
+# gamma family: Exponential, Erlang, Gamma
+# ---------------------------------------------------------------------------
+
+
+class _GammaFamily(Distribution):
+    """Shared code of the gamma family, parameterised by ``_shape`` and ``_phase_rate``.
+
+    Formulas (Johnson, Kotz & Balakrishnan 1994, ch. 17), with shape a and rate b:
+    E[X^k] = a (a+1) ... (a+k-1) / b^k, Var = a / b^2,
+    F(x) = P(a, b x), E[X^k; X <= x] = E[X^k] P(a + k, b x), E[e^{-sX}] = (b / (b + s))^a.
+    """
+
+    @property
+    @abstractmethod
+    def _shape(self) -> float: ...
+
+    @property
+    @abstractmethod
+    def _phase_rate(self) -> float: ...
+
+    @property
+    def mean(self) -> float:
+        return self._shape / self._phase_rate
+
+    @property
+    def variance(self) -> float:
+        return (self._shape / self._phase_rate) / self._phase_rate
+
+    @property
+    def scv(self) -> float:
+        return 1.0 / self._shape
+
+    def _raw_moment(self, k):
+        return _gamma_moment(self._shape, self._phase_rate, k)
+
+    def _cdf(self, x):
+        return special.gammainc(self._shape, self._phase_rate * np.maximum(x, 0.0))
+
+    def _partial_moment(self, k, x):
+        return _gamma_partial_moment(self._shape, self._phase_rate, k, x)
+
+    def _laplace(self, s):
+        return (self._phase_rate / (self._phase_rate + s)) ** self._shape
+
+    def _sample(self, rng, size):
+        return rng.gamma(self._shape, 1.0 / self._phase_rate, size)
+
+    def to_scipy(self):
+        return stats.gamma(self._shape, scale=1.0 / self._phase_rate)
+
+
+@dataclass(frozen=True)
+class Exponential(_GammaFamily):
+    """Exponential distribution with rate ``rate`` (mean ``1 / rate``).
+
+    Parameters
+    ----------
+    rate : float
+        Rate, > 0.
+
+    Notes
+    -----
+    With rate :math:`\\mu` (Johnson, Kotz & Balakrishnan 1994, ch. 19):
+    :math:`E[X^k] = k!/\\mu^k`, :math:`\\mathrm{Var} = 1/\\mu^2`, scv = 1,
+    :math:`F(x) = 1 - e^{-\\mu x}`, :math:`E[e^{-sX}] = \\mu/(\\mu + s)`,
+    :math:`E[X^k; X \\le x] = (k!/\\mu^k)\\, P(k + 1, \\mu x)`.
+    ``to_scipy()`` gives ``scipy.stats.expon(scale=1/rate)``.
+
+    Examples
+    --------
+    >>> d = Exponential(rate=2.0)
+    >>> d.mean, d.variance, d.scv, d.moment(3)
+    (0.5, 0.25, 1.0, 0.75)
+    """
+
+    rate: float
+
+    def __post_init__(self):
+        object.__setattr__(self, "rate", _scalar(positive, "rate", self.rate))
+
+    _shape = 1.0
+
+    @property
+    def _phase_rate(self):
+        return self.rate
+
+    def _cdf(self, x):
+        return -np.expm1(-self.rate * np.maximum(x, 0.0))
+
+    def _sample(self, rng, size):
+        return rng.exponential(1.0 / self.rate, size)
+
+    def to_scipy(self):
+        return stats.expon(scale=1.0 / self.rate)
+
+
+@dataclass(frozen=True, init=False)
+class Erlang(_GammaFamily):
+    """Erlang distribution: the sum of ``k`` independent exponential phases of rate ``rate``.
+
+    Parameters
+    ----------
+    k : int
+        Number of phases, >= 1.
+    rate : float
+        Rate of *each* phase, > 0; the mean is ``k / rate``.  Stored as the
+        field ``phase_rate`` (also accepted as a keyword), because the
+        attribute ``rate`` means ``1 / mean`` on every distribution.
+
+    Notes
+    -----
+    A gamma distribution with integer shape k and phase rate :math:`\\mu`
+    (Tijms 2003, appendix; Johnson, Kotz & Balakrishnan 1994, ch. 17):
+    :math:`E[X^j] = k(k+1)\\cdots(k+j-1)/\\mu^j`, :math:`\\mathrm{Var} = k/\\mu^2`,
+    scv = 1/k, :math:`F(x) = P(k, \\mu x)`,
+    :math:`E[X^j; X \\le x] = E[X^j]\\,P(k + j, \\mu x)`,
+    :math:`E[e^{-sX}] = (\\mu/(\\mu + s))^k`.  ``to_scipy()`` gives
+    ``scipy.stats.erlang(k, scale=1/phase_rate)``.
+
+    Examples
+    --------
+    >>> d = Erlang(k=4, rate=2.0)
+    >>> d.mean, d.rate, d.scv
+    (2.0, 0.5, 0.25)
+    >>> Erlang.from_mean(4, 2.0) == d
+    True
+    """
+
+    k: int
+    phase_rate: float
+
+    def __init__(self, k, rate=None, *, phase_rate=None):
+        name, value = _rate_argument(rate, "phase_rate", phase_rate)
+        object.__setattr__(self, "k", positive_int("k", k))
+        object.__setattr__(self, "phase_rate", _scalar(positive, name, value))
+
+    @classmethod
+    def from_mean(cls, k, mean) -> Erlang:
+        """Erlang with ``k`` phases and the given mean (each phase has rate ``k / mean``)."""
+        k = positive_int("k", k)
+        return cls(k, k / _scalar(positive, "mean", mean))
+
+    @property
+    def _shape(self):
+        return float(self.k)
+
+    @property
+    def _phase_rate(self):
+        return self.phase_rate
+
+    def to_scipy(self):
+        return stats.erlang(self.k, scale=1.0 / self.phase_rate)
+
+
+@dataclass(frozen=True, init=False)
+class Gamma(_GammaFamily):
+    """Gamma distribution with shape ``shape`` and rate ``rate`` (mean ``shape / rate``).
+
+    Parameters
+    ----------
+    shape : float
+        Shape a, > 0.
+    rate : float
+        Rate parameter b, > 0 (scipy's ``1 / scale``).  Stored as the field
+        ``rate_parameter`` (also accepted as a keyword), because the attribute
+        ``rate`` means ``1 / mean = b / a`` on every distribution.
+
+    Notes
+    -----
+    Johnson, Kotz & Balakrishnan (1994), ch. 17:
+    :math:`E[X^k] = a(a+1)\\cdots(a+k-1)/b^k`, :math:`\\mathrm{Var} = a/b^2`,
+    scv = 1/a, :math:`F(x) = P(a, bx)` (regularized lower incomplete gamma),
+    :math:`E[X^k; X \\le x] = E[X^k]\\,P(a + k, bx)`,
+    :math:`E[e^{-sX}] = (b/(b + s))^a`.  ``to_scipy()`` gives
+    ``scipy.stats.gamma(shape, scale=1/rate_parameter)``.
+
+    Examples
+    --------
+    >>> d = Gamma(shape=0.5, rate=0.25)
+    >>> d.mean, d.variance, d.scv
+    (2.0, 8.0, 2.0)
+    """
+
+    shape: float
+    rate_parameter: float
+
+    def __init__(self, shape, rate=None, *, rate_parameter=None):
+        name, value = _rate_argument(rate, "rate_parameter", rate_parameter)
+        object.__setattr__(self, "shape", _scalar(positive, "shape", shape))
+        object.__setattr__(self, "rate_parameter", _scalar(positive, name, value))
+
+    @property
+    def _shape(self):
+        return self.shape
+
+    @property
+    def _phase_rate(self):
+        return self.rate_parameter
+
+
+# ---------------------------------------------------------------------------
+# the others
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Deterministic(Distribution):
+    """A constant ``value`` (zero variance).
+
+    Parameters
+    ----------
+    value : float
+        The constant, > 0.
+
+    Notes
+    -----
+    :math:`E[X^k] = c^k`, Var = 0, scv = 0, :math:`F(x) = 1\\{x \\ge c\\}`,
+    :math:`E[X^k; X \\le x] = c^k\\,1\\{x \\ge c\\}`, :math:`E[e^{-sX}] = e^{-sc}`.
+    ``to_scipy()`` gives a one-point ``scipy.stats.rv_discrete``
+    (scipy has no continuous point mass).  ``sample`` returns copies of
+    ``value`` and draws nothing from ``rng``.
+
+    Examples
+    --------
+    >>> d = Deterministic(2.0)
+    >>> d.mean, d.variance, d.scv, d.moment(3)
+    (2.0, 0.0, 0.0, 8.0)
+    """
+
+    value: float
+
+    def __post_init__(self):
+        object.__setattr__(self, "value", _scalar(positive, "value", self.value))
+
+    @property
+    def mean(self):
+        return self.value
+
+    @property
+    def variance(self):
+        return 0.0
+
+    def _raw_moment(self, k):
+        return _pow(self.value, k)
+
+    def _cdf(self, x):
+        return np.where(x >= self.value, 1.0, 0.0)
+
+    def _partial_moment(self, k, x):
+        return np.where(x >= self.value, self._raw_moment(k), 0.0)
+
+    def _laplace(self, s):
+        return np.exp(-s * self.value)
+
+    def _sample(self, rng, size):
+        return np.full(size, self.value)
+
+    def to_scipy(self):
+        return stats.rv_discrete(values=([self.value], [1.0]))
+
+
+@dataclass(frozen=True)
+class HyperExponential(Distribution):
+    """Mixture of exponentials: with probability ``probs[i]`` an exponential of rate ``rates[i]``.
+
+    Parameters
+    ----------
+    probs : sequence of float
+        Mixing probabilities in [0, 1], summing to 1 within 1e-9.
+    rates : sequence of float
+        Phase rates, > 0, as many as ``probs``.
+
+    Notes
+    -----
+    Tijms (2003), appendix; with :math:`p_i, \\mu_i`:
+    :math:`E[X^k] = k! \\sum_i p_i / \\mu_i^k`, so scv >= 1;
+    :math:`F(x) = 1 - \\sum_i p_i e^{-\\mu_i x}`,
+    :math:`E[X^k; X \\le x] = \\sum_i p_i (k!/\\mu_i^k) P(k + 1, \\mu_i x)`,
+    :math:`E[e^{-sX}] = \\sum_i p_i \\mu_i / (\\mu_i + s)`.
+    ``to_scipy()`` returns ``None``: scipy.stats has no frozen mixture.
+
+    Examples
+    --------
+    >>> d = HyperExponential(probs=(0.5, 0.5), rates=(1.0, 0.5))
+    >>> d.mean, d.moment(2)
+    (1.5, 5.0)
+    >>> h = HyperExponential.balanced(mean=2.0, scv=4.0)
+    >>> round(h.mean, 12), round(h.scv, 12)
+    (2.0, 4.0)
+    """
+
+    probs: tuple[float, ...]
+    rates: tuple[float, ...]
+
+    def __post_init__(self):
+        probs = _vector(probability, "probs", self.probs)
+        rates = _vector(positive, "rates", self.rates)
+        if abs(probs.sum() - 1.0) > PROBABILITY_SUM_TOL:
+            raise InvalidParameter(
+                f"probs must sum to 1 (within {PROBABILITY_SUM_TOL:g}), "
+                f"got {_fmt(probs)} (sum {probs.sum()!r})"
+            )
+        if rates.size != probs.size:
+            raise InvalidParameter(
+                f"rates must have as many entries as probs ({probs.size}), got {rates.size}: {_fmt(rates)}"
+            )
+        object.__setattr__(self, "probs", tuple(float(p) for p in probs))
+        object.__setattr__(self, "rates", tuple(float(r) for r in rates))
+
+    @classmethod
+    def balanced(cls, mean, scv) -> HyperExponential:
+        """Two-phase hyperexponential (H2) with balanced means and the given mean and scv.
+
+        Balanced means: :math:`p_1/\\mu_1 = p_2/\\mu_2`.  Then (Tijms 2003,
+        appendix, two-moment fit of an H2 with balanced means; also
+        Whitt 1982, "Approximating a point process by a renewal process, I")
+
+        .. math:: p_1 = \\tfrac12\\bigl(1 + \\sqrt{(c^2 - 1)/(c^2 + 1)}\\bigr),\\quad
+                  p_2 = 1 - p_1,\\quad \\mu_i = 2 p_i / m,
+
+        which requires :math:`c^2 \\ge 1`; :math:`c^2 = 1` gives two equal
+        phases, i.e. an exponential.  ``p_2`` is computed as
+        :math:`1/(2(c^2+1)p_1)` (the same number) to avoid cancellation.
+        """
+        mean = _scalar(positive, "mean", mean)
+        scv = _scalar(real_array, "scv", scv)
+        if not scv >= 1.0:
+            raise InvalidParameter(f"scv must be >= 1 for a hyperexponential, got {scv!r}")
+        p1 = 0.5 * (1.0 + math.sqrt((scv - 1.0) / (scv + 1.0)))
+        p2 = 1.0 / (2.0 * (scv + 1.0) * p1)
+        return cls((p1, p2), (2.0 * p1 / mean, 2.0 * p2 / mean))
+
+    @cached_property
+    def _p(self) -> np.ndarray:
+        return np.array(self.probs)
+
+    @cached_property
+    def _mu(self) -> np.ndarray:
+        return np.array(self.rates)
+
+    def _raw_moment(self, k):
+        return math.fsum(p * _gamma_moment(1.0, mu, k) for p, mu in zip(self.probs, self.rates, strict=True))
+
+    def _cdf(self, x):
+        x = np.maximum(x, 0.0)[..., None]
+        return np.sum(self._p * -np.expm1(-self._mu * x), axis=-1)
+
+    def _partial_moment(self, k, x):
+        return np.sum(self._p * _gamma_partial_moment(1.0, self._mu, k, x[..., None]), axis=-1)
+
+    def _laplace(self, s):
+        return np.sum(self._p * self._mu / (self._mu + s[..., None]), axis=-1)
+
+    def _sample(self, rng, size):
+        phase = np.searchsorted(np.cumsum(self._p), rng.random(size), side="right")
+        phase = np.minimum(phase, self._p.size - 1)  # guards against sum(probs) < 1 by rounding
+        return rng.standard_exponential(size) / self._mu[phase]
+
+
+@dataclass(frozen=True)
+class LogNormal(Distribution):
+    """Lognormal distribution with the given ``mean`` and squared coefficient of variation ``scv``.
+
+    Parameters
+    ----------
+    mean : float
+        E[X], > 0.
+    scv : float
+        Var[X] / E[X]^2, > 0.
+
+    Notes
+    -----
+    :math:`\\ln X \\sim N(\\mu, \\sigma^2)` with :math:`\\sigma^2 = \\ln(1 + c^2)` and
+    :math:`\\mu = \\ln m - \\sigma^2/2` (Johnson, Kotz & Balakrishnan 1994, ch. 14):
+    :math:`E[X^k] = e^{k\\mu + k^2\\sigma^2/2} = m^k (1 + c^2)^{k(k-1)/2}`,
+    :math:`F(x) = \\Phi((\\ln x - \\mu)/\\sigma)`,
+    :math:`E[X^k; X \\le x] = E[X^k]\\,\\Phi((\\ln x - \\mu - k\\sigma^2)/\\sigma)`.
+    The Laplace transform has no closed form; it is computed by adaptive
+    quadrature (:func:`scipy.integrate.quad`) over :math:`z = (\\ln x - \\mu)/\\sigma`,
+    one call per value of ``s`` (slow for large arrays).
+    ``to_scipy()`` gives ``scipy.stats.lognorm(sigma, scale=exp(mu))``.
+
+    Examples
+    --------
+    >>> d = LogNormal(mean=2.0, scv=3.0)
+    >>> d.variance, d.moment(2), round(d.sigma**2, 6)  # sigma^2 = ln 4
+    (12.0, 16.0, 1.386294)
+    """
+
+    mean: float
+    scv: float
+
+    def __post_init__(self):
+        object.__setattr__(self, "mean", _scalar(positive, "mean", self.mean))
+        object.__setattr__(self, "scv", _scalar(positive, "scv", self.scv))
+
+    @property
+    def sigma(self) -> float:
+        """Standard deviation of ln X, sqrt(ln(1 + scv))."""
+        return math.sqrt(math.log1p(self.scv))
+
+    @property
+    def mu(self) -> float:
+        """Mean of ln X, ln(mean) - sigma^2 / 2."""
+        return math.log(self.mean) - 0.5 * math.log1p(self.scv)
+
+    @property
+    def variance(self):
+        return self.mean * self.mean * self.scv
+
+    def _raw_moment(self, k):
+        direct = _pow(self.mean, k) * _pow(1.0 + self.scv, k * (k - 1) / 2)
+        if 0.0 < direct < math.inf:
+            return direct
+        return _exp(k * math.log(self.mean) + 0.5 * k * (k - 1) * math.log1p(self.scv))
+
+    def _standardised_log(self, x, shift=0.0):
+        with np.errstate(divide="ignore"):
+            return (np.log(np.maximum(x, 0.0)) - self.mu - shift) / self.sigma
+
+    def _cdf(self, x):
+        return special.ndtr(self._standardised_log(x))
+
+    def _partial_moment(self, k, x):
+        p = special.ndtr(self._standardised_log(x, shift=k * self.sigma**2))
+        return np.where(p > 0, self._raw_moment(k) * p, 0.0)
+
+    def _laplace_one(self, s: float) -> float:
+        # E[exp(-s X)] = integral of exp(-s e^{mu + sigma z}) phi(z) dz; the standard
+        # normal density phi is below 1e-300 outside |z| < 37, and the cutoff
+        # factor drops from 1 to 0 around z0 = (-ln s - mu) / sigma.
+        if s == 0.0:
+            return 1.0
+        mu, sigma = self.mu, self.sigma
+
+        def integrand(z):
+            with np.errstate(over="ignore"):
+                return np.exp(-s * np.exp(mu + sigma * z) - 0.5 * z * z)
+
+        z0 = min(max((-math.log(s) - mu) / sigma, -36.0), 36.0)
+        value = math.fsum(
+            integrate.quad(integrand, lo, hi, epsabs=1e-16, epsrel=1e-13, limit=200)[0]
+            for lo, hi in ((-37.0, z0), (z0, 37.0))
+        )
+        return value / math.sqrt(2.0 * math.pi)
+
+    def _laplace(self, s):
+        return np.vectorize(self._laplace_one, otypes=[float])(s)
+
+    def _sample(self, rng, size):
+        return rng.lognormal(self.mu, self.sigma, size)
+
+    def to_scipy(self):
+        return stats.lognorm(self.sigma, scale=math.exp(self.mu))
+
+
+@dataclass(frozen=True)
+class Uniform(Distribution):
+    """Continuous uniform distribution on ``[low, high]``.
+
+    Parameters
+    ----------
+    low : float
+        Lower end, >= 0.
+    high : float
+        Upper end, > low.
+
+    Notes
+    -----
+    With :math:`a` = low, :math:`b` = high (Johnson, Kotz & Balakrishnan 1995,
+    vol. 2, ch. 26): :math:`E[X^k] = (b^{k+1} - a^{k+1})/((k+1)(b-a))`,
+    :math:`\\mathrm{Var} = (b-a)^2/12`, :math:`F(x) = (x-a)/(b-a)` on [a, b],
+    :math:`E[X^k; X \\le x] = (y^{k+1} - a^{k+1})/((k+1)(b-a))` with
+    :math:`y = \\min(\\max(x, a), b)`,
+    :math:`E[e^{-sX}] = (e^{-sa} - e^{-sb})/(s(b-a))`.  Differences are
+    evaluated with ``log1p``/``expm1`` so that narrow intervals keep full
+    precision.  ``to_scipy()`` gives ``scipy.stats.uniform(low, high - low)``.
+
+    Examples
+    --------
+    >>> d = Uniform(1.0, 3.0)
+    >>> d.mean, d.variance, d.moment(2), d.cdf(2.5)
+    (2.0, 0.3333333333333333, 4.333333333333333, 0.75)
+    """
+
+    low: float
+    high: float
+
+    def __post_init__(self):
+        low = _scalar(nonnegative, "low", self.low)
+        high = _scalar(real_array, "high", self.high)
+        if not high > low:
+            raise InvalidParameter(f"high must be > low ({low!r}), got {high!r}")
+        object.__setattr__(self, "low", low)
+        object.__setattr__(self, "high", high)
+
+    @property
+    def mean(self):
+        return 0.5 * (self.low + self.high)
+
+    @property
+    def variance(self):
+        width = self.high - self.low
+        return width * width / 12.0
+
+    def _raw_moment(self, k):
+        # (b^{k+1} - a^{k+1}) / ((k+1)(b-a)) = b^k (1 - r^{k+1}) / ((k+1)(1-r)), r = a/b
+        a, b = self.low, self.high
+        one_minus_r = (b - a) / b  # accurate even when a is close to b
+        if a < 0.5 * b:  # no cancellation in the textbook formula unless it overflows
+            direct = (_pow(b, k + 1) - _pow(a, k + 1)) / ((k + 1) * (b - a))
+            if direct < math.inf:
+                return direct
+            one_minus_rk1 = 1.0 - _pow(a / b, k + 1)
+        else:
+            one_minus_rk1 = -math.expm1((k + 1) * math.log1p(-one_minus_r))
+        return _pow(b, k) * one_minus_rk1 / ((k + 1) * one_minus_r)
+
+    def _cdf(self, x):
+        return np.clip((x - self.low) / (self.high - self.low), 0.0, 1.0)
+
+    def _partial_moment(self, k, x):
+        a, b = self.low, self.high
+        y = np.clip(x, a, b)
+        return (y ** (k + 1) - a ** (k + 1)) / ((k + 1) * (b - a))
+
+    def _laplace(self, s):
+        width = self.high - self.low
+        sw = s * width
+        safe = np.where(sw > 0, sw, 1.0)
+        return np.exp(-s * self.low) * np.where(sw > 0, -np.expm1(-sw) / safe, 1.0)
+
+    def _sample(self, rng, size):
+        return rng.uniform(self.low, self.high, size)
+
+    def to_scipy(self):
+        return stats.uniform(self.low, self.high - self.low)
+
+
+@dataclass(frozen=True)
+class Empirical(Distribution):
+    """The empirical distribution of observed values (each with weight 1/n).
+
+    Parameters
+    ----------
+    samples : sequence of float
+        At least one finite value >= 0, not all zero.  Stored as a tuple of
+        floats in the given order, so equal samples give equal (and equally
+        hashed) distributions.
+
+    Notes
+    -----
+    With observations :math:`x_1, \\dots, x_n` (population moments, ddof = 0):
+    :math:`E[X^k] = \\frac1n \\sum_i x_i^k`, :math:`\\mathrm{Var} = \\frac1n \\sum_i (x_i - \\bar x)^2`,
+    :math:`F(x) = \\#\\{i: x_i \\le x\\}/n` (the ECDF),
+    :math:`E[X^k; X \\le x] = \\frac1n \\sum_{x_i \\le x} x_i^k`,
+    :math:`E[e^{-sX}] = \\frac1n \\sum_i e^{-s x_i}`.  ``sample`` resamples with
+    replacement (bootstrap).  ``to_scipy()`` gives a ``scipy.stats.rv_discrete``
+    on the distinct values.
+
+    Examples
+    --------
+    >>> d = Empirical([1.0, 2.0, 3.0, 6.0])
+    >>> d.mean, d.variance, d.cdf(2.5), d.partial_moment(1, 2.5)
+    (3.0, 3.5, 0.5, 0.75)
+    """
+
+    samples: tuple[float, ...]
+
+    def __post_init__(self):
+        arr = _vector(nonnegative, "samples", self.samples)
+        if not arr.any():
+            raise InvalidParameter(f"samples must not all be zero (mean must be > 0), got {_fmt(arr)}")
+        object.__setattr__(self, "samples", tuple(arr.tolist()))
+
+    @cached_property
+    def _sorted(self) -> np.ndarray:
+        arr = np.sort(np.array(self.samples))
+        arr.flags.writeable = False
+        return arr
+
+    @property
+    def mean(self):
+        return float(np.mean(self._sorted))
+
+    @property
+    def variance(self):
+        return float(np.var(self._sorted))
+
+    def _raw_moment(self, k):
+        with np.errstate(over="ignore"):
+            return float(np.mean(self._sorted**k))
+
+    def _cdf(self, x):
+        return np.searchsorted(self._sorted, x, side="right") / self._sorted.size
+
+    def _partial_moment(self, k, x):
+        with np.errstate(over="ignore"):
+            cumulative = np.concatenate(([0.0], np.cumsum(self._sorted**k)))
+        return cumulative[np.searchsorted(self._sorted, x, side="right")] / self._sorted.size
+
+    def _laplace(self, s):
+        return np.mean(np.exp(-np.multiply.outer(s, self._sorted)), axis=-1)
+
+    def _sample(self, rng, size):
+        return rng.choice(self._sorted, size=size, replace=True)
+
+    def to_scipy(self):
+        values, counts = np.unique(self._sorted, return_counts=True)
+        return stats.rv_discrete(values=(values, counts / self._sorted.size))

@@ -1,0 +1,170 @@
+"""One description of a system: the VMs, the pCPUs they share and the policy.
+
+:class:`Scenario` is what :func:`virtmodel.predict`, :func:`virtmodel.simulate`
+and :func:`virtmodel.compare` accept.  Construction checks everything, so a
+scenario that exists is one that every layer can work with.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ._validation import nonnegative_int, positive_int
+from .dists import Distribution
+from .errors import InvalidParameter, UnstableSystem
+from .policies import FCFS, Policy
+
+__all__ = ["VM", "Scenario"]
+
+
+@dataclass(frozen=True)
+class VM:
+    """A virtual machine as the hypervisor sees it: a stream of jobs.
+
+    Parameters
+    ----------
+    name : str
+        Unique, non-empty name; it is the ``group`` of the VM's metrics.
+    arrival : Distribution
+        Interarrival times of the VM's jobs (a renewal process);
+        ``Exponential(rate)`` gives Poisson arrivals at that rate.
+    service : Distribution
+        Service requirement of each job (CPU time at full speed).
+    priority : int, default 0
+        Class for priority policies; 0 is the most important.
+
+    Examples
+    --------
+    >>> from virtmodel.dists import Exponential
+    >>> VM("web", arrival=Exponential(rate=0.4), service=Exponential(rate=1.0)).offered_load
+    0.4
+    """
+
+    name: str
+    arrival: Distribution
+    service: Distribution
+    priority: int = 0
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise InvalidParameter(f"VM name must be a non-empty string, got {self.name!r}")
+        for attr in ("arrival", "service"):
+            value = getattr(self, attr)
+            if not isinstance(value, Distribution):
+                raise InvalidParameter(
+                    f"VM {self.name!r}: {attr} must be a virtmodel.dists Distribution, got {value!r}"
+                )
+        object.__setattr__(self, "priority", nonnegative_int(f"VM {self.name!r}: priority", self.priority))
+
+    @property
+    def arrival_rate(self) -> float:
+        """Long-run arrival rate, 1 / E[interarrival]."""
+        return 1.0 / self.arrival.mean
+
+    @property
+    def offered_load(self) -> float:
+        """Work brought per unit time, arrival_rate * E[service]."""
+        return self.arrival_rate * self.service.mean
+
+    @property
+    def poisson(self) -> bool:
+        """True when arrivals are a Poisson process (exponential interarrivals)."""
+        from .dists import Exponential
+
+        return isinstance(self.arrival, Exponential)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """VMs sharing ``pcpus`` physical CPUs under one scheduling policy.
+
+    Parameters
+    ----------
+    pcpus : int
+        Number of identical physical CPUs (servers), >= 1.
+    vms : sequence of VM
+        At least one VM; names must be unique.
+    policy : Policy, default FCFS()
+        How the hypervisor orders the work (see :mod:`virtmodel.policies`).
+    capacity : int or None, default None
+        Most jobs in the system at once (waiting and in service), >= pcpus;
+        arrivals finding it full are lost.  None means unlimited.
+
+    Raises
+    ------
+    InvalidParameter
+        Bad types, no VMs, duplicate names, capacity < pcpus.
+    UnstableSystem
+        Unlimited capacity and offered load >= pcpus (utilization >= 1).
+
+    Examples
+    --------
+    >>> from virtmodel.dists import Exponential
+    >>> sc = Scenario(pcpus=1, vms=[VM("a", Exponential(0.5), Exponential(1.0))])
+    >>> sc.utilization
+    0.5
+    """
+
+    pcpus: int
+    vms: tuple
+    policy: Policy = field(default_factory=FCFS)
+    capacity: int | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "pcpus", positive_int("pcpus", self.pcpus))
+        if isinstance(self.vms, VM) or not hasattr(self.vms, "__iter__"):
+            raise InvalidParameter(f"vms must be a sequence of VM, got {self.vms!r}")
+        vms = tuple(self.vms)
+        if not vms:
+            raise InvalidParameter("vms must hold at least one VM, got an empty sequence")
+        for v in vms:
+            if not isinstance(v, VM):
+                raise InvalidParameter(f"vms must contain only VM objects, got {v!r}")
+        names = [v.name for v in vms]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise InvalidParameter(f"VM names must be unique, got duplicates {dupes}")
+        object.__setattr__(self, "vms", vms)
+        if not isinstance(self.policy, Policy):
+            raise InvalidParameter(f"policy must be a virtmodel.policies Policy, got {self.policy!r}")
+        if self.capacity is not None:
+            cap = nonnegative_int("capacity", self.capacity)
+            if cap < self.pcpus:
+                raise InvalidParameter(f"capacity must be >= pcpus ({self.pcpus}), got {self.capacity!r}")
+            object.__setattr__(self, "capacity", cap)
+        self.policy.validate(self)
+        if self.capacity is None and not self.utilization < 1:
+            raise UnstableSystem(
+                f"utilization must be < 1 for a steady state, got {self.utilization:.6g} "
+                f"(offered load {self.offered_load:.6g} on {self.pcpus} pCPU(s)); "
+                "set a finite capacity or lower the load",
+                utilization=self.utilization,
+            )
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """VM names in declaration order."""
+        return tuple(v.name for v in self.vms)
+
+    def vm(self, name: str) -> VM:
+        """The VM called ``name``."""
+        for v in self.vms:
+            if v.name == name:
+                return v
+        raise InvalidParameter(f"VM name must be one of {list(self.names)}, got {name!r}")
+
+    @property
+    def arrival_rate(self) -> float:
+        """Total arrival rate of all VMs."""
+        return math.fsum(v.arrival_rate for v in self.vms)
+
+    @property
+    def offered_load(self) -> float:
+        """Total offered work per unit time (in pCPUs' worth)."""
+        return math.fsum(v.offered_load for v in self.vms)
+
+    @property
+    def utilization(self) -> float:
+        """Offered load per pCPU."""
+        return self.offered_load / self.pcpus

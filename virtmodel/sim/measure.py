@@ -1,0 +1,124 @@
+"""From per-job records to metric estimates over an observation window.
+
+Per-customer metrics (``mean_wait``, ``mean_response``) average the jobs that
+depart inside the window ``(t0, t1]``; time averages (``mean_number``,
+``mean_queue_length``, ``utilization``) integrate the exact sample paths
+rebuilt from arrival, start and departure times
+(:func:`virtmodel.sim.stats.window_average`); ``throughput`` counts
+departures per unit time and ``blocking_probability`` is the share of
+arrivals in the window that found the system full.
+
+With ``batches`` set, the same quantities are also returned per batch: the
+window is cut into equal time bins for time averages and counts, and the
+customers into equal consecutive batches for per-customer means (batch means
+inside a single run).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InvalidParameter
+from . import stats
+
+__all__ = ["measure", "Measurement"]
+
+
+class Measurement:
+    """Point estimates ``values[(metric, group)]``, optional ``batches[(metric, group)]``,
+    and the Little's-law gap per group, ``(L - X W) / L``."""
+
+    __slots__ = ("values", "batches", "littles_gap")
+
+    def __init__(self):
+        self.values: dict[tuple[str, str], float] = {}
+        self.batches: dict[tuple[str, str], np.ndarray] = {}
+        self.littles_gap: dict[str, float] = {}
+
+
+def _groups(rec, names):
+    yield "all", np.ones(rec.vm.shape, dtype=bool)
+    if len(names) > 1:
+        for i, name in enumerate(names):
+            yield name, rec.vm == i
+
+
+def measure(rec, t0: float, t1: float, names, pcpus: int, capacity=None, batches: int | None = None):
+    """Estimate every metric over the window ``(t0, t1]`` of the run in ``rec``.
+
+    Parameters
+    ----------
+    rec : virtmodel.sim.vmm.Records
+    t0, t1 : float
+        Window start (end of warm-up) and end.
+    names : sequence of str
+        VM names, indexed by ``rec.vm``; with more than one VM each gets its
+        own group beside ``"all"``.
+    pcpus : int
+        Number of pCPUs (utilization is per pCPU).
+    capacity : int or None
+        Finite capacity: also estimate ``blocking_probability``.
+    batches : int or None
+        Also return batch values for a batch-means interval.
+    """
+    if not t1 > t0:
+        raise InvalidParameter(f"observation window must have t1 > t0, got ({t0}, {t1})")
+    span = t1 - t0
+    arr, dep, start = rec.arrival, rec.depart, rec.start
+    # departed jobs in departure order, restricted to the window
+    order = rec.order[dep[rec.order] > t0]
+    dep_open = np.where(np.isnan(dep), np.inf, dep)
+    started = ~np.isnan(start)
+    start_open = np.where(started, start, np.inf)
+    accepted = ~rec.blocked
+    edges = np.linspace(t0, t1, batches + 1) if batches else None
+    out = Measurement()
+    for group, member in _groups(rec, names):
+        o = order if group == "all" else order[member[order]]
+        wait = start[o] - arr[o]
+        resp = dep[o] - arr[o]
+        if resp.size == 0:
+            raise InvalidParameter(
+                f"no job of group {group!r} departed in the observation window; "
+                "simulate more customers or a longer horizon"
+            )
+        acc = accepted & member
+        busy = acc & started
+        v = out.values
+        v["utilization", group] = stats.window_average(start[busy], dep_open[busy], t0, t1) / pcpus
+        v["throughput", group] = o.size / span
+        v["mean_wait", group] = float(wait.mean())
+        v["mean_response", group] = float(resp.mean())
+        v["mean_number", group] = stats.window_average(arr[acc], dep_open[acc], t0, t1)
+        v["mean_queue_length", group] = stats.window_average(arr[acc], start_open[acc], t0, t1)
+        if capacity is not None:
+            came = (arr > t0) & (arr <= t1) & member
+            v["blocking_probability", group] = float(rec.blocked[came].mean()) if came.any() else 0.0
+        number = v["mean_number", group]
+        flow = v["throughput", group] * v["mean_response", group]
+        out.littles_gap[group] = (number - flow) / number if number > 0 else 0.0
+        if batches:
+            if resp.size < batches:
+                raise InvalidParameter(
+                    f"batch means need at least {batches} departures per group, group {group!r} "
+                    f"has {resp.size}; simulate more customers or use replications >= 2"
+                )
+            b = out.batches
+            width = np.diff(edges)
+            b["utilization", group] = stats.binned_average(start[busy], dep_open[busy], edges) / pcpus
+            b["throughput", group] = np.histogram(dep[o], edges)[0] / width
+            b["mean_wait", group] = stats.batch_means(wait, batches)
+            b["mean_response", group] = stats.batch_means(resp, batches)
+            b["mean_number", group] = stats.binned_average(arr[acc], dep_open[acc], edges)
+            b["mean_queue_length", group] = stats.binned_average(arr[acc], start_open[acc], edges)
+            if capacity is not None:
+                came = (arr > t0) & (arr <= t1) & member
+                arrivals = np.histogram(arr[came], edges)[0]
+                lost = np.histogram(arr[came & rec.blocked], edges)[0]
+                if np.any(arrivals == 0):
+                    raise InvalidParameter(
+                        f"a batch of group {group!r} saw no arrivals; simulate more customers "
+                        "or use replications >= 2"
+                    )
+                b["blocking_probability", group] = lost / arrivals
+    return out

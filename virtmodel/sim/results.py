@@ -1,0 +1,100 @@
+"""SimResult: what :func:`virtmodel.simulate` returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ..errors import InvalidParameter
+
+__all__ = ["SimResult"]
+
+
+@dataclass(frozen=True, eq=False)
+class SimResult:
+    """Simulated metrics with 95 % confidence intervals.
+
+    Attributes
+    ----------
+    summary : pandas.DataFrame
+        Columns ``metric, group, mean, ci_low, ci_high, n`` (``n`` is the
+        number of replications, or of batches when ``replications == 1``).
+    per_replication : pandas.DataFrame
+        Columns ``replication, metric, group, value``: each replication's
+        point estimate.
+    diagnostics : pandas.DataFrame
+        Per replication and group: ``littles_law_gap`` ((L - X W) / L),
+        ``warmup_removed`` (departures dropped), ``window_start``,
+        ``window_end``, ``departures`` (kept in the window).
+    customers, horizon : int or float or None
+        The run length asked for (departures kept per replication, or
+        simulated time).
+    replications : int
+    seed : int
+        Entropy of the root ``SeedSequence``; rerunning with it reproduces
+        the result exactly.
+    warmup : str or float
+        ``"mser5"`` or the fraction removed.
+    method : str
+        ``"replications"`` (Student-t over replication means, R - 1 degrees
+        of freedom) or ``"batch means"`` (one run, Student-t over batches).
+    engine : str
+        ``"simpy"`` (the reference model) or ``"fast"`` (vectorised Lindley).
+    """
+
+    summary: pd.DataFrame
+    per_replication: pd.DataFrame
+    diagnostics: pd.DataFrame
+    customers: int | None
+    horizon: float | None
+    replications: int
+    seed: int
+    warmup: str | float
+    method: str
+    engine: str
+
+    def _row(self, metric: str, group: str):
+        s = self.summary
+        hit = s[(s["metric"] == metric) & (s["group"] == group)]
+        if hit.empty:
+            metrics = sorted(s["metric"].unique())
+            groups = list(dict.fromkeys(s["group"]))
+            if metric not in metrics:
+                raise InvalidParameter(f"metric must be one of {metrics}, got {metric!r}")
+            raise InvalidParameter(f"group must be one of {groups}, got {group!r}")
+        return hit.iloc[0]
+
+    def mean(self, metric: str, group: str = "all") -> float:
+        """Point estimate of ``metric`` for ``group`` (a VM name or ``"all"``)."""
+        return float(self._row(metric, group)["mean"])
+
+    def ci(self, metric: str, group: str = "all") -> tuple[float, float]:
+        """95 % confidence interval ``(low, high)`` of ``metric`` for ``group``."""
+        row = self._row(metric, group)
+        return float(row["ci_low"]), float(row["ci_high"])
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy copy of the summary: ``metric, group, mean, ci_low, ci_high, n``."""
+        return self.summary.copy()
+
+    @property
+    def littles_law_gap(self) -> float:
+        """Largest |(L - X W) / L| over replications and groups (a sanity diagnostic)."""
+        return float(self.diagnostics["littles_law_gap"].abs().max())
+
+    def equals(self, other: SimResult) -> bool:
+        """Same numbers (summary, per-replication estimates and diagnostics)."""
+        return (
+            isinstance(other, SimResult)
+            and self.summary.equals(other.summary)
+            and self.per_replication.equals(other.per_replication)
+            and self.diagnostics.equals(other.diagnostics)
+        )
+
+    def __repr__(self) -> str:
+        size = f"customers={self.customers}" if self.customers is not None else f"horizon={self.horizon}"
+        return (
+            f"SimResult({size}, replications={self.replications}, seed={self.seed}, "
+            f"method={self.method!r}, engine={self.engine!r})\n{self.summary.to_string(index=False)}"
+        )

@@ -1,0 +1,264 @@
+"""The simpy model of a hypervisor: pCPUs that serve the jobs of VMs.
+
+One process per pCPU asks the scheduler for the next job and runs it with a
+single ``timeout``; there is never a process per customer.  Per-job facts go
+into flat lists indexed by job id (arrival, VM, size, first start, departure)
+and become numpy arrays in :meth:`Hypervisor.records`.
+
+Arrivals come in one of two ways, chosen by the scheduler:
+
+* **eager** (``Scheduler.needs_arrival_events = True``, e.g. preemptive
+  policies): one process per VM wakes at each arrival and hands the job to
+  the scheduler, which may preempt.
+* **lazy** (non-preemptive policies, whose decisions happen only when a pCPU
+  frees up): each VM's arrival times are known in advance (a renewal stream),
+  so a pCPU that finishes a job first moves every arrival up to the current
+  time into the scheduler, then picks.  Only when a pCPU is idle does an
+  arrival need an event of its own: a single watcher process sleeps until
+  the next arrival and wakes the idle pCPUs.  Every job sees the same state
+  at its arrival as in the eager model (blocking is decided with the number
+  in system at the arrival instant, since the pCPU ingests arrivals *before*
+  recording its departure), and the per-job results agree; the tests prove it.
+  At load 0.9 this halves the number of simpy events per customer.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+from itertools import repeat
+
+import numpy as np
+import simpy
+
+from .schedulers import make_scheduler
+from .streams import ARRIVAL, BLOCK, SERVICE, draws, vm_rng
+
+__all__ = ["Hypervisor", "Records"]
+
+
+@dataclass(frozen=True)
+class Records:
+    """Per-job tables of one run (numpy arrays, one entry per arrival so far).
+
+    ``start`` and ``depart`` are NaN for jobs not yet started / departed and
+    for blocked jobs; ``blocked`` marks arrivals refused at a full system;
+    ``order`` lists the departed jobs in departure order; ``now`` is the
+    simulated time at which the tables were taken.
+    """
+
+    arrival: np.ndarray
+    vm: np.ndarray
+    size: np.ndarray
+    start: np.ndarray
+    depart: np.ndarray
+    blocked: np.ndarray
+    order: np.ndarray
+    now: float
+
+    def responses(self) -> np.ndarray:
+        """Response times of the departed jobs, in departure order."""
+        return self.depart[self.order] - self.arrival[self.order]
+
+
+def _arrival_times(dist, rng, vm_index):
+    """(time, vm_index) pairs of a renewal stream, computed block-wise.
+
+    The times equal the sequential float sums ``t_k = t_{k-1} + dt_k`` that
+    the eager process produces with ``env.timeout(dt)``.
+    """
+    t = 0.0
+    sample = dist.sample
+    while True:
+        times = np.cumsum(np.concatenate(([t], sample(rng, BLOCK))))[1:]
+        yield from zip(times.tolist(), repeat(vm_index))
+        t = float(times[-1])
+
+
+class Hypervisor:
+    """A host with ``scenario.pcpus`` pCPUs running the VMs of ``scenario``.
+
+    Parameters
+    ----------
+    scenario : virtmodel.Scenario
+    seed : int
+        Entropy of the root SeedSequence.
+    replication : int
+        Replication index; with ``seed`` it fixes every random stream.
+    lazy_arrivals : bool or None
+        Force the arrival mode (None: what the scheduler asks for).
+
+    Examples
+    --------
+    >>> from virtmodel import Scenario, VM
+    >>> from virtmodel.dists import Exponential
+    >>> hv = Hypervisor(Scenario(1, [VM("a", Exponential(0.5), Exponential(1.0))]), seed=1)
+    >>> hv.run_until_departures(100)
+    >>> hv.departures
+    100
+    """
+
+    def __init__(self, scenario, seed, replication: int = 0, lazy_arrivals: bool | None = None):
+        self.scenario = scenario
+        self.env = env = simpy.Environment()
+        self.arrival: list[float] = []
+        self.vm: list[int] = []
+        self.size: list[float] = []
+        self.start: list[float] = []
+        self.depart: list[float] = []
+        self.blocked: list[int] = []
+        self.order: list[int] = []
+        self.in_system = 0
+        self.departures = 0
+        self._capacity = scenario.capacity if scenario.capacity is not None else math.inf
+        self._target = math.inf
+        self._done = env.event()
+        self._idle: list[simpy.Event] = []
+        self.scheduler = make_scheduler(scenario.policy, self)
+        self._sizes = [draws(vm.service, vm_rng(seed, replication, i, SERVICE))
+                       for i, vm in enumerate(scenario.vms)]
+        if lazy_arrivals is None:
+            lazy_arrivals = not self.scheduler.needs_arrival_events
+        self.lazy_arrivals = lazy_arrivals
+        if lazy_arrivals:
+            streams = [_arrival_times(vm.arrival, vm_rng(seed, replication, i, ARRIVAL), i)
+                       for i, vm in enumerate(scenario.vms)]
+            self._feed = streams[0] if len(streams) == 1 else heapq.merge(*streams)
+            self._next_arrival, self._next_vm = next(self._feed)
+            self._watch = None
+            env.process(self._watcher())
+        else:
+            for i, vm in enumerate(scenario.vms):
+                env.process(self._arrivals(i, draws(vm.arrival, vm_rng(seed, replication, i, ARRIVAL))))
+        for _ in range(scenario.pcpus):
+            env.process(self._pcpu())
+
+    # -- arrivals ----------------------------------------------------------
+    def _admit(self, t, vm_index):
+        """Record an arrival at time ``t`` and hand it to the scheduler (or block it)."""
+        job = len(self.arrival)
+        self.arrival.append(t)
+        self.vm.append(vm_index)
+        self.size.append(next(self._sizes[vm_index]))
+        self.start.append(math.nan)
+        self.depart.append(math.nan)
+        if self.in_system >= self._capacity:
+            self.blocked.append(job)
+            return
+        self.in_system += 1
+        self.scheduler.add(job)
+
+    def _ingest(self, now):
+        """Lazy mode: admit every arrival with time <= ``now`` (the body of
+        :meth:`_admit`, inlined: this loop runs once per customer)."""
+        t, i = self._next_arrival, self._next_vm
+        feed, sizes, add = self._feed, self._sizes, self.scheduler.add
+        arrival, vm, size, start, depart = self.arrival, self.vm, self.size, self.start, self.depart
+        capacity, nan = self._capacity, math.nan
+        in_system = self.in_system
+        while t <= now:
+            job = len(arrival)
+            arrival.append(t)
+            vm.append(i)
+            size.append(next(sizes[i]))
+            start.append(nan)
+            depart.append(nan)
+            if in_system >= capacity:
+                self.blocked.append(job)
+            else:
+                in_system += 1
+                add(job)
+            t, i = next(feed)
+        self.in_system = in_system
+        self._next_arrival, self._next_vm = t, i
+
+    def _watcher(self):
+        """Lazy mode: while some pCPU is idle, wake at each arrival and dispatch."""
+        env = self.env
+        idle, sched = self._idle, self.scheduler
+        while True:
+            if not idle:
+                self._watch = env.event()
+                yield self._watch
+            yield env.timeout(self._next_arrival - env.now)
+            self._ingest(self._next_arrival)
+            while idle and len(sched):
+                idle.pop().succeed()
+
+    def _arrivals(self, vm_index, inter):
+        """Eager mode: one process per VM, one event per arrival."""
+        env = self.env
+        timeout = env.timeout
+        admit, idle = self._admit, self._idle
+        for dt in inter:
+            yield timeout(dt)
+            admit(env.now, vm_index)
+            if idle:
+                idle.pop().succeed()
+
+    # -- pCPUs ---------------------------------------------------------------
+    def _pcpu(self):
+        env = self.env
+        timeout = env.timeout
+        sched = self.scheduler
+        next_job, slice_for = sched.next_job, sched.slice_for
+        start, depart, idle = self.start, self.depart, self._idle
+        departed = self.order.append
+        lazy = self.lazy_arrivals
+        ingest = self._ingest if lazy else None
+        while True:
+            job = next_job()
+            if job is None:
+                wake = env.event()
+                idle.append(wake)
+                if lazy and self._watch is not None:
+                    watch, self._watch = self._watch, None
+                    watch.succeed()
+                yield wake
+                continue
+            start[job] = env.now
+            yield timeout(slice_for(job))
+            now = env.now
+            if lazy and self._next_arrival <= now:
+                ingest(now)
+            depart[job] = now
+            departed(job)
+            self.in_system -= 1
+            self.departures += 1
+            if self.departures >= self._target:
+                self._target = math.inf
+                self._done.succeed()
+
+    # -- running ---------------------------------------------------------------
+    def run_until_departures(self, count: int) -> None:
+        """Advance until ``count`` jobs (in total, since time 0) have departed."""
+        if self.departures >= count:
+            return
+        self._done = self.env.event()
+        self._target = count
+        self.env.run(until=self._done)
+
+    def run_until(self, time: float) -> None:
+        """Advance the clock to ``time``."""
+        self.env.run(until=time)
+        if self.lazy_arrivals and self._next_arrival <= time:
+            self._ingest(time)
+
+    def records(self) -> Records:
+        """The per-job tables as numpy arrays."""
+        blocked = np.zeros(len(self.arrival), dtype=bool)
+        blocked[self.blocked] = True
+        now = float(self.env.now)
+        if self.lazy_arrivals and self._next_arrival <= now:
+            self._ingest(now)
+        return Records(
+            arrival=np.asarray(self.arrival, dtype=float),
+            vm=np.asarray(self.vm, dtype=np.int64),
+            size=np.asarray(self.size, dtype=float),
+            start=np.asarray(self.start, dtype=float),
+            depart=np.asarray(self.depart, dtype=float),
+            blocked=blocked,
+            order=np.asarray(self.order, dtype=np.int64),
+            now=now,
+        )
