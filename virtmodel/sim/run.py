@@ -178,6 +178,12 @@ def _summarise(outputs, scenario, customers, horizon, replications, seed, warmup
             mean = outputs[0]["measurement"].values[metric, group]
         rows.append((metric, group, mean, iv.low, iv.high, iv.n))
     summary = pd.DataFrame(rows, columns=["metric", "group", "mean", "ci_low", "ci_high", "n"])
+    batch_rows = [] if replications >= 2 else [
+        (b, metric, group, float(x))
+        for (metric, group), values in outputs[0]["measurement"].batches.items()
+        for b, x in enumerate(values)
+    ]
+    batch_frame = pd.DataFrame(batch_rows, columns=["batch", "metric", "group", "value"])
     diag = pd.DataFrame(
         [(r, group, gap, o["warmup_removed"], o["window"][0], o["window"][1], o["departures"])
          for r, o in enumerate(outputs) for group, gap in o["measurement"].littles_gap.items()],
@@ -185,7 +191,7 @@ def _summarise(outputs, scenario, customers, horizon, replications, seed, warmup
                  "window_end", "departures"],
     )
     return SimResult(
-        summary=summary, per_replication=per_rep, diagnostics=diag, customers=customers,
+        summary=summary, per_replication=per_rep, batches=batch_frame, diagnostics=diag, customers=customers,
         horizon=horizon, replications=replications, seed=seed, warmup=warmup,
         method="replications" if replications >= 2 else "batch means", engine=engine,
     )

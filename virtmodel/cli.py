@@ -1,0 +1,110 @@
+"""The ``virtmodel`` command line.
+
+``virtmodel validate [--quick | --full] [--seed S] [--out PATH] [--workers N]``
+    Predict and simulate the validation battery, print the comparison table,
+    write it (CSV plus a JSON sidecar) and exit 1 if an exact model fails.
+``virtmodel derive NAME [--latex]`` / ``virtmodel derive --list``
+    Show a sympy derivation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__
+
+__all__ = ["main"]
+
+
+def _validate(args) -> int:
+    from .experiments.validation import SIZES, run_battery
+
+    size = "quick" if args.quick else "full" if args.full else "default"
+    customers, replications = SIZES[size]
+    table = run_battery(customers=customers, replications=replications, seed=args.seed,
+                        workers=args.workers, progress=not args.no_progress)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False, float_format="%.10g")
+    exact = table[table["exact"]]
+    failed = exact[~exact["passes"]]
+    meta = {
+        "command": "virtmodel validate --" + size + f" --seed {args.seed}",
+        "virtmodel_version": __version__, "size": size, "customers_per_replication": customers,
+        "replications": replications, "seed": args.seed, "exact_rows": int(len(exact)),
+        "exact_rows_outside_95_interval": int((~exact["agrees"]).sum()),
+        "family_level": table.attrs["family_level"], "failed": int(len(failed)),
+        "interval": "Student-t over replication means, 95 %; verdict: Bonferroni over exact rows",
+        "warmup": "mser5",
+    }
+    out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+    show = table[["check", "metric", "group", "analytic", "sim_mean", "ci_low", "ci_high", "rel_error",
+                  "agrees", "passes"]].copy()
+    show["exact"] = table["exact"].map({True: "exact", False: "approx"})
+    with pd.option_context("display.width", 200, "display.max_rows", None, "display.max_colwidth", 32):
+        print(show.to_string(index=False, float_format=lambda x: f"{x:.5g}"))
+    outside = meta["exact_rows_outside_95_interval"]
+    print(f"\n{len(exact)} exact rows: {outside} outside their 95 % interval "
+          f"(about {0.05 * len(exact):.1f} expected by chance); family-wise check at level "
+          f"{meta['family_level']:.5f}: {'all pass' if failed.empty else f'{len(failed)} FAIL'}.")
+    print(f"{customers} customers x {replications} replications per check, seed {args.seed}; "
+          f"table written to {out}")
+    if not failed.empty:
+        print("FAILED:\n" + failed[["check", "metric", "group", "analytic", "sim_mean"]].to_string(index=False),
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _derive(args) -> int:
+    from .symbolic import derivations, derive
+
+    if args.list or not args.name:
+        print("\n".join(derivations()))
+        return 0
+    d = derive(args.name)
+    if args.latex:
+        print(d.latex())
+    else:
+        print(d)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="virtmodel", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"virtmodel {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    v = sub.add_parser("validate", help="predict and simulate the validation battery")
+    size = v.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="20,000 customers x 5 replications per check")
+    size.add_argument("--full", action="store_true", help="1,000,000 customers x 10 replications per check")
+    v.add_argument("--seed", type=int, default=2026, help="root seed (default 2026)")
+    v.add_argument("--out", default=os.path.join("data", "validate", "validation.csv"),
+                   help="CSV to write (a .json sidecar goes beside it)")
+    v.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
+                   help="processes for replications (results do not depend on it)")
+    v.add_argument("--no-progress", action="store_true", help="no progress bar")
+    v.set_defaults(func=_validate)
+
+    d = sub.add_parser("derive", help="show a sympy derivation")
+    d.add_argument("name", nargs="?", help="derivation name, e.g. mg1.mean_wait")
+    d.add_argument("--list", action="store_true", help="list the derivations")
+    d.add_argument("--latex", action="store_true", help="print the LaTeX of the derivation")
+    d.set_defaults(func=_derive)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

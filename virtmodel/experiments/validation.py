@@ -1,0 +1,102 @@
+"""The validation battery behind ``virtmodel validate``.
+
+Each entry is a scenario with a closed form; the battery predicts and
+simulates every one and reports, row by row, whether the analytic value lies
+inside the simulated 95 % interval.
+
+With dozens of rows, some exact values fall outside their 95 % intervals by
+chance alone (about 5 % of them).  The verdict is therefore a family-wise
+test: an exact row *fails* when its value lies outside the Bonferroni
+interval at level 1 - 0.05/m (m = number of exact rows), so a correct model
+fails the battery with probability at most 5 %, while a wrong formula, far
+outside, still fails.  The table shows both the 95 % interval
+(``agrees``) and the family-wise verdict (``passes``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from ..analytic.solve import predict
+from ..dists import Deterministic, Exponential, HyperExponential
+from ..scenario import VM, Scenario
+from ..sim.run import simulate
+
+__all__ = ["Check", "battery", "run_battery", "SIZES"]
+
+#: customers per replication and replications for each battery size
+SIZES = {"quick": (20_000, 5), "default": (100_000, 10), "full": (1_000_000, 10)}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One battery entry: a label and a scenario."""
+
+    label: str
+    scenario: Scenario
+
+
+def _single(load, service, servers=1, capacity=None):
+    lam = load * servers / service.mean
+    return Scenario(servers, [VM("vm", Exponential(lam), service)], capacity=capacity)
+
+
+def battery() -> list[Check]:
+    """The foundation battery: single-station FCFS queues with exact closed forms."""
+    exp1 = Exponential(1.0)
+    return [
+        Check("M/M/1 load 0.5", _single(0.5, exp1)),
+        Check("M/M/1 load 0.8", _single(0.8, exp1)),
+        Check("M/M/1 load 0.95", _single(0.95, exp1)),
+        Check("M/M/4 load 0.8", _single(0.8, exp1, servers=4)),
+        Check("M/D/1 load 0.8", _single(0.8, Deterministic(1.0))),
+        Check("M/H2/1 scv 4 load 0.7", _single(0.7, HyperExponential.balanced(1.0, 4.0))),
+        Check("M/M/1/10 load 0.9", _single(0.9, exp1, capacity=10)),
+        Check("M/M/3/3 Erlang loss load 0.7", _single(0.7, exp1, servers=3, capacity=3)),
+        Check("two VMs on one pCPU (exp + H2)", Scenario(1, [
+            VM("web", Exponential(0.4), exp1),
+            VM("batch", Exponential(0.2), HyperExponential.balanced(2.0, 4.0)),
+        ])),
+    ]
+
+
+def run_battery(checks=None, customers=100_000, replications=10, seed=2026, workers=1,
+                progress=True) -> pd.DataFrame:
+    """Predict and simulate every check; return the tidy comparison table.
+
+    Columns: ``check, model, exact, metric, group, analytic, sim_mean, ci_low,
+    ci_high, rel_error, agrees, passes, customers, replications, seed``.
+    ``agrees``: analytic inside the 95 % interval; ``passes``: inside the
+    family-wise (Bonferroni) interval over all exact rows, and always True
+    for approximate models.  Each check gets its own seed, ``seed + index``.
+    """
+    checks = battery() if checks is None else list(checks)
+    done = []
+    for i, check in enumerate(tqdm(checks, desc="validate", disable=not progress)):
+        pred = predict(check.scenario)
+        res = simulate(check.scenario, customers=customers, replications=replications,
+                       seed=seed + i, workers=workers)
+        done.append((check, pred, res, seed + i))
+    m = sum(int(p.exact) * len(p.values.merge(r.summary, on=["metric", "group"])) for _, p, r, _ in done)
+    family_level = 1 - 0.05 / max(m, 1)
+    rows = []
+    for check, pred, res, s in done:
+        tab = pred.values.merge(res.summary, on=["metric", "group"])
+        for row in tab.itertuples(index=False):
+            lo, hi = row.ci_low, row.ci_high
+            flo, fhi = res.ci(row.metric, row.group, level=family_level)
+            analytic = row.value
+            rel = abs(row.mean - analytic) / abs(analytic) if analytic != 0 else abs(row.mean)
+            rows.append(dict(
+                check=check.label, model=pred.model, exact=pred.exact, metric=row.metric,
+                group=row.group, analytic=analytic, sim_mean=row.mean, ci_low=lo, ci_high=hi,
+                rel_error=rel, agrees=bool(lo <= analytic <= hi),
+                passes=bool(flo <= analytic <= fhi) or not pred.exact,
+                customers=customers, replications=replications, seed=s,
+            ))
+    table = pd.DataFrame(rows)
+    table.attrs["family_level"] = family_level
+    return table
