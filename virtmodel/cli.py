@@ -56,8 +56,8 @@ def _validate(args) -> int:
     print(f"{customers} customers x {replications} replications per check, seed {args.seed}; "
           f"table written to {out}")
     if not failed.empty:
-        print("FAILED:\n" + failed[["check", "metric", "group", "analytic", "sim_mean"]].to_string(index=False),
-              file=sys.stderr)
+        cols = ["check", "metric", "group", "analytic", "sim_mean"]
+        print("FAILED:\n" + failed[cols].to_string(index=False), file=sys.stderr)
         return 1
     return 0
 

@@ -229,7 +229,8 @@ def _fcfs(scenario) -> Prediction:
     if poisson and mu is not None:
         model = queues.MMc(lam, mu, c)
         return Prediction(_frame(_shared_queue_rows(scenario, model)), True, "M/M/c (Erlang C)",
-                          "Kleinrock, Queueing Systems I (1975), eq. (3.39)-(3.40); Gross et al. (2008), §2.3")
+                          "Kleinrock, Queueing Systems I (1975), eq. (3.39)-(3.40); "
+                          "Gross et al. (2008), §2.3")
     model = queues.GGc(_merged_arrival(scenario), _merged_service(scenario), c)
     name = "G/G/1 (Kingman)" if c == 1 else "G/G/c (Allen-Cunneen)"
     if len(scenario.vms) > 1 and not poisson:
