@@ -11,9 +11,12 @@ exists).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-__all__ = ["Policy", "FCFS"]
+__all__ = [
+    "Policy", "FCFS", "SJF", "SRPT", "PSJF", "Priority", "ProcessorSharing", "RoundRobin",
+    "DelayDependentPriority",
+]
 
 
 @dataclass(frozen=True)
@@ -46,3 +49,183 @@ class FCFS(Policy):
     >>> FCFS()
     FCFS()
     """
+
+
+def _positive_float(name, value, *, allow_zero=False):
+    from ._validation import nonnegative, positive
+
+    return float(nonnegative(name, value) if allow_zero else positive(name, value))
+
+
+def _check_scalar(name, value):
+    import numpy as np
+
+    if np.ndim(value) != 0:
+        from .errors import InvalidParameter
+
+        raise InvalidParameter(f"{name} must be a single number, got {value!r}")
+
+
+@dataclass(frozen=True)
+class SJF(Policy):
+    """Shortest job first, non-preemptive: job sizes are known on arrival.
+
+    When a pCPU frees up it takes the waiting job with the smallest service
+    requirement (ties in arrival order).  M/G/1 closed form: the integral over
+    job sizes (Kleinrock 1976, vol. II, §3.7; Harchol-Balter 2013, §31.2).
+    """
+
+
+@dataclass(frozen=True)
+class SRPT(Policy):
+    """Shortest remaining processing time, preemptive-resume.
+
+    The job with the least remaining work always runs; an arrival smaller
+    than the running job's remainder preempts it.  M/G/1 mean response by
+    Schrage & Miller (1966).
+    """
+
+    preemptive = True
+
+
+@dataclass(frozen=True)
+class PSJF(Policy):
+    """Preemptive shortest job first: the job with the smallest *original* size runs.
+
+    An arrival preempts the running job when its size is smaller than the
+    running job's original size (Harchol-Balter 2013, §32.3).
+    """
+
+    preemptive = True
+
+
+@dataclass(frozen=True)
+class Priority(Policy):
+    """Static priority by ``VM.priority`` (0 is the most important), FCFS within a class.
+
+    Parameters
+    ----------
+    preemptive : bool, default False
+        False: Cobham's non-preemptive priority; True: preemptive-resume (an
+        arrival of a more important class interrupts the running job, which
+        later resumes where it stopped).
+
+    Examples
+    --------
+    >>> Priority(preemptive=True).preemptive
+    True
+    """
+
+    preemptive: bool = False
+
+    def __post_init__(self):
+        if not isinstance(self.preemptive, bool):
+            from .errors import InvalidParameter
+
+            raise InvalidParameter(f"preemptive must be True or False, got {self.preemptive!r}")
+
+
+@dataclass(frozen=True)
+class ProcessorSharing(Policy):
+    """Egalitarian processor sharing: n jobs on c pCPUs each run at rate min(1, c/n).
+
+    The limit of round robin as the quantum goes to 0 with no switch cost.
+    M/G/1-PS: E[T | x] = x / (1 - rho) for every service distribution
+    (Kleinrock 1976, vol. II, §4.4).
+    """
+
+    preemptive = True
+
+
+@dataclass(frozen=True)
+class RoundRobin(Policy):
+    """Round robin: each job runs for at most ``quantum``, then goes to the back of the queue.
+
+    Parameters
+    ----------
+    quantum : float
+        Time slice, > 0.
+    switch_cost : float, default 0.0
+        pCPU time lost to a context (world) switch at every dispatch, >= 0.
+        A job of size x therefore occupies a pCPU for x + ceil(x / quantum) *
+        switch_cost, which lowers the capacity available to useful work.
+
+    Examples
+    --------
+    >>> RoundRobin(quantum=0.1, switch_cost=0.001)
+    RoundRobin(quantum=0.1, switch_cost=0.001)
+    """
+
+    quantum: float = 0.1
+    switch_cost: float = 0.0
+    preemptive = True
+
+    def __post_init__(self):
+        _check_scalar("quantum", self.quantum)
+        _check_scalar("switch_cost", self.switch_cost)
+        object.__setattr__(self, "quantum", _positive_float("quantum", self.quantum))
+        cost = _positive_float("switch_cost", self.switch_cost, allow_zero=True)
+        object.__setattr__(self, "switch_cost", cost)
+
+
+@dataclass(frozen=True)
+class DelayDependentPriority(Policy):
+    """Kleinrock's delay-dependent priority: P_i(t) = a_i + b_i * (time waited).
+
+    At each scheduling decision the waiting job with the largest current
+    priority goes next (non-preemptive).  VMs missing from ``offset`` get
+    a_i = 0; VMs missing from ``slope`` get b_i = 1.
+
+    Parameters
+    ----------
+    offset : dict[str, float]
+        a_i for VM name i (any real number).
+    slope : dict[str, float]
+        b_i > 0 for VM name i.
+
+    Examples
+    --------
+    >>> DelayDependentPriority(slope={"web": 2.0, "batch": 1.0}).slope_of("web")
+    2.0
+    """
+
+    offset: dict = field(default_factory=dict)
+    slope: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        from ._validation import positive, real_array
+        from .errors import InvalidParameter
+
+        for attr, check in (("offset", real_array), ("slope", positive)):
+            value = getattr(self, attr)
+            if not isinstance(value, dict):
+                raise InvalidParameter(f"{attr} must be a dict of VM name -> number, got {value!r}")
+            clean = {}
+            for key, v in value.items():
+                if not isinstance(key, str):
+                    raise InvalidParameter(f"{attr} keys must be VM names (str), got {key!r}")
+                _check_scalar(f"{attr}[{key!r}]", v)
+                clean[key] = float(check(f"{attr}[{key!r}]", v))
+            object.__setattr__(self, attr, clean)
+
+    def __hash__(self):
+        return hash((tuple(sorted(self.offset.items())), tuple(sorted(self.slope.items()))))
+
+    def validate(self, scenario) -> None:
+        from .errors import InvalidParameter
+
+        names = set(scenario.names)
+        for attr in ("offset", "slope"):
+            unknown = sorted(set(getattr(self, attr)) - names)
+            if unknown:
+                raise InvalidParameter(
+                    f"{attr} names VMs that are not in the scenario: {unknown}; VMs are {sorted(names)}"
+                )
+
+    def offset_of(self, name: str) -> float:
+        """a_i of VM ``name`` (0 when not given)."""
+        return self.offset.get(name, 0.0)
+
+    def slope_of(self, name: str) -> float:
+        """b_i of VM ``name`` (1 when not given)."""
+        return self.slope.get(name, 1.0)
