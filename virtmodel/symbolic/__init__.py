@@ -1,1 +1,16 @@
-"""virtmodel.symbolic"""
+"""virtmodel.symbolic: sympy derivations of the closed-form results (the *derive* layer).
+
+>>> from virtmodel.symbolic import derive, derivations
+>>> "mg1.mean_wait" in derivations()
+True
+>>> d = derive("mm1.mean_response")
+>>> d(arrival_rate=0.5, service_rate=1.0)
+2.0
+"""
+
+from . import queues  # noqa: F401  (registers the queueing derivations)
+from .derivation import Derivation, Step, derivations, derive
+
+# The registering decorator is virtmodel.symbolic.derivation.derivation; it is not re-exported here
+# so that ``virtmodel.symbolic.derivation`` stays the module.
+__all__ = ["Derivation", "Step", "derivations", "derive"]
