@@ -132,7 +132,8 @@ class FastFCFS:
             guess *= 2
         keep = arr <= now
         arr, vm, size, start, depart = arr[keep], vm[keep], size[keep], start[keep], depart[keep]
-        start = np.where(start <= now, start, np.nan)
+        # a start equal to ``now`` may round one ulp above it in the partial sums
+        start = np.where(start <= now * (1 + 1e-12), start, np.nan)
         depart = np.where(depart <= now, depart, np.nan)
         order = np.flatnonzero(~np.isnan(depart))  # one FCFS server: departures in arrival order
         return Records(arr, vm, size, start, depart, np.zeros(arr.size, dtype=bool), order, float(now))

@@ -4,7 +4,12 @@ Per-customer metrics (``mean_wait``, ``mean_response``) average the jobs that
 depart inside the window ``(t0, t1]``; time averages (``mean_number``,
 ``mean_queue_length``, ``utilization``) integrate the exact sample paths
 rebuilt from arrival, start and departure times
-(:func:`virtmodel.sim.stats.window_average`); ``throughput`` counts
+(:func:`virtmodel.sim.stats.window_average`); for policies that serve jobs
+in pieces (time slicing, preemption, sharing) ``utilization`` is the pCPU
+time used by the jobs that departed in the window (switch overhead
+included) per unit time and pCPU, and ``mean_queue_length`` is the mean
+number present minus the mean number in service (L - work served per unit
+time), the M/G/1 identity L_q = L - rho.  ``throughput`` counts
 departures per unit time and ``blocking_probability`` is the share of
 arrivals in the window that found the system full.
 
@@ -28,12 +33,14 @@ class Measurement:
     """Point estimates ``values[(metric, group)]``, optional ``batches[(metric, group)]``,
     and the Little's-law gap per group, ``(L - X W) / L``."""
 
-    __slots__ = ("values", "batches", "littles_gap")
+    __slots__ = ("values", "batches", "littles_gap", "by_size")
 
     def __init__(self):
         self.values: dict[tuple[str, str], float] = {}
         self.batches: dict[tuple[str, str], np.ndarray] = {}
         self.littles_gap: dict[str, float] = {}
+        #: group -> (jobs per size bin, sum of sizes, sum of responses)
+        self.by_size: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
 
 def _groups(rec, names):
@@ -43,7 +50,8 @@ def _groups(rec, names):
             yield name, rec.vm == i
 
 
-def measure(rec, t0: float, t1: float, names, pcpus: int, capacity=None, batches: int | None = None):
+def measure(rec, t0: float, t1: float, names, pcpus: int, capacity=None, batches: int | None = None,
+            size_bins=None):
     """Estimate every metric over the window ``(t0, t1]`` of the run in ``rec``.
 
     Parameters
@@ -60,6 +68,10 @@ def measure(rec, t0: float, t1: float, names, pcpus: int, capacity=None, batches
         Finite capacity: also estimate ``blocking_probability``.
     batches : int or None
         Also return batch values for a batch-means interval.
+    size_bins : array_like or None
+        Edges of job-size bins: also collect, per group, the count, total
+        size and total response of the departed jobs in each bin (for
+        E[T | size]).
     """
     if not t1 > t0:
         raise InvalidParameter(f"observation window must have t1 > t0, got ({t0}, {t1})")
@@ -72,6 +84,7 @@ def measure(rec, t0: float, t1: float, names, pcpus: int, capacity=None, batches
     start_open = np.where(started, start, np.inf)
     accepted = ~rec.blocked
     edges = np.linspace(t0, t1, batches + 1) if batches else None
+    sliced = rec.occupied is not None
     out = Measurement()
     for group, member in _groups(rec, names):
         o = order if group == "all" else order[member[order]]
@@ -85,15 +98,27 @@ def measure(rec, t0: float, t1: float, names, pcpus: int, capacity=None, batches
         acc = accepted & member
         busy = acc & started
         v = out.values
-        v["utilization", group] = stats.window_average(start[busy], dep_open[busy], t0, t1) / pcpus
+        if sliced:
+            # work and pCPU time of the jobs that left in the window (edge error O(1/T))
+            v["utilization", group] = rec.occupied[o].sum() / (pcpus * span)
+        else:
+            v["utilization", group] = stats.window_average(start[busy], dep_open[busy], t0, t1) / pcpus
         v["throughput", group] = o.size / span
         v["mean_wait", group] = float(wait.mean())
         v["mean_response", group] = float(resp.mean())
         v["mean_number", group] = stats.window_average(arr[acc], dep_open[acc], t0, t1)
-        v["mean_queue_length", group] = stats.window_average(arr[acc], start_open[acc], t0, t1)
+        if sliced:
+            # jobs present but not being served: L minus the mean number in service
+            v["mean_queue_length", group] = v["mean_number", group] - rec.size[o].sum() / span
+        else:
+            v["mean_queue_length", group] = stats.window_average(arr[acc], start_open[acc], t0, t1)
         if capacity is not None:
             came = (arr > t0) & (arr <= t1) & member
             v["blocking_probability", group] = float(rec.blocked[came].mean()) if came.any() else 0.0
+        if size_bins is not None:
+            x = rec.size[o]
+            out.by_size[group] = (np.histogram(x, size_bins)[0], np.histogram(x, size_bins, weights=x)[0],
+                                  np.histogram(x, size_bins, weights=resp)[0])
         number = v["mean_number", group]
         flow = v["throughput", group] * v["mean_response", group]
         out.littles_gap[group] = (number - flow) / number if number > 0 else 0.0
@@ -105,12 +130,20 @@ def measure(rec, t0: float, t1: float, names, pcpus: int, capacity=None, batches
                 )
             b = out.batches
             width = np.diff(edges)
-            b["utilization", group] = stats.binned_average(start[busy], dep_open[busy], edges) / pcpus
+            if sliced:
+                b["utilization", group] = np.histogram(dep[o], edges, weights=rec.occupied[o])[0] / (
+                    pcpus * width)
+            else:
+                b["utilization", group] = stats.binned_average(start[busy], dep_open[busy], edges) / pcpus
             b["throughput", group] = np.histogram(dep[o], edges)[0] / width
             b["mean_wait", group] = stats.batch_means(wait, batches)
             b["mean_response", group] = stats.batch_means(resp, batches)
             b["mean_number", group] = stats.binned_average(arr[acc], dep_open[acc], edges)
-            b["mean_queue_length", group] = stats.binned_average(arr[acc], start_open[acc], edges)
+            if sliced:
+                served = np.histogram(dep[o], edges, weights=rec.size[o])[0] / width
+                b["mean_queue_length", group] = b["mean_number", group] - served
+            else:
+                b["mean_queue_length", group] = stats.binned_average(arr[acc], start_open[acc], edges)
             if capacity is not None:
                 came = (arr > t0) & (arr <= t1) & member
                 arrivals = np.histogram(arr[came], edges)[0]

@@ -27,6 +27,11 @@ class SimResult:
     batches : pandas.DataFrame
         With one replication, columns ``batch, metric, group, value``: the
         batch means behind the interval (empty otherwise).
+    conditional : pandas.DataFrame
+        With ``size_bins``: ``group, size_low, size_high, mean_size,
+        mean_response, ci_low, ci_high, n, jobs`` — the conditional mean
+        response E[T | size in bin] (interval over the ``n`` replications
+        that saw the bin; bins seen by fewer than 2 are left out).
     diagnostics : pandas.DataFrame
         Per replication and group: ``littles_law_gap`` ((L - X W) / L),
         ``warmup_removed`` (departures dropped), ``window_start``,
@@ -58,6 +63,7 @@ class SimResult:
     warmup: str | float
     method: str
     engine: str
+    conditional: pd.DataFrame = None
 
     def _row(self, metric: str, group: str):
         s = self.summary
@@ -106,6 +112,8 @@ class SimResult:
             and self.per_replication.equals(other.per_replication)
             and self.batches.equals(other.batches)
             and self.diagnostics.equals(other.diagnostics)
+            and (self.conditional is None) == (other.conditional is None)
+            and (self.conditional is None or self.conditional.equals(other.conditional))
         )
 
     def __repr__(self) -> str:

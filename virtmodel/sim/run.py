@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .._validation import positive, positive_int, probability
+from .._validation import nonnegative, positive, positive_int, probability
 from ..errors import InvalidParameter
 from ..scenario import Scenario
 from . import stats
@@ -36,6 +36,18 @@ from .vmm import Hypervisor
 __all__ = ["simulate", "run_replication"]
 
 _ENGINES = {"simpy": Hypervisor, "fast": FastFCFS}
+
+
+def _check_bins(size_bins, replications):
+    if size_bins is None:
+        return None
+    edges = nonnegative("size_bins", size_bins)
+    if edges.ndim != 1 or edges.size < 2 or not np.all(np.diff(edges) > 0):
+        raise InvalidParameter(f"size_bins must be >= 2 increasing bin edges, got {size_bins!r}")
+    if replications < 2:
+        raise InvalidParameter(
+            f"size_bins needs replications >= 2 (intervals over replications), got {replications}")
+    return edges
 
 
 def _check(scenario, customers, horizon, replications, seed, warmup, batches, workers, engine):
@@ -70,7 +82,7 @@ def _check(scenario, customers, horizon, replications, seed, warmup, batches, wo
 
 
 def run_replication(scenario, seed, replication, customers=None, horizon=None, warmup="mser5",
-                    batches=None, engine="simpy"):
+                    batches=None, engine="simpy", size_bins=None):
     """One replication: run, remove warm-up, measure.
 
     Returns a dict with the :class:`~virtmodel.sim.measure.Measurement`
@@ -96,7 +108,7 @@ def run_replication(scenario, seed, replication, customers=None, horizon=None, w
         t0 = float(rec.depart[rec.order[removed - 1]]) if removed > 0 else 0.0
     else:
         t0 = warmup * horizon
-    m = measure(rec, t0, t1, scenario.names, scenario.pcpus, scenario.capacity, batches)
+    m = measure(rec, t0, t1, scenario.names, scenario.pcpus, scenario.capacity, batches, size_bins)
     kept = rec.order.size - removed
     return {"measurement": m, "warmup_removed": int(removed), "window": (t0, t1), "departures": kept}
 
@@ -106,7 +118,7 @@ def _job(args):
 
 
 def simulate(scenario, customers=None, horizon=None, replications=10, seed=None, warmup="mser5",
-             batches=20, workers=1, engine="simpy", progress=False) -> SimResult:
+             batches=20, workers=1, engine="simpy", progress=False, size_bins=None) -> SimResult:
     """Simulate ``scenario`` as seeded replications and estimate every metric with a 95 % CI.
 
     Parameters
@@ -131,6 +143,10 @@ def simulate(scenario, customers=None, horizon=None, replications=10, seed=None,
         ``"fast"`` is the vectorised Lindley path (FCFS, one pCPU only).
     progress : bool
         Show a tqdm bar over replications.
+    size_bins : array_like, optional
+        Job-size bin edges: also estimate the conditional mean response
+        E[T | size in bin] per group (``SimResult.conditional``), with
+        intervals over replications (needs replications >= 2).
 
     Returns
     -------
@@ -149,18 +165,40 @@ def simulate(scenario, customers=None, horizon=None, replications=10, seed=None,
     customers, horizon, replications, seed, warmup, batches, workers = _check(
         scenario, customers, horizon, replications, seed, warmup, batches, workers, engine
     )
+    edges = _check_bins(size_bins, replications)
     batch_arg = batches if replications == 1 else None
-    jobs = [(scenario, seed, r, customers, horizon, warmup, batch_arg, engine) for r in range(replications)]
+    jobs = [(scenario, seed, r, customers, horizon, warmup, batch_arg, engine, edges)
+            for r in range(replications)]
     bar = dict(total=replications, desc="replications", disable=not progress, leave=False)
     if workers == 1 or replications == 1:
         outputs = [_job(j) for j in tqdm(jobs, **bar)]
     else:
         with ProcessPoolExecutor(max_workers=min(workers, replications)) as pool:
             outputs = list(tqdm(pool.map(_job, jobs), **bar))
-    return _summarise(outputs, scenario, customers, horizon, replications, seed, warmup, engine)
+    return _summarise(outputs, scenario, customers, horizon, replications, seed, warmup, engine, edges)
 
 
-def _summarise(outputs, scenario, customers, horizon, replications, seed, warmup, engine):
+def _conditional(outputs, edges) -> pd.DataFrame:
+    """E[T | size bin] per group: mean over replications of each replication's bin mean."""
+    cols = ["group", "size_low", "size_high", "mean_size", "mean_response", "ci_low", "ci_high", "n", "jobs"]
+    if edges is None:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for group in outputs[0]["measurement"].by_size:
+        counts = np.array([o["measurement"].by_size[group][0] for o in outputs], dtype=float)
+        sizes = np.array([o["measurement"].by_size[group][1] for o in outputs])
+        resp = np.array([o["measurement"].by_size[group][2] for o in outputs])
+        for j in range(edges.size - 1):
+            have = counts[:, j] > 0
+            if have.sum() < 2:
+                continue  # too few replications saw this bin for an interval
+            iv = stats.replication_interval(resp[have, j] / counts[have, j])
+            rows.append((group, edges[j], edges[j + 1], sizes[have, j].sum() / counts[have, j].sum(),
+                         iv.mean, iv.low, iv.high, int(have.sum()), int(counts[:, j].sum())))
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _summarise(outputs, scenario, customers, horizon, replications, seed, warmup, engine, edges=None):
     keys = list(outputs[0]["measurement"].values)
     per_rep = pd.DataFrame(
         [(r, metric, group, out["measurement"].values[metric, group])
@@ -191,7 +229,8 @@ def _summarise(outputs, scenario, customers, horizon, replications, seed, warmup
                  "window_end", "departures"],
     )
     return SimResult(
-        summary=summary, per_replication=per_rep, batches=batch_frame, diagnostics=diag, customers=customers,
+        summary=summary, per_replication=per_rep, batches=batch_frame, diagnostics=diag,
+        conditional=_conditional(outputs, edges), customers=customers,
         horizon=horizon, replications=replications, seed=seed, warmup=warmup,
         method="replications" if replications >= 2 else "batch means", engine=engine,
     )

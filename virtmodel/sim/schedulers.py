@@ -1,31 +1,51 @@
 """Scheduler implementations: the policies of :mod:`virtmodel.policies` in the simulator.
 
-Every scheduler has the same small set of hooks, called by the pCPU loop of
+Every scheduler has the same small set of hooks, called by the pCPU loops of
 :class:`virtmodel.sim.vmm.Hypervisor`:
 
 ``add(job)``
-    a job has arrived (job ids are integers indexing the hypervisor's tables);
+    a job has arrived (job ids are integers indexing the hypervisor's tables;
+    jobs are admitted in arrival order, ties between VMs in VM order);
 ``next_job()``
     the job to run next, or ``None`` when nothing waits;
 ``slice_for(job)``
-    how long to run it before handing it back (its remaining work for a
-    non-preemptive policy);
+    how much work to run before handing it back (its remaining work unless
+    the policy slices time);
+``put_back(job)``
+    a job left the pCPU unfinished (end of quantum, or preempted);
+``key(job)`` / ``running_key(job, done)``
+    preemptive policies: urgency of a waiting job and of a running job that
+    has done ``done`` work in its current slice (smaller is more urgent); an
+    arrival preempts the least urgent running job when its key is smaller;
 ``__len__()``
     number of jobs waiting.
 
-Jobs are admitted in arrival order (ties between VMs broken by VM order).
+Class attributes: ``mode`` ("whole": a job runs to completion; "sliced": in
+pieces; "shared": the scheduler serves jobs itself, processor sharing),
+``preemptive`` (arrivals may interrupt a running job, so they need events of
+their own), ``switch_cost`` (pCPU time lost at every dispatch).
 
 Adding a policy means one class here registered with :func:`implements`.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 
 from ..errors import NoClosedForm
-from ..policies import FCFS
+from ..policies import (
+    FCFS,
+    PSJF,
+    SJF,
+    SRPT,
+    DelayDependentPriority,
+    Priority,
+    ProcessorSharing,
+    RoundRobin,
+)
 
-__all__ = ["Scheduler", "FCFSScheduler", "make_scheduler", "implements"]
+__all__ = ["Scheduler", "make_scheduler", "implements"]
 
 _REGISTRY: dict[type, type] = {}
 
@@ -50,30 +70,50 @@ def make_scheduler(policy, hypervisor):
 
 
 class Scheduler:
-    """Base class: holds the policy and the hypervisor's job tables.
+    """Base class: holds the policy and the hypervisor's job tables."""
 
-    ``needs_arrival_events`` is False for policies that decide only when a
-    pCPU frees up (non-preemptive ones); the hypervisor then admits arrivals
-    lazily (see :mod:`virtmodel.sim.vmm`).  Preemptive schedulers set it True.
-    """
+    mode = "whole"
+    preemptive = False
+    switch_cost = 0.0
 
-    needs_arrival_events = False
+    @property
+    def needs_arrival_events(self) -> bool:
+        """Whether arrivals must be events (else the hypervisor admits them lazily)."""
+        return self.preemptive or self.mode == "shared"
 
     def __init__(self, policy, hypervisor):
         self.policy = policy
         self.hv = hypervisor
 
-    def add(self, job: int) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
-
-    def next_job(self):  # pragma: no cover - interface
-        raise NotImplementedError
-
     def slice_for(self, job: int) -> float:
-        return self.hv.size[job]
+        table = self.hv.remaining if self.hv.sliced else self.hv.size
+        return table[job]
 
-    def __len__(self) -> int:  # pragma: no cover - interface
+    def put_back(self, job: int) -> None:
+        self.add(job)
+
+    def key(self, job: int):  # pragma: no cover - preemptive schedulers override
         raise NotImplementedError
+
+    def running_key(self, job: int, done: float):
+        return self.key(job)
+
+
+class _HeapScheduler(Scheduler):
+    """Waiting jobs in a heap ordered by ``(key(job), job)``: ties in arrival order."""
+
+    def __init__(self, policy, hypervisor):
+        super().__init__(policy, hypervisor)
+        self.heap: list = []
+
+    def add(self, job: int) -> None:
+        heapq.heappush(self.heap, (self.key(job), job))
+
+    def next_job(self):
+        return heapq.heappop(self.heap)[1] if self.heap else None
+
+    def __len__(self) -> int:
+        return len(self.heap)
 
 
 @implements(FCFS)
@@ -90,3 +130,188 @@ class FCFSScheduler(Scheduler):
 
     def __len__(self) -> int:
         return len(self.queue)
+
+
+@implements(SJF)
+class SJFScheduler(_HeapScheduler):
+    """Non-preemptive shortest job first: smallest size next."""
+
+    def key(self, job):
+        return self.hv.size[job]
+
+
+@implements(Priority)
+class PriorityScheduler(_HeapScheduler):
+    """Static priority by VM.priority (0 first), FCFS within a class; preemptive-resume optional."""
+
+    def __init__(self, policy, hypervisor):
+        super().__init__(policy, hypervisor)
+        self.preemptive = policy.preemptive
+        self.mode = "sliced" if policy.preemptive else "whole"
+        self.class_of = [vm.priority for vm in hypervisor.scenario.vms]
+
+    def key(self, job):
+        return self.class_of[self.hv.vm[job]]
+
+
+@implements(SRPT)
+class SRPTScheduler(_HeapScheduler):
+    """Shortest remaining processing time, preemptive-resume."""
+
+    mode = "sliced"
+    preemptive = True
+
+    def key(self, job):
+        return self.hv.remaining[job]
+
+    def running_key(self, job, done):
+        return self.hv.remaining[job] - done
+
+
+@implements(PSJF)
+class PSJFScheduler(_HeapScheduler):
+    """Preemptive shortest job first: smallest original size runs."""
+
+    mode = "sliced"
+    preemptive = True
+
+    def key(self, job):
+        return self.hv.size[job]
+
+
+@implements(RoundRobin)
+class RoundRobinScheduler(Scheduler):
+    """Round robin: at most ``quantum`` of work per dispatch, then to the back of the queue.
+
+    Arrivals during a slice join the queue before the job whose slice ends
+    (they arrived earlier).  Every dispatch costs ``switch_cost``.
+    """
+
+    mode = "sliced"
+
+    def __init__(self, policy, hypervisor):
+        super().__init__(policy, hypervisor)
+        self.queue = deque()
+        self.add = self.put_back = self.queue.append
+        self.quantum = policy.quantum
+        self.switch_cost = policy.switch_cost
+
+    def next_job(self):
+        return self.queue.popleft() if self.queue else None
+
+    def slice_for(self, job):
+        left = self.hv.remaining[job]
+        return left if left < self.quantum else self.quantum
+
+    def __len__(self) -> int:
+        return len(self.queue)
+
+
+@implements(DelayDependentPriority)
+class DelayDependentScheduler(Scheduler):
+    """Kleinrock's delay-dependent priority, non-preemptive.
+
+    At a decision at time t the waiting job with the largest
+    a_i + b_i (t - arrival) goes next.  Within one VM the oldest job always
+    has the largest priority, so only the head of each VM's FIFO competes:
+    O(number of VMs) per decision.  Ties go to the earlier arrival.
+    """
+
+    def __init__(self, policy, hypervisor):
+        super().__init__(policy, hypervisor)
+        names = hypervisor.scenario.names
+        self.queues = [deque() for _ in names]
+        self.offset = [policy.offset_of(n) for n in names]
+        self.slope = [policy.slope_of(n) for n in names]
+        self.count = 0
+
+    def add(self, job):
+        self.queues[self.hv.vm[job]].append(job)
+        self.count += 1
+
+    def next_job(self):
+        if not self.count:
+            return None
+        now, arrival = self.hv.env.now, self.hv.arrival
+        best, best_p, best_job = -1, 0.0, 0
+        for i, q in enumerate(self.queues):
+            if q:
+                head = q[0]
+                p = self.offset[i] + self.slope[i] * (now - arrival[head])
+                if best < 0 or p > best_p or (p == best_p and head < best_job):
+                    best, best_p, best_job = i, p, head
+        self.count -= 1
+        return self.queues[best].popleft()
+
+    def __len__(self) -> int:
+        return self.count
+
+
+@implements(ProcessorSharing)
+class PSScheduler(Scheduler):
+    """Egalitarian processor sharing on c pCPUs, simulated exactly.
+
+    With n jobs present each is served at rate r(n) = min(1, c/n).  A virtual
+    clock V advances at that rate, so a job arriving at virtual time V_a with
+    size x leaves when V reaches V_a + x; the jobs sit in a heap by that
+    virtual finish time.  Each arrival and each completion is one event: the
+    next completion is scheduled at (V_finish - V) / r(n) and any earlier,
+    now stale, timer is ignored when it fires.  No quantum approximation.
+    """
+
+    mode = "shared"
+    preemptive = False
+
+    def __init__(self, policy, hypervisor):
+        super().__init__(policy, hypervisor)
+        self.heap: list = []
+        self.virtual = 0.0
+        self.last = 0.0
+        self.version = 0
+        self.c = hypervisor.scenario.pcpus
+
+    def _advance(self, now):
+        n = len(self.heap)
+        if n:
+            self.virtual += (now - self.last) * (1.0 if n <= self.c else self.c / n)
+        self.last = now
+
+    def _arm(self):
+        self.version += 1
+        if not self.heap:
+            return
+        n = len(self.heap)
+        rate = 1.0 if n <= self.c else self.c / n
+        delay = max(0.0, (self.heap[0][0] - self.virtual) / rate)
+        timer = self.hv.env.timeout(delay)
+        version = self.version
+        timer.callbacks.append(lambda _event: self._fire(version))
+
+    def _fire(self, version):
+        if version != self.version:
+            return  # stale: an arrival rescheduled the next completion
+        hv = self.hv
+        now = hv.env.now
+        self._advance(now)
+        heap = self.heap
+        tol = 1e-12 * max(1.0, abs(self.virtual))
+        while heap and heap[0][0] <= self.virtual + tol:
+            _, job = heapq.heappop(heap)
+            hv.occupied[job] = hv.size[job]
+            hv.remaining[job] = 0.0
+            hv._depart(job, now)
+        self._arm()
+
+    def add(self, job):
+        hv = self.hv
+        now = hv.env.now
+        self._advance(now)
+        hv.start[job] = now
+        heapq.heappush(self.heap, (self.virtual + hv.size[job], job))
+        self._arm()
+
+    def next_job(self):  # pragma: no cover - no pCPU loop in shared mode
+        return None
+
+    def __len__(self) -> int:
+        return len(self.heap)

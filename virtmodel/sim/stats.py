@@ -362,7 +362,8 @@ def binned_average(starts, ends, edges) -> np.ndarray:
     first = np.minimum(np.searchsorted(x, s, side="right") - 1, nbins - 1)
     last = np.maximum(np.searchsorted(x, e, side="left") - 1, 0)
     one = first == last
-    area = np.bincount(first[one], weights=(e - s)[one], minlength=nbins)
+    area = np.zeros(nbins)
+    area += np.bincount(first[one], weights=(e - s)[one], minlength=nbins)
     f, la, sp, ep = first[~one], last[~one], s[~one], e[~one]
     # intervals over several bins: partial first and last bins, whole bins between
     area += np.bincount(f, weights=x[f + 1] - sp, minlength=nbins)

@@ -20,6 +20,15 @@ Arrivals come in one of two ways, chosen by the scheduler:
   in system at the arrival instant, since the pCPU ingests arrivals *before*
   recording its departure), and the per-job results agree; the tests prove it.
   At load 0.9 this halves the number of simpy events per customer.
+
+The pCPU loop comes in two forms, chosen by the scheduler's ``mode``:
+``"whole"`` (a job runs to completion: FCFS, SJF, non-preemptive priority,
+delay-dependent priority) and ``"sliced"`` (a job runs for ``slice_for(job)``
+plus the policy's switch cost, and goes back to the scheduler unfinished:
+round robin; or until an arrival preempts it: SRPT, PSJF, preemptive
+priority).  Processor sharing (``"shared"``) has no pCPU loop at all: it is
+simulated exactly with a virtual-time clock, one event at each arrival and
+at the next completion (see :class:`~virtmodel.sim.schedulers.PSScheduler`).
 """
 
 from __future__ import annotations
@@ -45,7 +54,10 @@ class Records:
     ``start`` and ``depart`` are NaN for jobs not yet started / departed and
     for blocked jobs; ``blocked`` marks arrivals refused at a full system;
     ``order`` lists the departed jobs in departure order; ``now`` is the
-    simulated time at which the tables were taken.
+    simulated time at which the tables were taken.  ``occupied`` (policies
+    that serve a job in pieces: time slicing, preemption, sharing) is the
+    pCPU time each job has used so far, switch overhead included; it is None
+    when every job runs from ``start`` to ``depart`` in one piece.
     """
 
     arrival: np.ndarray
@@ -56,6 +68,7 @@ class Records:
     blocked: np.ndarray
     order: np.ndarray
     now: float
+    occupied: np.ndarray | None = None
 
     def responses(self) -> np.ndarray:
         """Response times of the departed jobs, in departure order."""
@@ -109,13 +122,20 @@ class Hypervisor:
         self.depart: list[float] = []
         self.blocked: list[int] = []
         self.order: list[int] = []
+        self.remaining: list[float] = []
+        self.occupied: list[float] = []
         self.in_system = 0
         self.departures = 0
         self._capacity = scenario.capacity if scenario.capacity is not None else math.inf
         self._target = math.inf
         self._done = env.event()
         self._idle: list[simpy.Event] = []
-        self.scheduler = make_scheduler(scenario.policy, self)
+        self.scheduler = sched = make_scheduler(scenario.policy, self)
+        self.sliced = sched.mode != "whole"
+        c = scenario.pcpus
+        self.running: list[int | None] = [None] * c
+        self._slice_began = [0.0] * c
+        self._pcpus: list[simpy.Process] = []
         self._sizes = [draws(vm.service, vm_rng(seed, replication, i, SERVICE))
                        for i, vm in enumerate(scenario.vms)]
         if lazy_arrivals is None:
@@ -131,23 +151,32 @@ class Hypervisor:
         else:
             for i, vm in enumerate(scenario.vms):
                 env.process(self._arrivals(i, draws(vm.arrival, vm_rng(seed, replication, i, ARRIVAL))))
-        for _ in range(scenario.pcpus):
-            env.process(self._pcpu())
+        if sched.mode != "shared":
+            loop = self._pcpu_sliced if self.sliced else self._pcpu
+            self._pcpus = [env.process(loop(k)) for k in range(c)]
 
     # -- arrivals ----------------------------------------------------------
     def _admit(self, t, vm_index):
-        """Record an arrival at time ``t`` and hand it to the scheduler (or block it)."""
+        """Record an arrival at time ``t`` and hand it to the scheduler.
+
+        Returns the job id, or None when the system is full and it is blocked.
+        """
         job = len(self.arrival)
         self.arrival.append(t)
         self.vm.append(vm_index)
-        self.size.append(next(self._sizes[vm_index]))
+        x = next(self._sizes[vm_index])
+        self.size.append(x)
         self.start.append(math.nan)
         self.depart.append(math.nan)
+        if self.sliced:
+            self.remaining.append(x)
+            self.occupied.append(0.0)
         if self.in_system >= self._capacity:
             self.blocked.append(job)
-            return
+            return None
         self.in_system += 1
         self.scheduler.add(job)
+        return job
 
     def _ingest(self, now):
         """Lazy mode: admit every arrival with time <= ``now`` (the body of
@@ -157,13 +186,18 @@ class Hypervisor:
         arrival, vm, size, start, depart = self.arrival, self.vm, self.size, self.start, self.depart
         capacity, nan = self._capacity, math.nan
         in_system = self.in_system
+        sliced, remaining, occupied = self.sliced, self.remaining, self.occupied
         while t <= now:
             job = len(arrival)
             arrival.append(t)
             vm.append(i)
-            size.append(next(sizes[i]))
+            x = next(sizes[i])
+            size.append(x)
             start.append(nan)
             depart.append(nan)
+            if sliced:
+                remaining.append(x)
+                occupied.append(0.0)
             if in_system >= capacity:
                 self.blocked.append(job)
             else:
@@ -181,8 +215,14 @@ class Hypervisor:
             if not idle:
                 self._watch = env.event()
                 yield self._watch
-            yield env.timeout(self._next_arrival - env.now)
-            self._ingest(self._next_arrival)
+            due = self._next_arrival
+            delay = due - env.now
+            if env.now + delay < due:  # rounding: never wake an ulp before the arrival
+                delay = math.nextafter(delay, math.inf)
+            yield env.timeout(delay)
+            # a pCPU departing at this same instant may already have admitted
+            # it: admit up to ``due`` only, never the next (future) arrival
+            self._ingest(due)
             while idle and len(sched):
                 idle.pop().succeed()
 
@@ -191,14 +231,44 @@ class Hypervisor:
         env = self.env
         timeout = env.timeout
         admit, idle = self._admit, self._idle
+        preemptive = self.scheduler.preemptive
         for dt in inter:
             yield timeout(dt)
-            admit(env.now, vm_index)
+            job = admit(env.now, vm_index)
+            if job is None:
+                continue
             if idle:
                 idle.pop().succeed()
+            elif preemptive:
+                self._maybe_preempt(job)
+
+    def _maybe_preempt(self, job):
+        """Interrupt the pCPU running the least urgent job if ``job`` beats it."""
+        sched, now = self.scheduler, self.env.now
+        worst_k, worst = -1, None
+        for k, running in enumerate(self.running):
+            if running is None:
+                continue
+            done = max(0.0, now - self._slice_began[k] - sched.switch_cost)
+            key = sched.running_key(running, done)
+            if worst is None or key > worst:
+                worst_k, worst = k, key
+        if worst is not None and sched.key(job) < worst:
+            self.running[worst_k] = None  # one interrupt per slice
+            self._pcpus[worst_k].interrupt()
+
+    def _depart(self, job, now):
+        """Record the departure of ``job`` at ``now`` (sliced and shared modes)."""
+        self.depart[job] = now
+        self.order.append(job)
+        self.in_system -= 1
+        self.departures += 1
+        if self.departures >= self._target:
+            self._target = math.inf
+            self._done.succeed()
 
     # -- pCPUs ---------------------------------------------------------------
-    def _pcpu(self):
+    def _pcpu(self, k):
         env = self.env
         timeout = env.timeout
         sched = self.scheduler
@@ -229,6 +299,49 @@ class Hypervisor:
             if self.departures >= self._target:
                 self._target = math.inf
                 self._done.succeed()
+
+    def _pcpu_sliced(self, k):
+        """A pCPU that runs jobs in slices: ``switch_cost`` + ``slice_for(job)``,
+        cut short by a preemption; unfinished jobs go back to the scheduler."""
+        env = self.env
+        timeout = env.timeout
+        sched = self.scheduler
+        next_job, slice_for, put_back = sched.next_job, sched.slice_for, sched.put_back
+        switch = sched.switch_cost
+        start, size, remaining, occupied = self.start, self.size, self.remaining, self.occupied
+        running, began, idle = self.running, self._slice_began, self._idle
+        lazy = self.lazy_arrivals
+        while True:
+            job = next_job()
+            if job is None:
+                wake = env.event()
+                idle.append(wake)
+                if lazy and self._watch is not None:
+                    watch, self._watch = self._watch, None
+                    watch.succeed()
+                yield wake
+                continue
+            now = env.now
+            if start[job] != start[job]:  # NaN: first service
+                start[job] = now
+            work = slice_for(job)
+            running[k], began[k] = job, now
+            try:
+                yield timeout(switch + work)
+                running[k] = None
+            except simpy.Interrupt:
+                work = min(work, max(0.0, env.now - now - switch))
+            end = env.now
+            occupied[job] += end - now
+            left = remaining[job] - work
+            if lazy and self._next_arrival <= end:
+                self._ingest(end)
+            if left <= 1e-9 * size[job]:
+                remaining[job] = 0.0
+                self._depart(job, end)
+            else:
+                remaining[job] = left
+                put_back(job)
 
     # -- running ---------------------------------------------------------------
     def run_until_departures(self, count: int) -> None:
@@ -261,4 +374,5 @@ class Hypervisor:
             blocked=blocked,
             order=np.asarray(self.order, dtype=np.int64),
             now=now,
+            occupied=np.asarray(self.occupied, dtype=float) if self.sliced else None,
         )
