@@ -8,7 +8,10 @@ True
 2.0
 """
 
-from . import queues  # noqa: F401  (registers the queueing derivations)
+from . import (
+    queues,  # noqa: F401  (registers the queueing derivations)
+    scheduling,  # noqa: F401  (registers the scheduling-policy derivations)
+)
 from .derivation import Derivation, Step, derivations, derive
 
 # The registering decorator is virtmodel.symbolic.derivation.derivation; it is not re-exported here
