@@ -3,9 +3,13 @@
 Methodology (DESIGN.md, "Simulation methodology"):
 
 * ``customers=N`` counts departures per replication *after* warm-up removal:
-  the run goes to N departures, MSER-5 picks the truncation d on the response
-  times in departure order, and the run continues to N + d departures, so N
-  remain.  With a fixed ``warmup`` fraction f it runs ceil(N / (1 - f))
+  with R >= 2 replications, a pilot of each replication (its first
+  max(N/4, min(N, 2000)) departures) gives response-time series whose
+  ensemble average MSER-5 truncates at d (Welch-style: one point for all
+  replications, which avoids the selection bias of per-run MSER on short
+  runs); then every replication runs to N + d departures and the first d are
+  dropped, so N remain.  With R = 1, MSER-5 looks at the run's own first N
+  departures.  With a fixed ``warmup`` fraction f it runs ceil(N / (1 - f))
   departures and drops the first part.  ``horizon=T`` simulates T time units
   and drops the warm-up in the same way.
 * R >= 2 replications give Student-t intervals over the R replication means
@@ -82,18 +86,22 @@ def _check(scenario, customers, horizon, replications, seed, warmup, batches, wo
 
 
 def run_replication(scenario, seed, replication, customers=None, horizon=None, warmup="mser5",
-                    batches=None, engine="simpy", size_bins=None):
+                    batches=None, engine="simpy", size_bins=None, removed=None):
     """One replication: run, remove warm-up, measure.
+
+    ``removed`` (an int) fixes the number of departures dropped as warm-up
+    (chosen across replications by :func:`simulate`); otherwise ``warmup``
+    decides: ``"mser5"`` on this run's own response times, or a fraction.
 
     Returns a dict with the :class:`~virtmodel.sim.measure.Measurement`
     (``measurement``), ``warmup_removed``, ``window`` and ``departures``.
     """
     model = _ENGINES[engine](scenario, seed, replication)
     if customers is not None:
-        if warmup == "mser5":
+        if removed is None and warmup == "mser5":
             model.run_until_departures(customers)
             removed = stats.mser5(model.records().responses())
-        else:
+        elif removed is None:
             removed = math.ceil(customers / (1 - warmup)) - customers
         model.run_until_departures(customers + removed)
         rec = model.records()
@@ -101,9 +109,12 @@ def run_replication(scenario, seed, replication, customers=None, horizon=None, w
     else:
         model.run_until(horizon)
         rec = model.records()
-        removed = stats.mser5(rec.responses()) if warmup == "mser5" else int(np.searchsorted(
-            rec.depart[rec.order], warmup * horizon, side="right"))
         t1 = horizon
+        if removed is None and warmup == "mser5":
+            removed = stats.mser5(rec.responses())
+        elif removed is None:
+            removed = int(np.searchsorted(rec.depart[rec.order], warmup * horizon, side="right"))
+        removed = min(removed, rec.order.size)
     if warmup == "mser5" or customers is not None:
         t0 = float(rec.depart[rec.order[removed - 1]]) if removed > 0 else 0.0
     else:
@@ -113,8 +124,44 @@ def run_replication(scenario, seed, replication, customers=None, horizon=None, w
     return {"measurement": m, "warmup_removed": int(removed), "window": (t0, t1), "departures": kept}
 
 
+def pilot_responses(scenario, seed, replication, customers=None, horizon=None, engine="simpy"):
+    """Response times, in departure order, of the first ``customers`` departures
+    (or of the departures before ``horizon``) of one replication."""
+    model = _ENGINES[engine](scenario, seed, replication)
+    if customers is not None:
+        model.run_until_departures(customers)
+    else:
+        model.run_until(horizon)
+    return model.records().responses()
+
+
+def ensemble_truncation(series) -> int:
+    """MSER-5 on the average of the replications' response series (Welch-style ensemble).
+
+    Choosing one truncation point from the ensemble average, rather than one
+    per replication from the very data that is then kept, avoids the
+    selection bias of per-run MSER on short runs (it tends to cut a prefix
+    that happens to be high).  Series are cut to the shortest one.
+    """
+    length = min(len(x) for x in series)
+    if length == 0:
+        return 0
+    return stats.mser5(np.mean([np.asarray(x[:length]) for x in series], axis=0))
+
+
 def _job(args):
     return run_replication(*args)
+
+
+def _pilot_job(args):
+    return pilot_responses(*args)
+
+
+def _map(fn, jobs, workers, bar):
+    if workers == 1 or len(jobs) == 1:
+        return [fn(j) for j in tqdm(jobs, **bar)]
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+        return list(tqdm(pool.map(fn, jobs), **bar))
 
 
 def simulate(scenario, customers=None, horizon=None, replications=10, seed=None, warmup="mser5",
@@ -134,7 +181,8 @@ def simulate(scenario, customers=None, horizon=None, replications=10, seed=None,
         Root of every random stream; None draws fresh entropy (recorded in
         the result, so any run can be repeated).
     warmup : "mser5" or float in [0, 1)
-        MSER-5 truncation (White 1997) or a fixed fraction to drop.
+        MSER-5 truncation (White 1997), on the ensemble average of pilot runs
+        when R >= 2, or a fixed fraction to drop.
     batches : int, default 20
         Number of batches when ``replications == 1``.
     workers : int, default 1
@@ -167,14 +215,18 @@ def simulate(scenario, customers=None, horizon=None, replications=10, seed=None,
     )
     edges = _check_bins(size_bins, replications)
     batch_arg = batches if replications == 1 else None
-    jobs = [(scenario, seed, r, customers, horizon, warmup, batch_arg, engine, edges)
-            for r in range(replications)]
     bar = dict(total=replications, desc="replications", disable=not progress, leave=False)
-    if workers == 1 or replications == 1:
-        outputs = [_job(j) for j in tqdm(jobs, **bar)]
-    else:
-        with ProcessPoolExecutor(max_workers=min(workers, replications)) as pool:
-            outputs = list(tqdm(pool.map(_job, jobs), **bar))
+    removed = None
+    if warmup == "mser5" and replications >= 2:
+        # one truncation point for all replications, from a pilot of a quarter of the run
+        pilot_c = max(min(customers, 2_000), customers // 4) if customers is not None else None
+        pilot_h = horizon / 4 if horizon is not None else None
+        pilot_jobs = [(scenario, seed, r, pilot_c, pilot_h, engine) for r in range(replications)]
+        pilots = _map(_pilot_job, pilot_jobs, workers, dict(bar, desc="warm-up pilot"))
+        removed = ensemble_truncation(pilots)
+    jobs = [(scenario, seed, r, customers, horizon, warmup, batch_arg, engine, edges, removed)
+            for r in range(replications)]
+    outputs = _map(_job, jobs, workers, bar)
     return _summarise(outputs, scenario, customers, horizon, replications, seed, warmup, engine, edges)
 
 
