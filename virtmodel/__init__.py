@@ -13,6 +13,7 @@ from . import analytic, dists, errors, policies
 from .analytic.solve import Prediction, predict
 from .errors import InvalidParameter, NoClosedForm, UnstableSystem, VirtmodelError
 from .experiments.compare import compare
+from .experiments.sweep import sweep
 from .scenario import VM, Scenario
 from .sim.results import SimResult
 from .sim.run import simulate
@@ -20,7 +21,7 @@ from .symbolic import Derivation, derivations, derive
 
 __all__ = [
     "Scenario", "VM", "policies", "dists", "analytic", "errors",
-    "predict", "Prediction", "simulate", "SimResult", "compare",
+    "predict", "Prediction", "simulate", "SimResult", "compare", "sweep",
     "derive", "derivations", "Derivation",
     "VirtmodelError", "InvalidParameter", "UnstableSystem", "NoClosedForm",
 ]

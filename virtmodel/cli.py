@@ -76,6 +76,51 @@ def _derive(args) -> int:
     return 0
 
 
+def _sweep(args) -> int:
+    """``virtmodel sweep FILE.toml [--workers N] [--dask ADDRESS] [--resume] [--out DIR]``.
+
+    Run the sweep a TOML file describes (schema: :mod:`virtmodel.experiments.spec`),
+    store it in data/sweeps/NAME/ and print a summary table.  Exit status 1 if
+    some points failed, 2 for a bad file or a store that cannot be used.
+    """
+    import warnings
+
+    from .errors import VirtmodelError
+    from .experiments.spec import load_spec
+    from .experiments.sweep import SweepWarning, summary_table
+
+    try:
+        spec = load_spec(args.file)
+        out = Path(args.out) if args.out else Path("data", "sweeps", spec.name)
+        if (out / "sweep.json").exists() and not args.resume:
+            print(f"virtmodel sweep: {out} already holds a sweep; pass --resume to continue it "
+                  "(only missing and failed points are computed) or --out for another directory",
+                  file=sys.stderr)
+            return 2
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SweepWarning)  # reported below
+            df = spec.run(store=out, backend=args.backend, workers=args.workers, dask_address=args.dask,
+                          progress=not args.no_progress)
+    except VirtmodelError as exc:
+        print(f"virtmodel sweep: error: {exc}", file=sys.stderr)
+        return 2
+    table = summary_table(df)
+    with pd.option_context("display.width", 200, "display.max_rows", 60, "display.max_colwidth", 60):
+        print(table.to_string(index=False))
+    failed = df.loc[df["error"].notna(), ["point", "error"]]
+    size = (f"{spec.simulate_kwargs['customers']} customers" if "customers" in spec.simulate_kwargs
+            else f"horizon {spec.simulate_kwargs['horizon']}")
+    method = "over replications" if spec.replications >= 2 else "batch means"
+    print(f"\n{spec.name}: {table.shape[0]} points, {spec.replications} replication(s) of {size}, "
+          f"seed {spec.seed}; ± is the 95 % Student-t half-width ({method}); results in {out}/ "
+          f"(virtmodel.experiments.store.load({str(out)!r}))")
+    if not failed.empty:
+        print(f"{len(failed)} point(s) FAILED (rerun with --resume to retry them):\n"
+              + failed.to_string(index=False), file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="virtmodel", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"virtmodel {__version__}")
@@ -99,6 +144,18 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--list", action="store_true", help="list the derivations")
     d.add_argument("--latex", action="store_true", help="print the LaTeX of the derivation")
     d.set_defaults(func=_derive)
+
+    s = sub.add_parser("sweep", help="run a parameter sweep described by a TOML file")
+    s.add_argument("file", help="sweep file, e.g. sweeps/rr_quantum_load.toml")
+    s.add_argument("--workers", type=int, default=None, help="processes or Dask workers (default: all CPUs)")
+    s.add_argument("--dask", metavar="ADDRESS", default=None,
+                   help="run on the Dask scheduler at ADDRESS (e.g. tcp://10.0.0.1:8786)")
+    s.add_argument("--backend", choices=["serial", "processes", "dask"], default=None,
+                   help="override the file's backend (results do not depend on it)")
+    s.add_argument("--resume", action="store_true", help="continue the sweep already stored in --out")
+    s.add_argument("--out", default=None, help="store directory (default data/sweeps/NAME/)")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.set_defaults(func=_sweep)
     return parser
 
 

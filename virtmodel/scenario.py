@@ -33,6 +33,10 @@ class VM:
         Service requirement of each job (CPU time at full speed).
     priority : int, default 0
         Class for priority policies; 0 is the most important.
+    vcpus : int or None, default None
+        Virtual CPUs: at most this many of the VM's jobs run at once (the
+        hypervisor maps the VM's vCPUs onto pCPUs).  None: no limit beyond
+        the pCPUs.
 
     Examples
     --------
@@ -45,6 +49,7 @@ class VM:
     arrival: Distribution
     service: Distribution
     priority: int = 0
+    vcpus: int | None = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.strip():
@@ -56,6 +61,8 @@ class VM:
                     f"VM {self.name!r}: {attr} must be a virtmodel.dists Distribution, got {value!r}"
                 )
         object.__setattr__(self, "priority", nonnegative_int(f"VM {self.name!r}: priority", self.priority))
+        if self.vcpus is not None:
+            object.__setattr__(self, "vcpus", positive_int(f"VM {self.name!r}: vcpus", self.vcpus))
 
     @property
     def arrival_rate(self) -> float:
@@ -90,6 +97,10 @@ class Scenario:
     capacity : int or None, default None
         Most jobs in the system at once (waiting and in service), >= pcpus;
         arrivals finding it full are lost.  None means unlimited.
+    allow_overload : bool, default False
+        Accept an offered load >= pcpus (for long-run CPU shares of a
+        saturated host, simulated over a ``horizon``): queues then grow
+        without bound and only shares and throughputs are meaningful.
 
     Raises
     ------
@@ -110,6 +121,7 @@ class Scenario:
     vms: tuple
     policy: Policy = field(default_factory=FCFS)
     capacity: int | None = None
+    allow_overload: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "pcpus", positive_int("pcpus", self.pcpus))
@@ -133,12 +145,14 @@ class Scenario:
             if cap < self.pcpus:
                 raise InvalidParameter(f"capacity must be >= pcpus ({self.pcpus}), got {self.capacity!r}")
             object.__setattr__(self, "capacity", cap)
+        if not isinstance(self.allow_overload, bool):
+            raise InvalidParameter(f"allow_overload must be True or False, got {self.allow_overload!r}")
         self.policy.validate(self)
-        if self.capacity is None and not self.utilization < 1:
+        if self.capacity is None and not self.allow_overload and not self.utilization < 1:
             raise UnstableSystem(
                 f"utilization must be < 1 for a steady state, got {self.utilization:.6g} "
                 f"(offered load {self.offered_load:.6g} on {self.pcpus} pCPU(s)); "
-                "set a finite capacity or lower the load",
+                "set a finite capacity, lower the load, or pass allow_overload=True",
                 utilization=self.utilization,
             )
 

@@ -5,5 +5,20 @@ formula, assumptions and source.
 """
 
 from .queues import MD1, MG1, MM1, MM1K, GGc, MMc, MMcc, MMcK, erlang_b, erlang_c
+from .scheduling import (
+    MG1PS,
+    MG1PSJF,
+    MG1SJF,
+    MG1SRPT,
+    MG1DelayDependent,
+    MG1Priority,
+    MG1RoundRobin,
+    MMcPriority,
+    conservation_sum,
+)
 
-__all__ = ["erlang_b", "erlang_c", "MM1", "MMc", "MMcc", "MMcK", "MM1K", "MG1", "MD1", "GGc"]
+__all__ = [
+    "erlang_b", "erlang_c", "MM1", "MMc", "MMcc", "MMcK", "MM1K", "MG1", "MD1", "GGc",
+    "MG1Priority", "MMcPriority", "MG1SJF", "MG1SRPT", "MG1PSJF", "MG1PS", "MG1RoundRobin",
+    "MG1DelayDependent", "conservation_sum",
+]

@@ -25,6 +25,7 @@ FCFS (the foundation):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -63,12 +64,17 @@ class Prediction:
         Which model produced the numbers (e.g. ``"M/G/1 (Pollaczek-Khinchine)"``).
     source : str
         Book or paper and equation.
+    conditional : callable or None
+        ``conditional(x, group)`` -> mean response time of a job of size ``x``
+        (a number or array) in ``group``, where the model gives it; see
+        :meth:`response_given_size`.
     """
 
     values: pd.DataFrame
     exact: bool
     model: str
     source: str
+    conditional: Callable | None = None
 
     def value(self, metric: str, group: str = "all") -> float:
         """The predicted ``metric`` for ``group``."""
@@ -80,6 +86,21 @@ class Prediction:
                 raise InvalidParameter(f"metric must be one of {metrics}, got {metric!r}")
             raise InvalidParameter(f"group must be one of {list(dict.fromkeys(v['group']))}, got {group!r}")
         return float(hit["value"].iloc[0])
+
+    def response_given_size(self, x, group: str = "all"):
+        """Mean response time E[T | size x] of a job of ``group`` (a VM name or ``"all"``).
+
+        Raises
+        ------
+        NoClosedForm
+            When the model gives no conditional response time.
+        """
+        if self.conditional is None:
+            raise NoClosedForm(f"{self.model} gives no mean response time conditional on the job size")
+        groups = list(dict.fromkeys(self.values["group"]))
+        if group not in groups:
+            raise InvalidParameter(f"group must be one of {groups}, got {group!r}")
+        return self.conditional(x, group)
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy copy: ``metric, group, value``."""
@@ -195,6 +216,23 @@ def _common_exponential_rate(scenario):
     return None
 
 
+def _sizes_arg(x):
+    from .._validation import as_output, nonnegative
+
+    return nonnegative("x", x), as_output
+
+
+def _fcfs_conditional(model):
+    """E[T | x] = W_q + x: under FCFS a job's wait does not depend on its own size."""
+    wait = float(model.mean_wait)
+
+    def conditional(x, group):
+        x, out = _sizes_arg(x)
+        return out(wait + x)
+
+    return conditional
+
+
 # --------------------------------------------------------------------------- FCFS
 
 
@@ -220,21 +258,353 @@ def _fcfs(scenario) -> Prediction:
         rows = _shared_queue_rows(scenario, model, blocking=float(model.blocking_probability))
         return Prediction(_frame(rows), True, name,
                           "Gross, Shortle, Thompson & Harris, Fundamentals of Queueing Theory, 4th ed. "
-                          "(2008), §2.5-2.6; Kleinrock, Queueing Systems I (1975), §3.5-3.7")
+                          "(2008), §2.5-2.6; Kleinrock, Queueing Systems I (1975), §3.5-3.7",
+                          _fcfs_conditional(model))
     if poisson and c == 1:
         model = queues.MG1(lam, _merged_service(scenario))
         return Prediction(_frame(_shared_queue_rows(scenario, model)), True,
                           "M/G/1 (Pollaczek-Khinchine)",
-                          "Kleinrock, Queueing Systems I (1975), eq. (5.76); Gross et al. (2008), §5.1.1")
+                          "Kleinrock, Queueing Systems I (1975), eq. (5.76); Gross et al. (2008), §5.1.1",
+                          _fcfs_conditional(model))
     if poisson and mu is not None:
         model = queues.MMc(lam, mu, c)
         return Prediction(_frame(_shared_queue_rows(scenario, model)), True, "M/M/c (Erlang C)",
                           "Kleinrock, Queueing Systems I (1975), eq. (3.39)-(3.40); "
-                          "Gross et al. (2008), §2.3")
+                          "Gross et al. (2008), §2.3", _fcfs_conditional(model))
     model = queues.GGc(_merged_arrival(scenario), _merged_service(scenario), c)
     name = "G/G/1 (Kingman)" if c == 1 else "G/G/c (Allen-Cunneen)"
     if len(scenario.vms) > 1 and not poisson:
         name += " with superposed arrivals (QNA)"
     return Prediction(_frame(_shared_queue_rows(scenario, model)), False, name,
                       "Kingman (1961); Allen (1990), §6; Whitt, 'The queueing network analyzer', "
-                      "Bell Syst. Tech. J. 62 (1983), eq. (38)")
+                      "Bell Syst. Tech. J. 62 (1983), eq. (38)", _fcfs_conditional(model))
+
+
+# --------------------------------------------------------------------------- other policies
+#
+# One pCPU: each VM is a Poisson class of an M/G/1 model from analytic/scheduling.py
+# (VMs of equal VM.priority form one FCFS class under Priority).  Several pCPUs:
+# only the exponential, one-common-rate cases below have closed forms.
+
+from ..policies import (  # noqa: E402 - the FCFS part above stays as it was
+    PSJF,
+    SJF,
+    SRPT,
+    DelayDependentPriority,
+    Priority,
+    ProcessorSharing,
+    RoundRobin,
+)
+from . import scheduling  # noqa: E402
+
+_SCHEDULING_SOURCE = {
+    "SJF": "Kleinrock, Queueing Systems II (1976), §3.6 (Cobham's formula per job size); "
+           "Harchol-Balter, Performance Modeling and Design of Computer Systems (2013), ch. 31",
+    "SRPT": "Schrage & Miller, Oper. Res. 14 (1966) 670-684; Wierman & Harchol-Balter, "
+            "SIGMETRICS 2003, §2; Harchol-Balter (2013), ch. 33",
+    "PSJF": "Wierman & Harchol-Balter, SIGMETRICS 2003, §2; Harchol-Balter (2013), ch. 32",
+    "PS": "Kleinrock, Queueing Systems II (1976), §4.4 (M/G/1-PS, E[T|x] = x/(1-rho))",
+}
+
+
+def _require_poisson(scenario, what: str) -> None:
+    bad = [v.name for v in scenario.vms if not v.poisson]
+    if bad:
+        raise NoClosedForm(f"{what} needs Poisson arrivals, but the arrivals of VM(s) {bad} are not Poisson")
+    if scenario.capacity is not None:
+        raise NoClosedForm(
+            f"{what} is implemented for unlimited capacity only, got capacity={scenario.capacity}"
+        )
+
+
+def _one_pcpu(scenario, what: str) -> None:
+    if scenario.pcpus != 1:
+        raise NoClosedForm(
+            f"{what} has a closed form for one pCPU only (M/G/1), got pcpus={scenario.pcpus}"
+        )
+
+
+def _policy_rows(scenario, per_vm: dict, overall: dict) -> list:
+    """Rows for "all" (``overall``: metric -> value) and, with > 1 VM, each VM (``per_vm[name]``)."""
+    rows = [(m, "all", float(v)) for m, v in overall.items()]
+    if len(scenario.vms) > 1:
+        for v in scenario.vms:
+            rows += [(m, v.name, float(val)) for m, val in per_vm[v.name].items()]
+    return rows
+
+
+def _with_queue_length(metrics: dict) -> dict:
+    """Add ``mean_queue_length = mean_number - utilization`` (one pCPU, no overhead)."""
+    metrics["mean_queue_length"] = metrics["mean_number"] - metrics["utilization"]
+    return metrics
+
+
+def _vm_groups(scenario) -> dict:
+    return {v.name: i for i, v in enumerate(scenario.vms)}
+
+
+def _size_based_prediction(scenario, model, name: str, source_key: str, *, queue_length=True) -> Prediction:
+    lam = model.arrival_rates
+    has_wait = model._wait is not None
+    per_vm = {}
+    for i, v in enumerate(scenario.vms):
+        m = {"utilization": model.utilization[i], "throughput": lam[i],
+             "mean_response": model.mean_response[i], "mean_number": model.mean_number[i]}
+        if has_wait:
+            m["mean_wait"] = model.mean_wait[i]
+        per_vm[v.name] = _with_queue_length(m) if queue_length else m
+    overall = {"utilization": model.overall_utilization, "throughput": model.overall_throughput,
+               "mean_response": model.overall_mean_response, "mean_number": model.overall_mean_number}
+    if has_wait:
+        overall["mean_wait"] = model.overall_mean_wait
+    if queue_length:
+        _with_queue_length(overall)
+    groups = _vm_groups(scenario)
+
+    def conditional(x, group):
+        return model.response_given_size(x, None if group == "all" else groups[group])
+
+    return Prediction(_frame(_policy_rows(scenario, per_vm, overall)), model.exact, name,
+                      _SCHEDULING_SOURCE[source_key], conditional)
+
+
+def _classes(scenario):
+    lam = [v.arrival_rate for v in scenario.vms]
+    return lam, [v.service for v in scenario.vms]
+
+
+@solves(SJF)
+def _sjf(scenario) -> Prediction:
+    _require_poisson(scenario, "SJF")
+    _one_pcpu(scenario, "SJF")
+    model = scheduling.MG1SJF(*_classes(scenario))
+    return _size_based_prediction(scenario, model, "M/G/1 non-preemptive SJF", "SJF")
+
+
+@solves(SRPT)
+def _srpt(scenario) -> Prediction:
+    _require_poisson(scenario, "SRPT")
+    _one_pcpu(scenario, "SRPT")
+    model = scheduling.MG1SRPT(*_classes(scenario))
+    return _size_based_prediction(scenario, model, "M/G/1 SRPT (Schrage-Miller)", "SRPT")
+
+
+@solves(PSJF)
+def _psjf(scenario) -> Prediction:
+    _require_poisson(scenario, "PSJF")
+    _one_pcpu(scenario, "PSJF")
+    model = scheduling.MG1PSJF(*_classes(scenario))
+    return _size_based_prediction(scenario, model, "M/G/1 preemptive SJF", "PSJF")
+
+
+def _mmc_size_blind(scenario, what: str, mu: float, *, wait_zero: bool) -> Prediction:
+    """c pCPUs, exponential service of one rate, size-blind work-conserving order: M/M/c numbers."""
+    c = scenario.pcpus
+    mmc = queues.MMc(scenario.arrival_rate, mu, c)
+    resp = float(mmc.mean_response)
+    per_vm = {}
+    for v in scenario.vms:
+        m = {"utilization": v.arrival_rate / (c * mu), "throughput": v.arrival_rate,
+             "mean_response": resp, "mean_number": v.arrival_rate * resp}
+        if wait_zero:
+            m["mean_wait"] = 0.0
+        per_vm[v.name] = m
+    overall = {"utilization": float(mmc.utilization), "throughput": float(mmc.throughput),
+               "mean_response": resp, "mean_number": float(mmc.mean_number)}
+    if wait_zero:
+        overall["mean_wait"] = 0.0
+    return Prediction(_frame(_policy_rows(scenario, per_vm, overall)), True, f"M/M/c ({what})",
+                      "Kleinrock, Queueing Systems II (1976), §4.4; Gross et al. (2008), §2.3: with "
+                      "exponential service of one rate every size-blind work-conserving order has the "
+                      "M/M/c number in system")
+
+
+@solves(ProcessorSharing)
+def _ps(scenario) -> Prediction:
+    _require_poisson(scenario, "ProcessorSharing")
+    if scenario.pcpus > 1:
+        mu = _common_exponential_rate(scenario)
+        if mu is None:
+            raise NoClosedForm(
+                "ProcessorSharing on several pCPUs has a closed form here only for exponential service "
+                "with one common rate (M/M/c); this scenario's services differ or are not exponential"
+            )
+        return _mmc_size_blind(scenario, "processor sharing", mu, wait_zero=True)
+    model = scheduling.MG1PS(*_classes(scenario))
+    # Every job is in service from arrival on, so no job waits: mean_wait = 0, no queue length.
+    return _size_based_prediction(scenario, model, "M/G/1 processor sharing", "PS", queue_length=False)
+
+
+@solves(RoundRobin)
+def _round_robin(scenario) -> Prediction:
+    policy = scenario.policy
+    _require_poisson(scenario, "RoundRobin")
+    if scenario.pcpus > 1:
+        mu = _common_exponential_rate(scenario)
+        if policy.switch_cost != 0 or mu is None:
+            raise NoClosedForm(
+                "RoundRobin on several pCPUs has a closed form here only with switch_cost = 0 and "
+                "exponential service of one common rate (M/M/c); this scenario has "
+                + ("switch_cost > 0" if policy.switch_cost != 0 else "other service distributions")
+            )
+        return _mmc_size_blind(scenario, "round robin", mu, wait_zero=False)
+    model = scheduling.MG1RoundRobin(*_classes(scenario), quantum=policy.quantum,
+                                     switch_cost=policy.switch_cost)
+    lam = model.arrival_rates
+    no_overhead = policy.switch_cost == 0
+    per_vm = {}
+    for i, v in enumerate(scenario.vms):
+        m = {"utilization": model.utilization[i], "throughput": lam[i],
+             "mean_response": model.mean_response[i], "mean_number": model.mean_number[i]}
+        per_vm[v.name] = _with_queue_length(m) if no_overhead and model.exact else m
+    overall = {"utilization": model.overall_utilization, "throughput": model.overall_throughput,
+               "mean_response": model.overall_mean_response, "mean_number": model.overall_mean_number}
+    if no_overhead and model.exact:
+        _with_queue_length(overall)
+    conditional = None
+    if not model.exact:
+        def conditional(x, group):
+            return model.response_given_size(x)
+
+    name = ("M/G/1 round robin (slices i.i.d.: M/G/1 with inflated service)" if model.exact
+            else "M/G/1 round robin (processor sharing on inflated sizes, approximation)")
+    source = ("exact for exponential service of one rate: Pollaczek-Khinchine on X' = X + ceil(X/q) s "
+              "(virtmodel.analytic.scheduling.MG1RoundRobin); Kleinrock, Queueing Systems II (1976), §4.4"
+              if model.exact else
+              "approximation: M/G/1-PS (Kleinrock 1976, §4.4) on sizes x + ceil(x/q) s; exact method: "
+              "Sakata, Noguchi & Oizumi, Oper. Res. 19 (1971) 371-385 (not implemented)")
+    return Prediction(_frame(_policy_rows(scenario, per_vm, overall)), model.exact, name, source, conditional)
+
+
+class _Mixture:
+    """Moments of the service of a priority class: the VMs' services mixed by arrival rate."""
+
+    def __init__(self, vms):
+        lam = math.fsum(v.arrival_rate for v in vms)
+        self._m = {k: math.fsum(v.arrival_rate / lam * v.service.moment(k) for v in vms) for k in (1, 2)}
+
+    @property
+    def mean(self):
+        return self._m[1]
+
+    def moment(self, k):
+        return self._m[k]
+
+
+@solves(Priority)
+def _priority(scenario) -> Prediction:
+    preemptive = scenario.policy.preemptive
+    kind = "preemptive-resume" if preemptive else "non-preemptive"
+    _require_poisson(scenario, "Priority")
+    levels = sorted({v.priority for v in scenario.vms})
+    members = [[v for v in scenario.vms if v.priority == p] for p in levels]
+    cls_of = {v.name: levels.index(v.priority) for v in scenario.vms}
+    rates = [math.fsum(v.arrival_rate for v in group) for group in members]
+    c = scenario.pcpus
+    if c > 1:
+        mu = _common_exponential_rate(scenario)
+        if mu is None:
+            raise NoClosedForm(
+                "Priority on several pCPUs has a closed form here only for exponential service with one "
+                "common rate (M/M/c with priorities); this scenario's services differ or are not exponential"
+            )
+        model = scheduling.MMcPriority(rates, mu, c, preemptive=preemptive)
+        name, source = (f"M/M/c {kind} priority",
+                        "Gross, Shortle, Thompson & Harris (2008), §3.4 (M/M/c with priorities); "
+                        "Cobham, Oper. Res. 2 (1954)")
+
+        def vm_response(v, k):
+            return model.mean_response[k]
+
+        def vm_util(v):
+            return v.arrival_rate / (c * mu)
+    else:
+        model = scheduling.MG1Priority(rates, [_Mixture(g) for g in members], preemptive=preemptive)
+        name = f"M/G/1 {kind} priority"
+        source = ("Cobham, Oper. Res. 2 (1954) 70-76; Kleinrock, Queueing Systems II (1976), §3.6"
+                  if not preemptive else
+                  "Kleinrock, Queueing Systems II (1976), §3.6; Harchol-Balter (2013), ch. 31")
+
+        def vm_response(v, k):  # E[T | x, k] is linear in x, so E[T_i] = E[T | E[S_i], k]
+            return model.response_given_size(v.service.mean, k)
+
+        def vm_util(v):
+            return v.offered_load
+    has_wait = not preemptive
+    per_vm = {}
+    for v in scenario.vms:
+        k = cls_of[v.name]
+        resp = float(vm_response(v, k))
+        m = {"utilization": vm_util(v), "throughput": v.arrival_rate, "mean_response": resp,
+             "mean_number": v.arrival_rate * resp}
+        if has_wait:
+            m["mean_wait"] = float(model.mean_wait[k])
+        if c == 1:
+            _with_queue_length(m)
+        elif has_wait:  # waiting jobs are exactly those not in service: Lq = lambda_i W_i
+            m["mean_queue_length"] = v.arrival_rate * m["mean_wait"]
+        per_vm[v.name] = m
+    lam = scenario.arrival_rate
+    number = math.fsum(m["mean_number"] for m in per_vm.values())
+    overall = {"utilization": scenario.utilization, "throughput": lam,
+               "mean_response": number / lam, "mean_number": number}
+    if has_wait:
+        overall["mean_wait"] = math.fsum(
+            v.arrival_rate * per_vm[v.name]["mean_wait"] for v in scenario.vms) / lam
+    if c == 1:
+        _with_queue_length(overall)
+    elif has_wait:
+        overall["mean_queue_length"] = math.fsum(m["mean_queue_length"] for m in per_vm.values())
+
+    conditional = None
+    if c == 1 or not preemptive:
+        wait = None if c == 1 else model.mean_wait
+
+        def conditional(x, group):
+            if group == "all":
+                raise InvalidParameter(
+                    "group must be a VM name for Priority: E[T | x] depends on the VM's class, got 'all'")
+            k = cls_of[group]
+            if wait is None:
+                return model.response_given_size(x, k)
+            sizes, out = _sizes_arg(x)
+            return out(wait[k] + sizes)  # non-preemptive: the wait does not depend on the own size
+
+    return Prediction(_frame(_policy_rows(scenario, per_vm, overall)), True, name, source, conditional)
+
+
+@solves(DelayDependentPriority)
+def _delay_dependent(scenario) -> Prediction:
+    policy = scenario.policy
+    _require_poisson(scenario, "DelayDependentPriority")
+    nonzero = {v.name: policy.offset_of(v.name) for v in scenario.vms if policy.offset_of(v.name) != 0}
+    if nonzero:
+        raise NoClosedForm(
+            f"DelayDependentPriority has a closed form only without offsets; offsets a_i != 0 are given "
+            f"for {nonzero}"
+        )
+    _one_pcpu(scenario, "DelayDependentPriority")
+    lam, services = _classes(scenario)
+    model = scheduling.MG1DelayDependent(lam, services, [policy.slope_of(v.name) for v in scenario.vms])
+    per_vm = {}
+    for i, v in enumerate(scenario.vms):
+        per_vm[v.name] = _with_queue_length(
+            {"utilization": model.utilization[i], "throughput": lam[i], "mean_wait": model.mean_wait[i],
+             "mean_response": model.mean_response[i], "mean_number": model.mean_number[i]})
+    overall = _with_queue_length(
+        {"utilization": model.overall_utilization, "throughput": model.overall_throughput,
+         "mean_wait": model.overall_mean_wait, "mean_response": model.overall_mean_response,
+         "mean_number": model.overall_mean_number})
+    groups = _vm_groups(scenario)
+
+    def conditional(x, group):
+        if group == "all":
+            raise InvalidParameter(
+                "group must be a VM name for DelayDependentPriority: E[T | x] depends on the VM, got 'all'")
+        return model.response_given_size(x, groups[group])
+
+    return Prediction(_frame(_policy_rows(scenario, per_vm, overall)), True,
+                      "M/G/1 delay-dependent priority (Kleinrock)",
+                      "Kleinrock, 'A delay dependent queue discipline', Naval Res. Logist. Q. 11 (1964); "
+                      "Kleinrock, Queueing Systems II (1976), §3.7", conditional)
+

@@ -21,7 +21,8 @@ Every scheduler has the same small set of hooks, called by the pCPU loops of
     number of jobs waiting.
 
 Class attributes: ``mode`` ("whole": a job runs to completion; "sliced": in
-pieces; "shared": the scheduler serves jobs itself, processor sharing),
+pieces; "shared": the scheduler serves jobs itself, processor sharing;
+"custom": the scheduler runs its own process per pCPU, ``pcpu(k)``),
 ``preemptive`` (arrivals may interrupt a running job, so they need events of
 their own), ``switch_cost`` (pCPU time lost at every dispatch).
 
@@ -62,6 +63,8 @@ def implements(policy_cls):
 
 def make_scheduler(policy, hypervisor):
     """Instantiate the scheduler that implements ``policy`` for ``hypervisor``."""
+    if type(policy) is FCFS and any(vm.vcpus is not None for vm in hypervisor.scenario.vms):
+        return VCPUFCFSScheduler(policy, hypervisor)
     try:
         cls = _REGISTRY[type(policy)]
     except KeyError:
@@ -75,6 +78,13 @@ class Scheduler:
     mode = "whole"
     preemptive = False
     switch_cost = 0.0
+    #: custom schedulers that serve a job in several pieces set this True
+    custom_in_pieces = False
+
+    @property
+    def in_pieces(self) -> bool:
+        """Whether a job may be served in several pieces (then per-job pCPU time is tracked)."""
+        return self.mode in ("sliced", "shared") or (self.mode == "custom" and self.custom_in_pieces)
 
     @property
     def needs_arrival_events(self) -> bool:
@@ -130,6 +140,43 @@ class FCFSScheduler(Scheduler):
 
     def __len__(self) -> int:
         return len(self.queue)
+
+
+class VCPUFCFSScheduler(Scheduler):
+    """FCFS with vCPU limits (two-level scheduling).
+
+    Each VM queues its jobs FIFO; the hypervisor runs the oldest waiting job
+    among the VMs that still have a free vCPU (VM.vcpus jobs at most run at
+    once).  With the VMs' vCPUs no more than the pCPUs, each VM is its own
+    M/G/n queue on dedicated CPUs; with more vCPUs than pCPUs they compete.
+    """
+
+    def __init__(self, policy, hypervisor):
+        super().__init__(policy, hypervisor)
+        vms = hypervisor.scenario.vms
+        self.queues = [deque() for _ in vms]
+        self.limit = [vm.vcpus if vm.vcpus is not None else float("inf") for vm in vms]
+        self.running = [0] * len(vms)
+
+    def add(self, job):
+        self.queues[self.hv.vm[job]].append(job)
+
+    def next_job(self):
+        best, best_job = -1, 0
+        for i, q in enumerate(self.queues):
+            if q and self.running[i] < self.limit[i] and (best < 0 or q[0] < best_job):
+                best, best_job = i, q[0]
+        if best < 0:
+            return None
+        self.running[best] += 1
+        return self.queues[best].popleft()
+
+    def on_depart(self, job):
+        self.running[self.hv.vm[job]] -= 1
+
+    def __len__(self) -> int:
+        """Waiting jobs that could start now (their VM has a free vCPU)."""
+        return sum(len(q) for i, q in enumerate(self.queues) if self.running[i] < self.limit[i])
 
 
 @implements(SJF)
@@ -299,7 +346,7 @@ class PSScheduler(Scheduler):
             _, job = heapq.heappop(heap)
             hv.occupied[job] = hv.size[job]
             hv.remaining[job] = 0.0
-            hv._depart(job, now)
+            hv.depart_job(job, now)
         self._arm()
 
     def add(self, job):

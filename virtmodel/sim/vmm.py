@@ -21,7 +21,7 @@ Arrivals come in one of two ways, chosen by the scheduler:
   recording its departure), and the per-job results agree; the tests prove it.
   At load 0.9 this halves the number of simpy events per customer.
 
-The pCPU loop comes in two forms, chosen by the scheduler's ``mode``:
+The pCPU loop comes in several forms, chosen by the scheduler's ``mode``:
 ``"whole"`` (a job runs to completion: FCFS, SJF, non-preemptive priority,
 delay-dependent priority) and ``"sliced"`` (a job runs for ``slice_for(job)``
 plus the policy's switch cost, and goes back to the scheduler unfinished:
@@ -29,6 +29,9 @@ round robin; or until an arrival preempts it: SRPT, PSJF, preemptive
 priority).  Processor sharing (``"shared"``) has no pCPU loop at all: it is
 simulated exactly with a virtual-time clock, one event at each arrival and
 at the next completion (see :class:`~virtmodel.sim.schedulers.PSScheduler`).
+A ``"custom"`` scheduler (polling, credit) runs its own process per pCPU,
+``scheduler.pcpu(k)``, using :meth:`Hypervisor.admit_until`,
+:meth:`Hypervisor.depart_job` and the job tables.
 """
 
 from __future__ import annotations
@@ -131,7 +134,7 @@ class Hypervisor:
         self._done = env.event()
         self._idle: list[simpy.Event] = []
         self.scheduler = sched = make_scheduler(scenario.policy, self)
-        self.sliced = sched.mode != "whole"
+        self.sliced = sched.in_pieces
         c = scenario.pcpus
         self.running: list[int | None] = [None] * c
         self._slice_began = [0.0] * c
@@ -151,8 +154,10 @@ class Hypervisor:
         else:
             for i, vm in enumerate(scenario.vms):
                 env.process(self._arrivals(i, draws(vm.arrival, vm_rng(seed, replication, i, ARRIVAL))))
-        if sched.mode != "shared":
-            loop = self._pcpu_sliced if self.sliced else self._pcpu
+        if sched.mode == "custom":
+            self._pcpus = [env.process(sched.pcpu(k)) for k in range(c)]
+        elif sched.mode != "shared":
+            loop = self._pcpu_sliced if sched.mode == "sliced" else self._pcpu
             self._pcpus = [env.process(loop(k)) for k in range(c)]
 
     # -- arrivals ----------------------------------------------------------
@@ -177,6 +182,15 @@ class Hypervisor:
         self.in_system += 1
         self.scheduler.add(job)
         return job
+
+    def admit_until(self, now):
+        """Admit every arrival due by ``now`` (lazy mode; a no-op in eager mode).
+
+        Schedulers that run their own pCPU process (``mode = "custom"``) call
+        this before each decision.
+        """
+        if self.lazy_arrivals and self._next_arrival <= now:
+            self._ingest(now)
 
     def _ingest(self, now):
         """Lazy mode: admit every arrival with time <= ``now`` (the body of
@@ -257,8 +271,8 @@ class Hypervisor:
             self.running[worst_k] = None  # one interrupt per slice
             self._pcpus[worst_k].interrupt()
 
-    def _depart(self, job, now):
-        """Record the departure of ``job`` at ``now`` (sliced and shared modes)."""
+    def depart_job(self, job, now):
+        """Record the departure of ``job`` at ``now`` (for schedulers that serve jobs themselves)."""
         self.depart[job] = now
         self.order.append(job)
         self.in_system -= 1
@@ -275,6 +289,7 @@ class Hypervisor:
         next_job, slice_for = sched.next_job, sched.slice_for
         start, depart, idle = self.start, self.depart, self._idle
         departed = self.order.append
+        notify = getattr(sched, "on_depart", None)
         lazy = self.lazy_arrivals
         ingest = self._ingest if lazy else None
         while True:
@@ -294,6 +309,8 @@ class Hypervisor:
                 ingest(now)
             depart[job] = now
             departed(job)
+            if notify is not None:
+                notify(job)
             self.in_system -= 1
             self.departures += 1
             if self.departures >= self._target:
@@ -338,7 +355,7 @@ class Hypervisor:
                 self._ingest(end)
             if left <= 1e-9 * size[job]:
                 remaining[job] = 0.0
-                self._depart(job, end)
+                self.depart_job(job, end)
             else:
                 remaining[job] = left
                 put_back(job)

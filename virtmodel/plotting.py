@@ -1,0 +1,109 @@
+"""Paper-style figures: one function per figure, drawing saved data on an ``ax``.
+
+Functions never run a simulation: they take the tidy frames that
+:func:`virtmodel.compare`, :func:`virtmodel.simulate` (``conditional``) or a
+sweep produced, so a figure rebuilds from stored results.  :func:`paper_style`
+sets sizes for a two-column paper; :func:`save` writes PDF (vector, for the
+paper) and PNG (for the README) without timestamps, so the files are
+deterministic.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib as mpl
+import numpy as np
+
+__all__ = ["paper_style", "save", "plot_metric_vs_load", "plot_slowdown", "COLUMN_WIDTH"]
+
+#: width of one column of a two-column paper, inches
+COLUMN_WIDTH = 3.4
+
+_STYLE = {
+    "figure.figsize": (COLUMN_WIDTH, 2.4),
+    "font.size": 8,
+    "axes.labelsize": 8,
+    "legend.fontsize": 7,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
+    "lines.linewidth": 1.2,
+    "lines.markersize": 3.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "savefig.bbox": "tight",
+    "savefig.dpi": 200,
+    "pdf.fonttype": 42,
+}
+
+
+def paper_style():
+    """Context manager with the paper's rcParams: ``with paper_style(): ...``."""
+    return mpl.rc_context(_STYLE)
+
+
+def save(fig, path) -> list[Path]:
+    """Write ``path`` as .pdf and .png with no timestamp metadata; return the paths."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = []
+    for suffix, meta in ((".pdf", {"CreationDate": None, "ModDate": None, "Producer": None}),
+                         (".png", {"Software": None})):
+        target = path.with_suffix(suffix)
+        fig.savefig(target, metadata=meta)
+        out.append(target)
+    return out
+
+
+def plot_metric_vs_load(ax, table, metric="mean_response", group="all", label_col="policy",
+                        load_col="load"):
+    """Analytic lines over simulated points with 95 % intervals, one colour per label.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    table : pandas.DataFrame
+        Rows with columns ``label_col, load_col, metric, group, analytic,
+        sim_mean, ci_low, ci_high`` (the output of :func:`virtmodel.compare`
+        with the label and load added).  ``analytic`` may be NaN where no
+        closed form exists: then only the points are drawn.
+    """
+    rows = table[(table["metric"] == metric) & (table["group"] == group)]
+    for i, (label, part) in enumerate(rows.groupby(label_col, sort=False)):
+        part = part.sort_values(load_col)
+        colour = f"C{i}"
+        if part["analytic"].notna().any():
+            ax.plot(part[load_col], part["analytic"], "-", color=colour, label=str(label))
+        err = np.vstack([part["sim_mean"] - part["ci_low"], part["ci_high"] - part["sim_mean"]])
+        ax.errorbar(part[load_col], part["sim_mean"], yerr=err, fmt="o", color=colour, capsize=2,
+                    label=None if part["analytic"].notna().any() else str(label))
+    ax.set_xlabel("load $\\rho$")
+    ax.set_ylabel(metric.replace("_", " "))
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_slowdown(ax, analytic, simulated, label_col="policy"):
+    """Mean slowdown E[T | x] / x against job size x: analytic curves, simulated bins.
+
+    Parameters
+    ----------
+    analytic : pandas.DataFrame
+        Columns ``label_col, size, mean_response`` (E[T | x] on a grid of x).
+    simulated : pandas.DataFrame
+        ``SimResult.conditional`` frames with a ``label_col`` column added:
+        ``mean_size, mean_response, ci_low, ci_high``.
+    """
+    for i, (label, part) in enumerate(analytic.groupby(label_col, sort=False)):
+        ax.plot(part["size"], part["mean_response"] / part["size"], "-", color=f"C{i}", label=str(label))
+        sim = simulated[simulated[label_col] == label]
+        if len(sim):
+            x = sim["mean_size"].to_numpy()
+            mean = sim["mean_response"].to_numpy()
+            err = np.vstack([mean - sim["ci_low"].to_numpy(), sim["ci_high"].to_numpy() - mean]) / x
+            ax.errorbar(x, sim["mean_response"] / x, yerr=err, fmt="o", color=f"C{i}", capsize=2)
+    ax.set_xscale("log")
+    ax.set_xlabel("job size $x$")
+    ax.set_ylabel("mean slowdown $E[T\\mid x]/x$")
+    ax.legend(frameon=False)
+    return ax
