@@ -132,6 +132,8 @@ def predict(scenario) -> Prediction:
     from ..scenario import Scenario
 
     if not isinstance(scenario, Scenario):
+        if callable(getattr(scenario, "predict", None)) and callable(getattr(scenario, "replicate", None)):
+            return scenario.predict()  # another scenario kind (e.g. a boot storm) predicts itself
         raise InvalidParameter(f"scenario must be a virtmodel.Scenario, got {scenario!r}")
     solver = _SOLVERS.get(type(scenario.policy))
     if solver is None:

@@ -51,7 +51,7 @@ def _groups(rec, names):
 
 
 def measure(rec, t0: float, t1: float, names, pcpus: int, capacity=None, batches: int | None = None,
-            size_bins=None):
+            size_bins=None, vcpus=None):
     """Estimate every metric over the window ``(t0, t1]`` of the run in ``rec``.
 
     Parameters
@@ -68,6 +68,8 @@ def measure(rec, t0: float, t1: float, names, pcpus: int, capacity=None, batches
         Finite capacity: also estimate ``blocking_probability``.
     batches : int or None
         Also return batch values for a batch-means interval.
+    vcpus : sequence of int or None
+        vCPUs per VM (None entries: no limit, i.e. ``pcpus``), for steal time.
     size_bins : array_like or None
         Edges of job-size bins: also collect, per group, the count, total
         size and total response of the departed jobs in each bin (for
@@ -154,4 +156,45 @@ def measure(rec, t0: float, t1: float, names, pcpus: int, capacity=None, batches
                         "or use replications >= 2"
                     )
                 b["blocking_probability", group] = lost / arrivals
+    if len(names) > 1:
+        _vm_level(out, rec, t0, t1, names, pcpus, vcpus, accepted, dep_open, edges)
     return out
+
+
+def _vm_level(out, rec, t0, t1, names, pcpus, vcpus, accepted, dep_open, edges):
+    """Metrics that compare VMs: ``steal_time`` and ``work_weighted_wait``.
+
+    ``steal_time`` of VM i is the share of its vCPU time that it wanted to
+    run but did not: (E[min(N_i, v_i)] - E[busy pCPUs of i]) / v_i, with N_i
+    its jobs present and v_i its vCPUs (the pCPUs when unlimited); for
+    ``"all"`` the same over all VMs' vCPUs.  ``work_weighted_wait`` (group
+    ``"all"``) is sum_i rho_i W_i / sum_i rho_i, the quantity in Kleinrock's
+    conservation law and the polling pseudo-conservation law.
+    """
+    v, b = out.values, out.batches
+    times = np.array([t0, t1]) if edges is None else edges
+    want_all = np.zeros(times.size - 1)
+    busy_all = np.zeros(times.size - 1)
+    caps = 0
+    for i, name in enumerate(names):
+        cap = (vcpus[i] if vcpus is not None and vcpus[i] is not None else None) or pcpus
+        acc = accepted & (rec.vm == i)
+        want = np.diff(stats.capped_occupancy(rec.arrival[acc], dep_open[acc], cap, times)) / np.diff(times)
+        busy = b["utilization", name] * pcpus if edges is not None else np.array([v["utilization", name] * pcpus])
+        window_want = want.mean() if edges is not None else want[0]
+        v["steal_time", name] = float((window_want - v["utilization", name] * pcpus) / cap)
+        if edges is not None:
+            b["steal_time", name] = (want - busy) / cap
+        want_all += want
+        busy_all += busy
+        caps += cap
+    v["steal_time", "all"] = float((want_all.mean() - v["utilization", "all"] * pcpus) / caps)
+    if edges is not None:
+        b["steal_time", "all"] = (want_all - busy_all) / caps
+    weights = np.array([v["utilization", n] for n in names])
+    waits = np.array([v["mean_wait", n] for n in names])
+    v["work_weighted_wait", "all"] = float(weights @ waits / weights.sum())
+    if edges is not None:
+        bw = np.array([b["utilization", n] for n in names])
+        bwait = np.array([b["mean_wait", n] for n in names])
+        b["work_weighted_wait", "all"] = (bw * bwait).sum(axis=0) / bw.sum(axis=0)

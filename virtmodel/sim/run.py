@@ -119,7 +119,8 @@ def run_replication(scenario, seed, replication, customers=None, horizon=None, w
         t0 = float(rec.depart[rec.order[removed - 1]]) if removed > 0 else 0.0
     else:
         t0 = warmup * horizon
-    m = measure(rec, t0, t1, scenario.names, scenario.pcpus, scenario.capacity, batches, size_bins)
+    m = measure(rec, t0, t1, scenario.names, scenario.pcpus, scenario.capacity, batches, size_bins,
+                [vm.vcpus for vm in scenario.vms])
     kept = rec.order.size - removed
     return {"measurement": m, "warmup_removed": int(removed), "window": (t0, t1), "departures": kept}
 
@@ -151,6 +152,45 @@ def ensemble_truncation(series) -> int:
 
 def _job(args):
     return run_replication(*args)
+
+
+def _kind_job(args):
+    kind, seed, r = args
+    return kind.replicate(seed, r)
+
+
+def _simulate_kind(kind, replications, seed, workers, progress) -> SimResult:
+    """Simulate a scenario kind that is not a queueing Scenario (e.g. a boot storm).
+
+    Such an object has ``replicate(seed, replication) -> {(metric, group):
+    value}`` (one independent run, streams from ``SeedSequence(seed)`` with
+    spawn key ``replication``) and ``predict()``.  Intervals are Student-t
+    over the replications (R >= 2).
+    """
+    replications = positive_int("replications", replications)
+    if replications < 2:
+        raise InvalidParameter(f"replications must be >= 2 for {type(kind).__name__}, got {replications}")
+    workers = positive_int("workers", workers)
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy)
+    elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InvalidParameter(f"seed must be a non-negative integer or None, got {seed!r}")
+    bar = dict(total=replications, desc="replications", disable=not progress, leave=False)
+    outputs = _map(_kind_job, [(kind, int(seed), r) for r in range(replications)], workers, bar)
+    keys = list(outputs[0])
+    per_rep = pd.DataFrame([(r, m, g, out[m, g]) for r, out in enumerate(outputs) for m, g in keys],
+                           columns=["replication", "metric", "group", "value"])
+    rows = []
+    for m, g in keys:
+        iv = stats.replication_interval([out[m, g] for out in outputs])
+        rows.append((m, g, iv.mean, iv.low, iv.high, iv.n))
+    summary = pd.DataFrame(rows, columns=["metric", "group", "mean", "ci_low", "ci_high", "n"])
+    empty = pd.DataFrame(columns=["batch", "metric", "group", "value"])
+    diag = pd.DataFrame(columns=["replication", "group", "littles_law_gap", "warmup_removed", "window_start",
+                                 "window_end", "departures"])
+    return SimResult(summary=summary, per_replication=per_rep, batches=empty, diagnostics=diag, customers=None,
+                     horizon=None, replications=replications, seed=int(seed), warmup="none",
+                     method="replications", engine="simpy")
 
 
 def _pilot_job(args):
@@ -210,6 +250,8 @@ def simulate(scenario, customers=None, horizon=None, replications=10, seed=None,
     >>> bool(low < 2.0 < high)   # M/M/1 at load 0.5: mean response 2
     True
     """
+    if not isinstance(scenario, Scenario) and callable(getattr(scenario, "replicate", None)):
+        return _simulate_kind(scenario, replications, seed, workers, progress)
     customers, horizon, replications, seed, warmup, batches, workers = _check(
         scenario, customers, horizon, replications, seed, warmup, batches, workers, engine
     )
