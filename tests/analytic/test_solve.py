@@ -74,8 +74,10 @@ def test_model_and_exact_flag(sc, model, exact):
     metrics = BASE + (["blocking_probability"] if sc.capacity is not None else [])
     frame = pred.to_frame()
     assert list(frame.columns) == ["metric", "group", "value"]
-    assert sorted(map(tuple, frame[["metric", "group"]].to_numpy())) == sorted(
-        (m, g) for m in metrics for g in groups)
+    expected = [(m, g) for m in metrics for g in groups]
+    if sc.pcpus == 1 and sc.capacity is None and all(v.poisson for v in sc.vms):
+        expected.append(("work_weighted_wait", "all"))  # Kleinrock's conservation law
+    assert sorted(map(tuple, frame[["metric", "group"]].to_numpy())) == sorted(expected)
     assert np.all(np.isfinite(frame["value"])) and np.all(frame["value"] >= 0)
     assert vm.predict is predict
 

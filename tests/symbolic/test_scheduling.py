@@ -108,8 +108,10 @@ def test_building_the_scheduling_derivations_is_fast():
         "import time; from virtmodel.symbolic import derive; t = time.perf_counter(); "
         f"[derive(n) for n in {list(NAMES)!r}]; print(time.perf_counter() - t)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
-    assert float(out.stdout.strip().splitlines()[-1]) < 10.0
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=180)
+    # a regression guard, not a benchmark: about 2-6 s on an idle 2-core machine, and the
+    # suite shares the machine with other work, so the bound leaves room for load
+    assert float(out.stdout.strip().splitlines()[-1]) < 30.0
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -117,6 +117,14 @@ def measure(rec, t0: float, t1: float, names, pcpus: int, capacity=None, batches
         if capacity is not None:
             came = (arr > t0) & (arr <= t1) & member
             v["blocking_probability", group] = float(rec.blocked[came].mean()) if came.any() else 0.0
+        if group == "all":
+            # E[S W] / E[S]: the work-weighted wait of Kleinrock's conservation law (sum_i rho_i W_i / rho
+            # for class-based policies; the job-level form also holds when the order depends on sizes)
+            x = rec.size[o]
+            v["work_weighted_wait", group] = float((x * wait).sum() / x.sum())
+            if batches:
+                out.batches["work_weighted_wait", group] = (stats.batch_means(x * wait, batches)
+                                                            / stats.batch_means(x, batches))
         if size_bins is not None:
             x = rec.size[o]
             out.by_size[group] = (np.histogram(x, size_bins)[0], np.histogram(x, size_bins, weights=x)[0],
@@ -162,14 +170,11 @@ def measure(rec, t0: float, t1: float, names, pcpus: int, capacity=None, batches
 
 
 def _vm_level(out, rec, t0, t1, names, pcpus, vcpus, accepted, dep_open, edges):
-    """Metrics that compare VMs: ``steal_time`` and ``work_weighted_wait``.
+    """Steal time per VM: the share of its vCPU time that it wanted to run but did not.
 
-    ``steal_time`` of VM i is the share of its vCPU time that it wanted to
-    run but did not: (E[min(N_i, v_i)] - E[busy pCPUs of i]) / v_i, with N_i
-    its jobs present and v_i its vCPUs (the pCPUs when unlimited); for
-    ``"all"`` the same over all VMs' vCPUs.  ``work_weighted_wait`` (group
-    ``"all"``) is sum_i rho_i W_i / sum_i rho_i, the quantity in Kleinrock's
-    conservation law and the polling pseudo-conservation law.
+    (E[min(N_i, v_i)] - E[busy pCPUs of i]) / v_i, with N_i its jobs present
+    and v_i its vCPUs (the pCPUs when unlimited); for ``"all"`` the same over
+    all VMs' vCPUs.
     """
     v, b = out.values, out.batches
     times = np.array([t0, t1]) if edges is None else edges
@@ -191,10 +196,3 @@ def _vm_level(out, rec, t0, t1, names, pcpus, vcpus, accepted, dep_open, edges):
     v["steal_time", "all"] = float((want_all.mean() - v["utilization", "all"] * pcpus) / caps)
     if edges is not None:
         b["steal_time", "all"] = (want_all - busy_all) / caps
-    weights = np.array([v["utilization", n] for n in names])
-    waits = np.array([v["mean_wait", n] for n in names])
-    v["work_weighted_wait", "all"] = float(weights @ waits / weights.sum())
-    if edges is not None:
-        bw = np.array([b["utilization", n] for n in names])
-        bwait = np.array([b["mean_wait", n] for n in names])
-        b["work_weighted_wait", "all"] = (bw * bwait).sum(axis=0) / bw.sum(axis=0)
