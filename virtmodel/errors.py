@@ -8,7 +8,7 @@ parameter, the offending value and the rule that it breaks, e.g.
 
 from __future__ import annotations
 
-__all__ = ["VirtmodelError", "InvalidParameter", "UnstableSystem", "NoClosedForm"]
+__all__ = ["VirtmodelError", "InvalidParameter", "UnstableSystem", "NoClosedForm", "LifecycleError"]
 
 
 class VirtmodelError(ValueError):
@@ -40,4 +40,12 @@ class NoClosedForm(VirtmodelError):
 
     The message says which assumption fails (e.g. "service is not
     exponential, which M/M/c/K requires").
+    """
+
+
+class LifecycleError(VirtmodelError):
+    """A VM lifecycle transition that its current state does not allow.
+
+    The message names the VM, the event, its time and the state the VM was
+    in (e.g. "cannot pause VM 'b' at t=120: it is stopped").
     """

@@ -37,6 +37,12 @@ class VM:
         Virtual CPUs: at most this many of the VM's jobs run at once (the
         hypervisor maps the VM's vCPUs onto pCPUs).  None: no limit beyond
         the pCPUs.
+    create, configure, boot : Distribution or None
+        Lifecycle stage times: a VM with any of them starts at time 0 and
+        runs only once they are over (work arriving before waits).  ``boot``
+        is the cold boot, also used by a later ``Start`` event.
+    warm_boot : Distribution or None
+        Boot time from a snapshot, for ``Start(warm=True)`` events.
 
     Examples
     --------
@@ -50,6 +56,10 @@ class VM:
     service: Distribution
     priority: int = 0
     vcpus: int | None = None
+    create: Distribution | None = None
+    configure: Distribution | None = None
+    boot: Distribution | None = None
+    warm_boot: Distribution | None = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.strip():
@@ -63,6 +73,16 @@ class VM:
         object.__setattr__(self, "priority", nonnegative_int(f"VM {self.name!r}: priority", self.priority))
         if self.vcpus is not None:
             object.__setattr__(self, "vcpus", positive_int(f"VM {self.name!r}: vcpus", self.vcpus))
+        for attr in ("create", "configure", "boot", "warm_boot"):
+            value = getattr(self, attr)
+            if value is not None and not isinstance(value, Distribution):
+                raise InvalidParameter(
+                    f"VM {self.name!r}: {attr} must be a virtmodel.dists Distribution or None, got {value!r}")
+
+    @property
+    def has_stages(self) -> bool:
+        """Whether the VM is created, configured or booted before it runs."""
+        return any(getattr(self, a) is not None for a in ("create", "configure", "boot"))
 
     @property
     def arrival_rate(self) -> float:
@@ -97,6 +117,9 @@ class Scenario:
     capacity : int or None, default None
         Most jobs in the system at once (waiting and in service), >= pcpus;
         arrivals finding it full are lost.  None means unlimited.
+    events : sequence of Pause, Resume, Stop, Start
+        Scripted lifecycle events (:mod:`virtmodel.events`), checked against
+        the VM state machine at construction.
     allow_overload : bool, default False
         Accept an offered load >= pcpus (for long-run CPU shares of a
         saturated host, simulated over a ``horizon``): queues then grow
@@ -121,6 +144,7 @@ class Scenario:
     vms: tuple
     policy: Policy = field(default_factory=FCFS)
     capacity: int | None = None
+    events: tuple = ()
     allow_overload: bool = False
 
     def __post_init__(self):
@@ -145,6 +169,11 @@ class Scenario:
             if cap < self.pcpus:
                 raise InvalidParameter(f"capacity must be >= pcpus ({self.pcpus}), got {self.capacity!r}")
             object.__setattr__(self, "capacity", cap)
+        from .events import replay
+
+        if isinstance(self.events, (str, bytes)) or not hasattr(self.events, "__iter__"):
+            raise InvalidParameter(f"events must be a sequence of lifecycle events, got {self.events!r}")
+        object.__setattr__(self, "events", replay(tuple(self.events), vms))
         if not isinstance(self.allow_overload, bool):
             raise InvalidParameter(f"allow_overload must be True or False, got {self.allow_overload!r}")
         self.policy.validate(self)
@@ -155,6 +184,11 @@ class Scenario:
                 "set a finite capacity, lower the load, or pass allow_overload=True",
                 utilization=self.utilization,
             )
+
+    @property
+    def has_lifecycle(self) -> bool:
+        """Whether any VM has lifecycle stages or events (the simulator then tracks VM states)."""
+        return bool(self.events) or any(v.has_stages for v in self.vms)
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -50,7 +50,7 @@ def _groups(rec, names):
             yield name, rec.vm == i
 
 
-def measure(rec, t0: float, t1: float, names, pcpus: int, capacity=None, batches: int | None = None,
+def measure(rec, t0: float, t1: float, names, pcpus: int, losses=False, batches: int | None = None,
             size_bins=None, vcpus=None):
     """Estimate every metric over the window ``(t0, t1]`` of the run in ``rec``.
 
@@ -64,8 +64,9 @@ def measure(rec, t0: float, t1: float, names, pcpus: int, capacity=None, batches
         own group beside ``"all"``.
     pcpus : int
         Number of pCPUs (utilization is per pCPU).
-    capacity : int or None
-        Finite capacity: also estimate ``blocking_probability``.
+    losses : bool
+        Jobs can be lost (finite capacity, stopped VMs): also estimate
+        ``blocking_probability``.
     batches : int or None
         Also return batch values for a batch-means interval.
     vcpus : sequence of int or None
@@ -114,7 +115,7 @@ def measure(rec, t0: float, t1: float, names, pcpus: int, capacity=None, batches
             v["mean_queue_length", group] = v["mean_number", group] - rec.size[o].sum() / span
         else:
             v["mean_queue_length", group] = stats.window_average(arr[acc], start_open[acc], t0, t1)
-        if capacity is not None:
+        if losses:
             came = (arr > t0) & (arr <= t1) & member
             v["blocking_probability", group] = float(rec.blocked[came].mean()) if came.any() else 0.0
         if group == "all":
@@ -154,7 +155,7 @@ def measure(rec, t0: float, t1: float, names, pcpus: int, capacity=None, batches
                 b["mean_queue_length", group] = b["mean_number", group] - served
             else:
                 b["mean_queue_length", group] = stats.binned_average(arr[acc], start_open[acc], edges)
-            if capacity is not None:
+            if losses:
                 came = (arr > t0) & (arr <= t1) & member
                 arrivals = np.histogram(arr[came], edges)[0]
                 lost = np.histogram(arr[came & rec.blocked], edges)[0]

@@ -119,7 +119,8 @@ def run_replication(scenario, seed, replication, customers=None, horizon=None, w
         t0 = float(rec.depart[rec.order[removed - 1]]) if removed > 0 else 0.0
     else:
         t0 = warmup * horizon
-    m = measure(rec, t0, t1, scenario.names, scenario.pcpus, scenario.capacity, batches, size_bins,
+    losses = scenario.capacity is not None or any(e.verb == "stop" for e in scenario.events)
+    m = measure(rec, t0, t1, scenario.names, scenario.pcpus, losses, batches, size_bins,
                 [vm.vcpus for vm in scenario.vms])
     kept = rec.order.size - removed
     return {"measurement": m, "warmup_removed": int(removed), "window": (t0, t1), "departures": kept}

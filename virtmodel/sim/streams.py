@@ -21,7 +21,7 @@ __all__ = ["BLOCK", "vm_rng", "system_rng", "draws", "draw_n"]
 BLOCK = 4096
 
 _VM, _SYSTEM = 0, 1
-ARRIVAL, SERVICE = 0, 1
+ARRIVAL, SERVICE, LIFECYCLE = 0, 1, 2
 
 
 def _entropy(seed):
