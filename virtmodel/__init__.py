@@ -14,6 +14,8 @@ from .analytic.solve import Prediction, predict
 from .errors import InvalidParameter, NoClosedForm, UnstableSystem, VirtmodelError
 from .experiments.compare import compare
 from .experiments.sweep import sweep
+from .lifecycle import BootStorm
+from .overhead import Virtualization
 from .scenario import VM, Scenario
 from .sim.results import SimResult
 from .sim.run import simulate
@@ -24,4 +26,5 @@ __all__ = [
     "predict", "Prediction", "simulate", "SimResult", "compare", "sweep",
     "derive", "derivations", "Derivation",
     "VirtmodelError", "InvalidParameter", "UnstableSystem", "NoClosedForm",
+    "Virtualization", "BootStorm",
 ]

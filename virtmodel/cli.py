@@ -23,11 +23,12 @@ __all__ = ["main"]
 
 
 def _validate(args) -> int:
-    from .experiments.validation import SIZES, run_battery
+    from .experiments.validation import AREAS, SIZES, battery, run_battery
 
     size = "quick" if args.quick else "full" if args.full else "default"
     customers, replications = SIZES[size]
-    table = run_battery(customers=customers, replications=replications, seed=args.seed,
+    areas = tuple(args.area) if args.area else AREAS
+    table = run_battery(battery(areas), customers=customers, replications=replications, seed=args.seed,
                         workers=args.workers, progress=not args.no_progress)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -41,7 +42,7 @@ def _validate(args) -> int:
         "exact_rows_outside_95_interval": int((~exact["agrees"]).sum()),
         "family_level": table.attrs["family_level"], "failed": int(len(failed)),
         "interval": "Student-t over replication means, 95 %; verdict: Bonferroni over exact rows",
-        "warmup": "mser5",
+        "warmup": "mser5", "areas": list(areas),
     }
     out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
     show = table[["check", "metric", "group", "analytic", "sim_mean", "ci_low", "ci_high", "rel_error",
@@ -137,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
                    help="processes for replications (results do not depend on it)")
     v.add_argument("--no-progress", action="store_true", help="no progress bar")
+    v.add_argument("--area", action="append", choices=["queues", "scheduling", "polling", "allocation", "hypervisor"],
+                   help="only this area of the battery (repeatable; default: all)")
     v.set_defaults(func=_validate)
 
     d = sub.add_parser("derive", help="show a sympy derivation")

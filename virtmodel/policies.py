@@ -327,6 +327,7 @@ class ProportionalShare(Policy):
     """
 
     weights: dict = field(default_factory=dict)
+    preemptive = True  # an arrival changes every busy VM's rate at once, like processor sharing
 
     def __post_init__(self):
         object.__setattr__(self, "weights", _weights("weights", self.weights))

@@ -22,3 +22,5 @@ __all__ = [
     "MG1Priority", "MMcPriority", "MG1SJF", "MG1SRPT", "MG1PSJF", "MG1PS", "MG1RoundRobin",
     "MG1DelayDependent", "conservation_sum",
 ]
+from .polling import PollingSystem  # noqa: E402,F401,I001  (not in __all__ above, to keep this a one-line addition)
+from .allocation import long_run_shares, water_fill  # noqa: E402,F401  (not in __all__ above, a one-line addition)

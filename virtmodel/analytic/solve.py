@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -138,7 +138,30 @@ def predict(scenario) -> Prediction:
     solver = _SOLVERS.get(type(scenario.policy))
     if solver is None:
         raise NoClosedForm(f"no closed form is implemented for policy {scenario.policy!r}")
-    return solver(scenario)
+    prediction = solver(scenario)
+    return _with_conservation_law(scenario, prediction)
+
+
+def _with_conservation_law(scenario, prediction):
+    """Add Kleinrock's conservation law as the ``work_weighted_wait`` row for ``"all"``.
+
+    For any non-preemptive work-conserving policy on one server with Poisson
+    arrivals, E[S W] / E[S] = W0 / (1 - rho) with W0 = sum_i lambda_i
+    E[S_i^2] / 2, whatever the order of service (Kleinrock, Queueing Systems
+    II, 1976, §3.4; the job-level form covers size-based orders such as SJF).
+    """
+    policy = scenario.policy
+    applies = (not policy.preemptive and policy.work_conserving and scenario.pcpus == 1
+               and scenario.capacity is None and all(v.poisson and v.vcpus is None for v in scenario.vms)
+               and not (prediction.values["metric"] == "work_weighted_wait").any())
+    if not applies:
+        return prediction
+    from .scheduling import conservation_sum
+
+    rates = [v.arrival_rate for v in scenario.vms]
+    value = conservation_sum(rates, [v.service for v in scenario.vms]) / scenario.offered_load
+    row = pd.DataFrame([("work_weighted_wait", "all", float(value))], columns=["metric", "group", "value"])
+    return replace(prediction, values=pd.concat([prediction.values, row], ignore_index=True))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -238,9 +261,116 @@ def _fcfs_conditional(model):
 # --------------------------------------------------------------------------- FCFS
 
 
+def _vm_queue(vm, servers: int):
+    """The queue of one VM alone on ``servers`` CPUs of its own: (model, exact, name).
+
+    Poisson arrivals: M/G/1 when ``servers = 1`` and M/M/c for exponential
+    service (exact); otherwise G/G/c (Kingman / Allen-Cunneen, approximate).
+    """
+    if vm.poisson and servers == 1:
+        return queues.MG1(vm.arrival_rate, vm.service), True, "M/G/1"
+    if vm.poisson and isinstance(vm.service, Exponential):
+        return queues.MMc(vm.arrival_rate, vm.service.rate, servers), True, "M/M/c"
+    return queues.GGc(vm.arrival, vm.service, servers), False, "G/G/c"
+
+
+def _vcpu_rows(scenario, per_vm: dict, overall_floor: dict | None = None):
+    """Rows of VMs each with its own queue: ``per_vm[name] = (wait, response)``.
+
+    ``"all"`` is rate-weighted (waits, responses) or summed (numbers); with
+    ``overall_floor`` (metric -> value) the overall wait and response are
+    raised to at least those values (a second lower bound).
+    """
+    c = scenario.pcpus
+    lam = scenario.arrival_rate
+    rows, sums = [], {"wait": 0.0, "resp": 0.0}
+    for v in scenario.vms:
+        wait, resp = per_vm[v.name]
+        sums["wait"] += v.arrival_rate * wait
+        sums["resp"] += v.arrival_rate * resp
+        rows += [("utilization", v.name, v.offered_load / c), ("throughput", v.name, v.arrival_rate),
+                 ("mean_wait", v.name, wait), ("mean_response", v.name, resp),
+                 ("mean_number", v.name, v.arrival_rate * resp), ("mean_queue_length", v.name, v.arrival_rate * wait)]
+    wait, resp = sums["wait"] / lam, sums["resp"] / lam
+    if overall_floor is not None:
+        wait = max(wait, overall_floor["mean_wait"])
+        resp = max(resp, overall_floor["mean_response"])
+    overall = [("utilization", "all", scenario.utilization), ("throughput", "all", lam),
+               ("mean_wait", "all", wait), ("mean_response", "all", resp),
+               ("mean_number", "all", lam * resp), ("mean_queue_length", "all", lam * wait)]
+    return overall + (rows if len(scenario.vms) > 1 else [])
+
+
+def _vcpu_conditional(waits: dict):
+    def conditional(x, group):
+        if group == "all":
+            raise InvalidParameter(
+                "group must be a VM name with vCPU limits: E[T | x] = W_i + x depends on the VM, got 'all'")
+        x, out = _sizes_arg(x)
+        return out(waits[group] + x)
+
+    return conditional
+
+
+_VCPU_SOURCE = ("each VM alone on its vCPUs: Kleinrock, Queueing Systems I (1975), eq. (5.76) (M/G/1) and "
+                "eq. (3.39)-(3.40) (M/M/c); Gross et al. (2008), §2.3, §5.1")
+
+
+def _fcfs_vcpus(scenario) -> Prediction | None:
+    """FCFS with per-VM vCPU limits, or None when the limits never bind (plain FCFS applies).
+
+    * **Dedicated** vCPUs (every VM has ``vcpus`` and their sum is <= pcpus):
+      a VM's jobs never compete with another VM's, so each VM is its own
+      queue on ``vcpus`` servers (:func:`_vm_queue`): M/G/1 per VM when
+      vcpus = 1, M/M/v per VM for exponential service; exact (G/G/v,
+      approximate, otherwise).  ``"all"``: waits and responses weighted by
+      arrival rate, numbers summed.
+    * **Overcommitted** vCPUs (sum > pcpus, or some VM unlimited): no closed
+      form.  Two lower bounds, ``exact=False``: each VM can have at most
+      min(vcpus, pcpus) jobs running, so its own queue on that many dedicated
+      servers is a lower bound on its wait and response; and, for exponential
+      service of one common rate, vCPU limits only make the pooled M/M/c less
+      work-conserving (the departure rate min(n, c) mu is the largest
+      possible), so M/M/c on all pCPUs bounds the overall mean number and
+      response from below.  The prediction reports the larger of the two for
+      ``"all"``.  Throughput and utilization are exact.
+    """
+    c = scenario.pcpus
+    limits = [None if v.vcpus is None else min(v.vcpus, c) for v in scenario.vms]
+    if all(lim is None or lim == c for lim in limits):
+        return None  # no VM is held below the pCPUs: the ordinary FCFS models apply
+    if scenario.capacity is not None:
+        raise NoClosedForm(
+            f"FCFS with vCPU limits is implemented for unlimited capacity only, got capacity={scenario.capacity}")
+    dedicated = all(lim is not None for lim in limits) and sum(limits) <= c
+    per_vm, waits, exact, kinds = {}, {}, True, set()
+    for v, lim in zip(scenario.vms, limits, strict=True):
+        model, ok, kind = _vm_queue(v, c if lim is None else lim)
+        per_vm[v.name] = (float(model.mean_wait), float(model.mean_response))
+        waits[v.name] = per_vm[v.name][0]
+        exact = exact and ok
+        kinds.add(kind)
+    if dedicated:
+        name = "dedicated vCPUs: each VM its own " + "/".join(sorted(kinds)) + " queue"
+        return Prediction(_frame(_vcpu_rows(scenario, per_vm)), exact, name, _VCPU_SOURCE,
+                          _vcpu_conditional(waits))
+    floor = None
+    mu = _common_exponential_rate(scenario)
+    if mu is not None and all(v.poisson for v in scenario.vms):
+        pooled = queues.MMc(scenario.arrival_rate, mu, c)
+        floor = {"mean_wait": float(pooled.mean_wait), "mean_response": float(pooled.mean_response)}
+    name = ("overcommitted vCPUs: lower bound (each VM alone on its vCPUs"
+            + ("; pooled M/M/c for 'all'" if floor else "") + ")")
+    return Prediction(_frame(_vcpu_rows(scenario, per_vm, floor)), False, name,
+                      "lower bounds: " + _VCPU_SOURCE + "; pooled M/M/c: Gross et al. (2008), §2.3")
+
+
 @solves(FCFS)
 def _fcfs(scenario) -> Prediction:
     c, lam = scenario.pcpus, scenario.arrival_rate
+    vcpu_prediction = _fcfs_vcpus(scenario)
+    if vcpu_prediction is not None:
+        return vcpu_prediction
     poisson = all(v.poisson for v in scenario.vms)
     mu = _common_exponential_rate(scenario)
     if scenario.capacity is not None:
@@ -610,3 +740,5 @@ def _delay_dependent(scenario) -> Prediction:
                       "Kleinrock, 'A delay dependent queue discipline', Naval Res. Logist. Q. 11 (1964); "
                       "Kleinrock, Queueing Systems II (1976), §3.7", conditional)
 
+from . import polling as _polling  # noqa: E402,F401,I001  (registers the Polling solver)
+from . import allocation as _allocation  # noqa: E402,F401  (registers ProportionalShare/Credit solvers)

@@ -45,18 +45,42 @@ def _single(load, service, servers=1, capacity=None):
     return Scenario(servers, [VM("vm", Exponential(lam), service)], capacity=capacity)
 
 
-def battery(areas=("queues", "scheduling")) -> list[Check]:
+#: the areas of the battery, in order
+AREAS = ("queues", "scheduling", "polling", "allocation", "hypervisor")
+
+
+def battery(areas=AREAS) -> list[Check]:
     """The validation battery: every area's scenarios with closed forms.
 
     ``"queues"``: single-station FCFS queues; ``"scheduling"``: every
     scheduling policy at loads 0.5, 0.8 and 0.95 with exponential and with
-    high-variance (H2, scv 4) service.
+    high-variance (H2, scv 4) service; ``"polling"``: symmetric exact waits
+    and the asymmetric pseudo-conservation law; ``"allocation"``:
+    proportional-share and credit long-run shares; ``"hypervisor"``:
+    virtualization overhead, consolidation, boot storms.
     """
+    unknown = sorted(set(areas) - set(AREAS))
+    if unknown:
+        from ..errors import InvalidParameter
+
+        raise InvalidParameter(f"areas must be among {list(AREAS)}, got {unknown}")
     checks = []
     if "queues" in areas:
         checks += _queue_checks()
     if "scheduling" in areas:
         checks += _scheduling_checks()
+    if "polling" in areas:
+        from .battery_polling import polling_checks
+
+        checks += polling_checks()
+    if "allocation" in areas:
+        from .battery_allocation import allocation_checks
+
+        checks += allocation_checks()
+    if "hypervisor" in areas:
+        from .battery_hypervisor import hypervisor_checks
+
+        checks += hypervisor_checks()
     return checks
 
 

@@ -44,8 +44,10 @@ from itertools import repeat
 import numpy as np
 import simpy
 
+from . import credit as _credit  # noqa: F401  (registers the ProportionalShare and Credit schedulers)
+from . import polling as _polling  # noqa: F401  (registers the Polling scheduler)
 from .schedulers import make_scheduler
-from .streams import ARRIVAL, BLOCK, SERVICE, draws, vm_rng
+from .streams import ARRIVAL, BLOCK, LIFECYCLE, SERVICE, draws, vm_rng
 
 __all__ = ["Hypervisor", "Records"]
 
@@ -117,6 +119,7 @@ class Hypervisor:
 
     def __init__(self, scenario, seed, replication: int = 0, lazy_arrivals: bool | None = None):
         self.scenario = scenario
+        self.seed, self.replication = seed, replication  # for schedulers with streams of their own
         self.env = env = simpy.Environment()
         self.arrival: list[float] = []
         self.vm: list[int] = []
@@ -141,6 +144,10 @@ class Hypervisor:
         self._pcpus: list[simpy.Process] = []
         self._sizes = [draws(vm.service, vm_rng(seed, replication, i, SERVICE))
                        for i, vm in enumerate(scenario.vms)]
+        self.lifecycle = scenario.has_lifecycle
+        if self.lifecycle:
+            self._start_lifecycle(sched)
+            lazy_arrivals = False  # states change at arrivals' instants: admit each one as an event
         if lazy_arrivals is None:
             lazy_arrivals = not self.scheduler.needs_arrival_events
         self.lazy_arrivals = lazy_arrivals
@@ -176,10 +183,13 @@ class Hypervisor:
         if self.sliced:
             self.remaining.append(x)
             self.occupied.append(0.0)
-        if self.in_system >= self._capacity:
+        if self.in_system >= self._capacity or (self.lifecycle and self.state[vm_index] == "stopped"):
             self.blocked.append(job)
             return None
         self.in_system += 1
+        if self.lifecycle and self.state[vm_index] != "running":
+            self._parked[vm_index].append(job)  # the VM is starting or paused: the job waits
+            return None
         self.scheduler.add(job)
         return job
 
@@ -286,7 +296,7 @@ class Hypervisor:
         env = self.env
         timeout = env.timeout
         sched = self.scheduler
-        next_job, slice_for = sched.next_job, sched.slice_for
+        next_job, slice_for = self._next_job if self.lifecycle else sched.next_job, sched.slice_for
         start, depart, idle = self.start, self.depart, self._idle
         departed = self.order.append
         notify = getattr(sched, "on_depart", None)
@@ -323,7 +333,8 @@ class Hypervisor:
         env = self.env
         timeout = env.timeout
         sched = self.scheduler
-        next_job, slice_for, put_back = sched.next_job, sched.slice_for, sched.put_back
+        next_job = self._next_job if self.lifecycle else sched.next_job
+        slice_for, put_back = sched.slice_for, sched.put_back
         switch = sched.switch_cost
         start, size, remaining, occupied = self.start, self.size, self.remaining, self.occupied
         running, began, idle = self.running, self._slice_began, self._idle
@@ -359,6 +370,110 @@ class Hypervisor:
             else:
                 remaining[job] = left
                 put_back(job)
+
+    # -- lifecycle (see virtmodel.events) ----------------------------------------
+    def _start_lifecycle(self, sched):
+        if sched.mode not in ("whole", "sliced"):
+            from ..errors import InvalidParameter
+
+            raise InvalidParameter(
+                f"lifecycle stages and events are simulated for policies with a pCPU loop; "
+                f"policy {self.scenario.policy!r} serves jobs in its own way")
+        vms = self.scenario.vms
+        self.state = ["created" if v.has_stages else "running" for v in vms]
+        self._hold = [False] * len(vms)       # a pause scripted while the VM is starting
+        self._epoch = [0] * len(vms)          # bumped by stop/start: stale stage processes give up
+        self._parked = [[] for _ in vms]
+        self._stage_rng = [vm_rng(self.seed, self.replication, i, LIFECYCLE) for i in range(len(vms))]
+        self.transitions: list[tuple[float, str, str]] = []  # (time, VM, new state)
+        for i, v in enumerate(vms):
+            if v.has_stages:
+                self.env.process(self._stages(i, [("created", v.create), ("configuring", v.configure),
+                                                  ("booting", v.boot)]))
+        if self.scenario.events:
+            self.env.process(self._script())
+
+    def _set_state(self, i, state):
+        self.state[i] = state
+        self.transitions.append((self.env.now, self.scenario.vms[i].name, state))
+
+    def _stages(self, i, stages):
+        epoch = self._epoch[i]
+        for state, dist in stages:
+            if dist is None:
+                continue
+            self._set_state(i, state)
+            yield self.env.timeout(float(dist.sample(self._stage_rng[i], 1)[0]))
+            if self._epoch[i] != epoch:
+                return  # stopped meanwhile
+        if self._hold[i]:
+            self._set_state(i, "paused")
+        else:
+            self._set_state(i, "running")
+            self._release(i)
+
+    def _script(self):
+        env = self.env
+        for event in self.scenario.events:
+            if event.at > env.now:
+                yield env.timeout(event.at - env.now)
+            i = self.scenario.names.index(event.vm)
+            state, verb = self.state[i], event.verb
+            starting = state in ("created", "configuring", "booting")
+            if verb == "pause":
+                if starting:
+                    self._hold[i] = True
+                else:
+                    self._set_state(i, "paused")
+            elif verb == "resume":
+                if starting:
+                    self._hold[i] = False
+                else:
+                    self._set_state(i, "running")
+                    self._release(i)
+            elif verb == "stop":
+                self._epoch[i] += 1
+                self._hold[i] = False
+                self._set_state(i, "stopped")
+                for job in self._parked[i]:
+                    self._lose(job)
+                self._parked[i] = []
+            else:  # start
+                self._epoch[i] += 1
+                vm = self.scenario.vms[i]
+                boot = vm.warm_boot if event.warm else vm.boot
+                env.process(self._stages(i, [("booting", boot)]))
+
+    def _release(self, i):
+        """The VM runs again: its waiting jobs rejoin the scheduler, idle pCPUs wake."""
+        parked, self._parked[i] = self._parked[i], []
+        for job in parked:
+            self.scheduler.add(job)
+        while self._idle and len(self.scheduler):
+            self._idle.pop().succeed()
+
+    def _lose(self, job):
+        self.blocked.append(job)
+        self.in_system -= 1
+
+    def _next_job(self):
+        """next_job for lifecycle mode: jobs of VMs that are not running are held or lost."""
+        sched = self.scheduler
+        notify = getattr(sched, "on_depart", None)
+        while True:
+            job = sched.next_job()
+            if job is None:
+                return None
+            i = self.vm[job]
+            state = self.state[i]
+            if state == "running":
+                return job
+            if notify is not None:
+                notify(job)  # it will not run now: give back its vCPU
+            if state == "stopped":
+                self._lose(job)
+            else:
+                self._parked[i].append(job)
 
     # -- running ---------------------------------------------------------------
     def run_until_departures(self, count: int) -> None:

@@ -9,6 +9,9 @@ True
 """
 
 from . import (
+    lifecycle,  # noqa: F401  (registers the boot-storm derivations)
+    overhead,  # noqa: F401  (registers the virtualization-overhead derivations)
+    polling,  # noqa: F401  (registers the polling derivations)
     queues,  # noqa: F401  (registers the queueing derivations)
     scheduling,  # noqa: F401  (registers the scheduling-policy derivations)
 )

@@ -1,0 +1,219 @@
+"""Simulation of cyclic polling (virtmodel.sim.polling) against the exact analytic results.
+
+Theory vs simulation is statistically honest: seeded replications (seed 2024, fixed
+before the first run), and the exact value must lie inside the interval that
+``simulate`` reports; where a test checks a family of m rows at once it uses the
+Bonferroni level 1 - 0.05/m, so a correct model fails with probability <= 5 %.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import virtmodel as vm
+from virtmodel.analytic import PollingSystem
+from virtmodel.dists import Deterministic, Erlang, Exponential, HyperExponential, LogNormal, Uniform
+from virtmodel.errors import InvalidParameter, UnstableSystem
+from virtmodel.sim import stats
+from virtmodel.sim.vmm import Hypervisor
+
+SEED = 2024
+CUSTOMERS, REPLICATIONS = 30_000, 6
+
+
+def scenario(vms, discipline, switchover, limit=None, **kw):
+    return vm.Scenario(1, vms, policy=vm.policies.Polling(discipline, switchover, limit), **kw)
+
+
+def symmetric(discipline, load=0.6, n=3, service=None, switchover=None, limit=None):
+    service = service or Exponential(1.0)
+    lam = load / (n * service.mean)
+    vms = [vm.VM(f"vm{i}", Exponential(lam), service) for i in range(n)]
+    return scenario(vms, discipline, switchover or Exponential(1 / 0.3), limit)
+
+
+def assert_family_inside(pred, res, metrics=None):
+    """Every predicted row (of ``metrics``) inside its Bonferroni interval over the family."""
+    tab = pred.values.merge(res.summary, on=["metric", "group"])
+    if metrics is not None:
+        tab = tab[tab["metric"].isin(metrics)]
+    assert len(tab) > 0
+    level = 1 - 0.05 / len(tab)
+    outside = []
+    for row in tab.itertuples(index=False):
+        lo, hi = res.ci(row.metric, row.group, level=level)
+        if not lo <= row.value <= hi:
+            outside.append((row.metric, row.group, row.value, lo, hi))
+    assert not outside, outside
+
+
+# --------------------------------------------------------------------------- symmetric: exact per-VM waits
+
+
+@pytest.mark.parametrize("discipline, limit", [("exhaustive", None), ("gated", None), ("limited", 1)])
+def test_symmetric_exact_waits(discipline, limit):
+    sc = symmetric(discipline, limit=limit)
+    pred = vm.predict(sc)
+    res = vm.simulate(sc, customers=CUSTOMERS, replications=REPLICATIONS, seed=SEED)
+    assert pred.exact and "symmetric" in pred.model
+    for group in ("all", "vm0", "vm1", "vm2"):  # the headline numbers, each at 95 %
+        lo, hi = res.ci("mean_wait", group)
+        assert lo <= pred.value("mean_wait", group) <= hi, (group, pred.value("mean_wait", group), lo, hi)
+    assert_family_inside(pred, res)
+    assert res.littles_law_gap < 0.02
+
+
+def test_symmetric_deterministic_switch_and_service():
+    # world switch of fixed length, deterministic jobs, two VMs at load 0.5
+    sc = symmetric("exhaustive", load=0.5, n=2, service=Deterministic(1.0), switchover=Deterministic(0.2))
+    pred = vm.predict(sc)
+    res = vm.simulate(sc, customers=CUSTOMERS, replications=REPLICATIONS, seed=SEED)
+    assert_family_inside(pred, res)
+
+
+# --------------------------------------------------------------------------- asymmetric: pseudo-conservation
+
+
+ASYMMETRIC = {
+    "2 VMs exhaustive, exp + det, load 0.5": (
+        [vm.VM("web", Exponential(0.2), Exponential(1.0)), vm.VM("db", Exponential(0.3), Deterministic(1.0))],
+        "exhaustive", Deterministic(0.5), None),
+    "3 VMs exhaustive, mixed, load 0.7": (
+        [vm.VM("a", Exponential(0.1), Exponential(1.0)), vm.VM("b", Exponential(0.25), Deterministic(1.0)),
+         vm.VM("c", Exponential(0.175), HyperExponential.balanced(2.0, 4.0))],
+        "exhaustive", Uniform(0.1, 0.5), None),
+    "3 VMs gated, mixed, load 0.7": (
+        [vm.VM("a", Exponential(0.1), Exponential(1.0)), vm.VM("b", Exponential(0.25), Deterministic(1.0)),
+         vm.VM("c", Exponential(0.175), HyperExponential.balanced(2.0, 4.0))],
+        "gated", Uniform(0.1, 0.5), None),
+    "2 VMs gated, Erlang + lognormal, load 0.6": (
+        [vm.VM("a", Exponential(0.4), Erlang(2, 4.0)), vm.VM("b", Exponential(0.05), LogNormal(8.0, 1.0))],
+        "gated", Exponential(4.0), None),
+    "3 VMs 1-limited, equal rates, different services, load 0.6": (
+        [vm.VM("a", Exponential(0.2), Exponential(2.0)), vm.VM("b", Exponential(0.2), Deterministic(1.0)),
+         vm.VM("c", Exponential(0.2), HyperExponential.balanced(1.5, 4.0))],
+        "limited", Exponential(5.0), 1),
+}
+
+
+@pytest.mark.parametrize("label", list(ASYMMETRIC))
+def test_pseudo_conservation_law_asymmetric(label):
+    vms, discipline, switchover, limit = ASYMMETRIC[label]
+    sc = scenario(vms, discipline, switchover, limit)
+    pred = vm.predict(sc)
+    assert pred.exact and "pseudo-conservation" in pred.model
+    res = vm.simulate(sc, customers=CUSTOMERS, replications=REPLICATIONS, seed=SEED)
+    lo, hi = res.ci("work_weighted_wait")
+    assert lo <= pred.value("work_weighted_wait") <= hi, (pred.value("work_weighted_wait"), lo, hi)
+    # the waits do differ between VMs: the law is not a symmetric result in disguise
+    waits = [res.mean("mean_wait", v.name) for v in vms]
+    assert max(waits) - min(waits) > 0.02 * max(waits)
+    assert_family_inside(pred, res, metrics=["utilization", "throughput"])
+
+
+def test_one_limited_weighted_law_unequal_rates():
+    # 1-limited with unequal rates: sum_i (1 - lambda_i r/(1-rho)) rho_i W_i is exact (Boxma & Groenendijk
+    # 1987); its interval comes from the replications' per-VM waits.
+    vms = [vm.VM("a", Exponential(0.15), Exponential(1.0)), vm.VM("b", Exponential(0.3), Deterministic(1.0))]
+    sc = scenario(vms, "limited", Exponential(5.0), 1)
+    model = PollingSystem([0.15, 0.3], [v.service for v in vms], Exponential(5.0), "limited", limit=1)
+    res = vm.simulate(sc, customers=CUSTOMERS, replications=REPLICATIONS, seed=SEED)
+    per = res.per_replication
+    waits = np.array([per[(per.metric == "mean_wait") & (per.group == v.name)].sort_values("replication")["value"]
+                      for v in vms])
+    coeff = model.pseudo_conservation_weights * model.utilization
+    sums = coeff @ waits
+    iv = stats.student_t_interval(sums)
+    assert iv.low <= model.pseudo_conservation <= iv.high, (model.pseudo_conservation, iv)
+
+
+# --------------------------------------------------------------------------- stability and bad input
+
+
+def test_limited_near_its_stability_limit_is_unstable():
+    # rho = 0.6 < 1, but 1-limited needs rho + lambda_i r / k = 0.6 + 0.3 * 2 * 0.7 = 1.02 < 1
+    vms = [vm.VM("a", Exponential(0.3), Exponential(1.0)), vm.VM("b", Exponential(0.3), Exponential(1.0))]
+    sc = scenario(vms, "limited", Deterministic(0.7), 1)
+    with pytest.raises(UnstableSystem, match="k-limited"):
+        vm.simulate(sc, customers=1000, replications=2, seed=SEED)
+    with pytest.raises(UnstableSystem, match="k-limited"):
+        vm.predict(sc)
+    # the same switchover with 2-limited service is stable: 0.6 + 0.42 / 2 < 1
+    stable = scenario(vms, "limited", Deterministic(0.7), 2)
+    assert vm.simulate(stable, customers=1000, replications=2, seed=SEED).mean("throughput") > 0
+
+
+def test_several_pcpus_rejected():
+    vms = [vm.VM("a", Exponential(0.3), Exponential(1.0)), vm.VM("b", Exponential(0.3), Exponential(1.0))]
+    sc = vm.Scenario(2, vms, policy=vm.policies.Polling("gated", Deterministic(0.1)))
+    with pytest.raises(InvalidParameter, match="pcpus must be 1 for Polling"):
+        vm.simulate(sc, customers=1000, replications=2, seed=SEED)
+
+
+# --------------------------------------------------------------------------- the simulator itself
+
+
+@pytest.mark.parametrize("discipline, limit", [("exhaustive", None), ("gated", None), ("limited", 2)])
+def test_skip_over_empty_queues_gives_the_same_path(discipline, limit):
+    # lazy arrivals sum switchovers over empty queues into one timeout; eager arrivals visit one by one
+    sc = symmetric(discipline, load=0.3, limit=limit)
+    lazy, eager = Hypervisor(sc, SEED, 3), Hypervisor(sc, SEED, 3, lazy_arrivals=False)
+    assert lazy.lazy_arrivals and not eager.lazy_arrivals
+    lazy.run_until_departures(3000)
+    eager.run_until_departures(3000)
+    a, b = lazy.records(), eager.records()
+    m = 3000
+    np.testing.assert_array_equal(a.order[:m], b.order[:m])
+    np.testing.assert_array_equal(a.vm[:m], b.vm[:m])
+    for name in ("arrival", "size", "start", "depart"):
+        np.testing.assert_allclose(getattr(a, name)[:m], getattr(b, name)[:m], rtol=1e-9, err_msg=name)
+
+
+def test_disciplines_serve_as_defined():
+    # per-visit structure from the job tables: gated never serves a job that arrived after its visit
+    # began; limited serves at most `limit` jobs of a VM in a row
+    sc = symmetric("gated", load=0.8, switchover=Deterministic(0.05))
+    hv = Hypervisor(sc, SEED, 0)
+    hv.run_until_departures(5000)
+    rec = hv.records()
+    order = rec.order
+    vms, starts, arrivals = rec.vm[order], rec.start[order], rec.arrival[order]
+    visit_begin = starts[0]
+    for j in range(1, order.size):
+        if vms[j] != vms[j - 1] or starts[j] > rec.depart[order[j - 1]] + 1e-12:
+            visit_begin = starts[j]  # a new visit (after a switchover)
+        assert arrivals[j] <= visit_begin + 1e-12
+    limited = symmetric("limited", load=0.6, switchover=Deterministic(0.05), limit=2)
+    hv = Hypervisor(limited, SEED, 0)
+    hv.run_until_departures(5000)
+    rec = hv.records()
+    vms, run = rec.vm[rec.order], 1
+    for j in range(1, vms.size):  # back-to-back services of one VM, no switchover in between
+        same_visit = vms[j] == vms[j - 1] and rec.start[rec.order[j]] == rec.depart[rec.order[j - 1]]
+        run = run + 1 if same_visit else 1
+        assert run <= 2
+
+
+def test_reproducible_and_switch_stream_separate():
+    sc = symmetric("exhaustive")
+    a = vm.simulate(sc, customers=2000, replications=2, seed=5)
+    b = vm.simulate(sc, customers=2000, replications=2, seed=5)
+    assert a.equals(b)
+    # the switchover stream is its own: the arrival and service draws do not move with it
+    other = symmetric("exhaustive", switchover=Exponential(1 / 0.6))
+    h1, h2 = Hypervisor(sc, 5, 0), Hypervisor(other, 5, 0)
+    h1.run_until_departures(500)
+    h2.run_until_departures(500)
+    n = min(len(h1.arrival), len(h2.arrival))
+    np.testing.assert_array_equal(h1.records().arrival[:n], h2.records().arrival[:n])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label", list(ASYMMETRIC))
+def test_pseudo_conservation_law_long_runs(label, scaled):
+    vms, discipline, switchover, limit = ASYMMETRIC[label]
+    sc = scenario(vms, discipline, switchover, limit)
+    pred = vm.predict(sc)
+    res = vm.simulate(sc, customers=scaled(400_000, 50_000), replications=10, seed=SEED + 1)
+    assert_family_inside(pred, res)

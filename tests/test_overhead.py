@@ -1,0 +1,144 @@
+"""Virtualization overhead: Compound moments (exact vs Monte Carlo and sympy), M/G/1 vs simulation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import virtmodel as vm
+from virtmodel.dists import (
+    Compound,
+    Deterministic,
+    Empirical,
+    Erlang,
+    Exponential,
+    HyperExponential,
+    LogNormal,
+    Poisson,
+)
+from virtmodel.errors import InvalidParameter, NoClosedForm
+from virtmodel.symbolic import derive
+
+CASES = [
+    Compound(Exponential(1.0), Poisson(3.0), Exponential(20.0)),
+    Compound(Deterministic(1.0), Poisson(0.7), Deterministic(0.3)),
+    Compound(LogNormal(1.0, 0.5), Deterministic(4), Erlang(2, 10.0)),
+    Compound(HyperExponential.balanced(1.0, 4.0), Empirical([0, 1, 2, 5]), Exponential(5.0)),
+]
+
+
+@pytest.mark.parametrize("dist", CASES, ids=range(len(CASES)))
+def test_moments_match_monte_carlo_within_5_se(dist):
+    x = dist.sample(np.random.default_rng(11), 400_000)
+    for k in (1, 2, 3, 4):
+        xk = x**k
+        se = xk.std(ddof=1) / math.sqrt(x.size)
+        assert abs(xk.mean() - dist.moment(k)) < 5 * se + 1e-12, k
+    assert dist.variance == pytest.approx(x.var(), rel=0.03)
+
+
+def _symbolic_moments(k, s, nn, c):
+    """E[(S + sum_{i<=N} C_i)^k] by brute-force sympy: condition on N = n and expand the multinomial."""
+    n = sp.Symbol("n", integer=True, nonnegative=True)
+    # moments of a sum of n i.i.d. C via the cumulant generating function n K_C(t)
+    t = sp.Symbol("t")
+    mgf_c = 1 + sum(c[j] * t**j / sp.factorial(j) for j in range(1, k + 1))
+    kc = sp.series(sp.log(mgf_c), t, 0, k + 1).removeO()
+    mgf_sum = sp.series(sp.exp(n * kc), t, 0, k + 1).removeO()
+    mgf_s = 1 + sum(s[j] * t**j / sp.factorial(j) for j in range(1, k + 1))
+    total = sp.expand(sp.series(mgf_s * mgf_sum, t, 0, k + 1).removeO().coeff(t, k) * sp.factorial(k))
+    poly = sp.Poly(total, n)
+    return sum(coef * nn[deg] for (deg,), coef in poly.terms())
+
+
+@pytest.mark.parametrize("dist", CASES[:3], ids=range(3))
+def test_moments_match_sympy(dist):
+    s = {j: sp.nsimplify(dist.base.moment(j)) for j in range(0, 5)}
+    nn = {j: sp.nsimplify(dist.count.moment(j)) for j in range(0, 5)}
+    c = {j: sp.nsimplify(dist.addend.moment(j)) for j in range(0, 5)}
+    for k in (1, 2, 3, 4):
+        assert float(_symbolic_moments(k, s, nn, c)) == pytest.approx(dist.moment(k), rel=1e-9)
+
+
+def test_derivation_matches_compound():
+    d = CASES[0]
+    p = dict(service_mean=d.base.mean, service_second_moment=d.base.moment(2), exits_mean=d.count.mean,
+             exits_second_moment=d.count.moment(2), cost_mean=d.addend.mean,
+             cost_second_moment=d.addend.moment(2))
+    assert derive("overhead.compound_moments")(**p) == pytest.approx(d.moment(2), rel=1e-12)
+    assert derive("overhead.compound_mean")(service_mean=p["service_mean"], exits_mean=p["exits_mean"],
+                                            cost_mean=p["cost_mean"]) == pytest.approx(d.mean)
+    wait = derive("overhead.mg1_mean_wait")(arrival_rate=0.5, **p)
+    assert wait == pytest.approx(vm.analytic.MG1(0.5, d).mean_wait, rel=1e-12)
+
+
+def test_cdf_partial_moment_laplace():
+    rng = np.random.default_rng(3)
+    for d in (CASES[0], CASES[1]):
+        x = d.sample(rng, 200_000)
+        for q in (0.8, 1.3, 2.5):
+            assert d.cdf(q) == pytest.approx(np.mean(x <= q), abs=0.006)
+            assert d.partial_moment(1, q) == pytest.approx(np.mean(x * (x <= q)), abs=0.01)
+        assert d.laplace(0.6) == pytest.approx(np.mean(np.exp(-0.6 * x)), abs=0.004)
+        assert d.partial_moment(2, 1e6) == pytest.approx(d.moment(2), rel=1e-6)
+    with pytest.raises(NoClosedForm):  # a sum of n lognormal exit costs has no closed form
+        Compound(Exponential(1.0), Poisson(1.0), LogNormal(0.1, 1.0)).cdf(1.0)
+
+
+def test_poisson_count():
+    p = Poisson(2.5)
+    ref = p.to_scipy()
+    for k in range(1, 5):
+        assert p.moment(k) == pytest.approx(ref.moment(k), rel=1e-12)
+    assert p.partial_moment(2, 3.0) == pytest.approx(sum(n**2 * ref.pmf(n) for n in range(4)), rel=1e-12)
+    with pytest.raises(InvalidParameter):
+        Poisson(0.0)
+
+
+def test_bad_input():
+    with pytest.raises(InvalidParameter):
+        Compound(Exponential(1.0), Exponential(1.0), Exponential(1.0))  # count not integer-valued
+    with pytest.raises(InvalidParameter):
+        vm.Virtualization("nested", Poisson(1.0), Exponential(1.0))
+    with pytest.raises(InvalidParameter):
+        vm.Virtualization("full", Deterministic(1.5), Exponential(1.0))
+    with pytest.raises(InvalidParameter):
+        vm.Virtualization.preset("para", exit_cycles=-1)
+
+
+def test_same_seed_same_samples():
+    d = CASES[0]
+    a = d.sample(np.random.default_rng(5), (3, 4))
+    b = d.sample(np.random.default_rng(5), (3, 4))
+    assert a.shape == (3, 4) and np.array_equal(a, b)
+
+
+def _virtualized(mode, load=0.6):
+    service = vm.Virtualization.preset(mode, seconds_per_unit=1e-4).inflate(Exponential(1.0))
+    return vm.Scenario(1, [vm.VM("vm", Exponential(load / service.mean), service)])
+
+
+def test_full_vs_para_ordering():
+    native = Exponential(1.0)
+    full = vm.Virtualization.preset("full", seconds_per_unit=1e-4)
+    para = vm.Virtualization.preset("para", seconds_per_unit=1e-4)
+    assert full.overhead_factor(native) > para.overhead_factor(native) > 1.0
+    lam = 0.6
+    resp = {}
+    for name, virt in (("native", None), ("para", para), ("full", full)):
+        service = native if virt is None else virt.inflate(native)
+        sc = vm.Scenario(1, [vm.VM("vm", Exponential(lam), service)])
+        resp[name] = vm.predict(sc).value("mean_response")
+    assert resp["native"] < resp["para"] < resp["full"]
+
+
+@pytest.mark.parametrize("mode", ["full", "para"])
+def test_inflated_mg1_matches_simulation(mode):
+    sc = _virtualized(mode)
+    tab = vm.compare(sc, customers=20_000, replications=8, seed=42)
+    rows = tab[tab.metric.isin(["mean_wait", "mean_response", "utilization"])]
+    assert rows.exact.all()
+    assert rows.agrees.all(), rows.to_string()

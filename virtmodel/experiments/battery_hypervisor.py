@@ -1,0 +1,58 @@
+"""Battery entries for the hypervisor area: virtualization overhead, consolidation, boot storms.
+
+``hypervisor_checks()`` returns :class:`~virtmodel.experiments.validation.Check`
+entries that :func:`~virtmodel.experiments.validation.run_battery` predicts and
+simulates like the others.  Boot storms are scenario kinds
+(:class:`virtmodel.BootStorm`): ``simulate`` runs them as ``replications``
+independent storms and ignores ``customers``.
+"""
+
+from __future__ import annotations
+
+from ..dists import Deterministic, Exponential, LogNormal
+from ..lifecycle import BootStorm
+from ..overhead import Virtualization
+from ..scenario import VM, Scenario
+from .validation import Check
+
+__all__ = ["hypervisor_checks"]
+
+#: jobs of 100 microseconds (one time unit = 1e-4 s) make the preset exit costs visible
+SECONDS_PER_UNIT = 1.0e-4
+
+
+def _overhead_checks(load=0.7) -> list[Check]:
+    checks = []
+    native = Exponential(1.0)
+    for mode in ("full", "para"):
+        service = Virtualization.preset(mode, seconds_per_unit=SECONDS_PER_UNIT).inflate(native)
+        lam = load / service.mean
+        checks.append(Check(f"M/G/1 with {mode} virtualization overhead, load {load}",
+                            Scenario(1, [VM("vm", Exponential(lam), service)])))
+    return checks
+
+
+def _consolidation_checks(n=4, load=0.8) -> list[Check]:
+    def vms(vcpus):
+        return [VM(f"vm{i}", Exponential(load), Exponential(1.0), vcpus=vcpus) for i in range(n)]
+
+    return [
+        Check(f"{n} VMs on {n} dedicated pCPUs (vcpus=1), load {load}", Scenario(n, vms(1))),
+        Check(f"{n} VMs pooled on {n} pCPUs, load {load}", Scenario(n, vms(None))),
+    ]
+
+
+def _boot_storm_checks() -> list[Check]:
+    exp1 = Exponential(1.0)
+    return [
+        Check("boot storm: 20 VMs sequential, exp boots", BootStorm(20, exp1, slots=1)),
+        Check("boot storm: 20 VMs parallel, exp boots", BootStorm(20, exp1)),
+        Check("boot storm: 20 VMs on 4 slots, exp boots", BootStorm(20, exp1, slots=4)),
+        Check("boot storm: 20 VMs parallel, lognormal boots scv 1",
+              BootStorm(20, LogNormal(1.0, 1.0), create=Deterministic(0.5), configure=Deterministic(0.25))),
+    ]
+
+
+def hypervisor_checks() -> list[Check]:
+    """Overhead-inflated M/G/1 (full, para), dedicated vs pooled pCPUs, boot-storm makespans."""
+    return _overhead_checks() + _consolidation_checks() + _boot_storm_checks()
