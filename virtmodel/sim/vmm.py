@@ -355,7 +355,7 @@ class Hypervisor:
             work = slice_for(job)
             running[k], began[k] = job, now
             try:
-                yield timeout(switch + work)
+                yield timeout(switch * sched.dispatches(work) + work if switch else work)
                 running[k] = None
             except simpy.Interrupt:
                 work = min(work, max(0.0, env.now - now - switch))
