@@ -77,7 +77,7 @@ import numpy as np
 from .._validation import _fmt, positive_int
 from ..dists import Distribution
 from ..errors import InvalidParameter, NoClosedForm, UnstableSystem
-from .scheduling import _moments, _rates, _services
+from .scheduling import _moments, _PerClassRates, _rates, _services
 
 __all__ = ["PollingSystem", "check_polling_stability"]
 
@@ -162,7 +162,7 @@ def _close(values) -> bool:
 
 
 @dataclass(frozen=True, eq=False)
-class PollingSystem:
+class PollingSystem(_PerClassRates):
     """One pCPU cycling over N VM queues with switchover (world-switch) times; exact mean results.
 
     Parameters
@@ -260,21 +260,6 @@ class PollingSystem:
     def queues(self) -> int:
         """Number of queues (VMs), N."""
         return int(self.arrival_rates.size)
-
-    def _readonly(self, arr) -> np.ndarray:
-        arr = np.array(arr, dtype=float)
-        arr.flags.writeable = False
-        return arr
-
-    @property
-    def utilization(self) -> np.ndarray:
-        """Share of time the pCPU serves each queue, ``rho_i = lambda_i E[S_i]`` (exact)."""
-        return self._readonly(self._rho)
-
-    @property
-    def throughput(self) -> np.ndarray:
-        """Completions per unit time of each queue, ``lambda_i`` (exact: the system is stable)."""
-        return self._readonly(self.arrival_rates)
 
     @property
     def overall_utilization(self) -> float:

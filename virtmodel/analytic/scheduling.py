@@ -298,7 +298,26 @@ def _sizes(x) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class _MulticlassModel:
+class _PerClassRates:
+    """Per-class ``utilization`` and ``throughput`` from ``_rho`` and ``arrival_rates`` (read-only arrays)."""
+
+    def _readonly(self, arr) -> np.ndarray:
+        arr = np.array(arr, dtype=float)
+        arr.flags.writeable = False
+        return arr
+
+    @property
+    def utilization(self) -> np.ndarray:
+        """Fraction of time the server works on each class, ``rho_i = lambda_i E[S_i]``."""
+        return self._readonly(self._rho)
+
+    @property
+    def throughput(self) -> np.ndarray:
+        """Completions per unit time of each class, ``lambda_i`` (the system is stable)."""
+        return self._readonly(self.arrival_rates)
+
+
+class _MulticlassModel(_PerClassRates):
     """Shared plumbing: per-class arrival rates, loads and Little's law.
 
     A subclass validates its inputs, calls :meth:`_setup` and stores the per-class
@@ -322,21 +341,6 @@ class _MulticlassModel:
         self._set(arrival_rates=lam, services=services, _s1=s1, _s2=s2, _rho=rho,
                   _lam=float(lam.sum()), _load=float(rho.sum()),
                   _w0=float(np.sum(lam * s2)) / 2.0, _wait=None)
-
-    def _readonly(self, arr) -> np.ndarray:
-        arr = np.array(arr, dtype=float)
-        arr.flags.writeable = False
-        return arr
-
-    @property
-    def utilization(self) -> np.ndarray:
-        """Fraction of time the server works on each class, ``rho_i = lambda_i E[S_i]``."""
-        return self._readonly(self._rho)
-
-    @property
-    def throughput(self) -> np.ndarray:
-        """Completions per unit time of each class, ``lambda_i``."""
-        return self._readonly(self.arrival_rates)
 
     @property
     def mean_response(self) -> np.ndarray:

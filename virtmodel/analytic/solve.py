@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from .._registry import registrar
 from ..dists import Exponential
 from ..errors import InvalidParameter, NoClosedForm
 from ..policies import FCFS
@@ -40,14 +41,8 @@ __all__ = ["Prediction", "predict", "solves"]
 _SOLVERS: dict[type, object] = {}
 
 
-def solves(policy_cls):
-    """Decorator registering ``fn(scenario) -> Prediction`` for ``policy_cls``."""
-
-    def deco(fn):
-        _SOLVERS[policy_cls] = fn
-        return fn
-
-    return deco
+#: ``@solves(PolicyClass)`` registers ``fn(scenario) -> Prediction`` for that policy
+solves = registrar(_SOLVERS)
 
 
 @dataclass(frozen=True, eq=False)

@@ -359,7 +359,6 @@ class CreditScheduler(Scheduler):
         timeout = env.timeout
         start, size, remaining, occupied, vm = hv.start, hv.size, hv.remaining, hv.occupied, hv.vm
         running, began = hv.running, hv._slice_began
-        idle = hv._idle
         runq, boosted, queue = self.runq, self.boosted, self.queue
         balance, reserved, capped = self.balance, self.reserved, self.capped
         prio_running = self.priority_of_running
@@ -371,9 +370,7 @@ class CreditScheduler(Scheduler):
                 hv.admit_until(env.now)
             picked = self.next_job()
             if picked is None:
-                wake = env.event()
-                idle.append(wake)
-                yield wake
+                yield hv.go_idle()
                 continue
             job, p = picked
             i = vm[job]

@@ -35,6 +35,7 @@ import heapq
 import math
 from collections import deque
 
+from .._registry import registrar
 from ..errors import NoClosedForm
 from ..policies import (
     FCFS,
@@ -52,14 +53,8 @@ __all__ = ["Scheduler", "make_scheduler", "implements"]
 _REGISTRY: dict[type, type] = {}
 
 
-def implements(policy_cls):
-    """Class decorator registering a scheduler for ``policy_cls``."""
-
-    def deco(cls):
-        _REGISTRY[policy_cls] = cls
-        return cls
-
-    return deco
+#: ``@implements(PolicyClass)`` registers a scheduler class for that policy
+implements = registrar(_REGISTRY)
 
 
 def make_scheduler(policy, hypervisor):

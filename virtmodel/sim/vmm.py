@@ -292,12 +292,21 @@ class Hypervisor:
             self._done.succeed()
 
     # -- pCPUs ---------------------------------------------------------------
+    def go_idle(self):
+        """Register the calling pCPU as idle; return the event that wakes it (custom schedulers use it too)."""
+        wake = self.env.event()
+        self._idle.append(wake)
+        if self.lazy_arrivals and self._watch is not None:  # the watcher sleeps until a pCPU idles
+            watch, self._watch = self._watch, None
+            watch.succeed()
+        return wake
+
     def _pcpu(self, k):
         env = self.env
         timeout = env.timeout
         sched = self.scheduler
         next_job, slice_for = self._next_job if self.lifecycle else sched.next_job, sched.slice_for
-        start, depart, idle = self.start, self.depart, self._idle
+        start, depart = self.start, self.depart
         departed = self.order.append
         notify = getattr(sched, "on_depart", None)
         lazy = self.lazy_arrivals
@@ -305,12 +314,7 @@ class Hypervisor:
         while True:
             job = next_job()
             if job is None:
-                wake = env.event()
-                idle.append(wake)
-                if lazy and self._watch is not None:
-                    watch, self._watch = self._watch, None
-                    watch.succeed()
-                yield wake
+                yield self.go_idle()
                 continue
             start[job] = env.now
             yield timeout(slice_for(job))
@@ -337,17 +341,12 @@ class Hypervisor:
         slice_for, put_back = sched.slice_for, sched.put_back
         switch = sched.switch_cost
         start, size, remaining, occupied = self.start, self.size, self.remaining, self.occupied
-        running, began, idle = self.running, self._slice_began, self._idle
+        running, began = self.running, self._slice_began
         lazy = self.lazy_arrivals
         while True:
             job = next_job()
             if job is None:
-                wake = env.event()
-                idle.append(wake)
-                if lazy and self._watch is not None:
-                    watch, self._watch = self._watch, None
-                    watch.succeed()
-                yield wake
+                yield self.go_idle()
                 continue
             now = env.now
             if start[job] != start[job]:  # NaN: first service
