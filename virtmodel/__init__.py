@@ -9,9 +9,9 @@
 
 __version__ = "0.1.0"
 
-from . import analytic, dists, errors, policies
+from . import analytic, dists, errors, events, plotting, policies
 from .analytic.solve import Prediction, predict
-from .errors import InvalidParameter, NoClosedForm, UnstableSystem, VirtmodelError
+from .errors import InvalidParameter, LifecycleError, NoClosedForm, UnstableSystem, VirtmodelError
 from .experiments.compare import compare
 from .experiments.sweep import sweep
 from .lifecycle import BootStorm
@@ -22,9 +22,9 @@ from .sim.run import simulate
 from .symbolic import Derivation, derivations, derive
 
 __all__ = [
-    "Scenario", "VM", "policies", "dists", "analytic", "errors",
+    "Scenario", "VM", "policies", "dists", "analytic", "errors", "events", "plotting",
     "predict", "Prediction", "simulate", "SimResult", "compare", "sweep",
     "derive", "derivations", "Derivation",
-    "VirtmodelError", "InvalidParameter", "UnstableSystem", "NoClosedForm",
+    "VirtmodelError", "InvalidParameter", "UnstableSystem", "NoClosedForm", "LifecycleError",
     "Virtualization", "BootStorm",
 ]

@@ -23,7 +23,7 @@ __all__ = ["main"]
 
 
 def _validate(args) -> int:
-    from .experiments.validation import AREAS, SIZES, battery, run_battery
+    from .experiments.validation import AREAS, HEAVY, SIZES, battery, run_battery
 
     size = "quick" if args.quick else "full" if args.full else "default"
     customers, replications = SIZES[size]
@@ -38,7 +38,8 @@ def _validate(args) -> int:
     meta = {
         "command": "virtmodel validate --" + size + f" --seed {args.seed}",
         "virtmodel_version": __version__, "size": size, "customers_per_replication": customers,
-        "replications": replications, "seed": args.seed, "heavy_traffic_length_factor": 4.0, "exact_rows": int(len(exact)),
+        "replications": replications, "seed": args.seed, "heavy_traffic_length_factor": HEAVY,
+        "exact_rows": int(len(exact)),
         "exact_rows_outside_95_interval": int((~exact["agrees"]).sum()),
         "family_level": table.attrs["family_level"], "failed": int(len(failed)),
         "interval": "Student-t over replication means, 95 %; verdict: Bonferroni over exact rows",
