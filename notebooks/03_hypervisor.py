@@ -101,7 +101,7 @@ with plotting.paper_style():
     fig, ax = plt.subplots()
     ax.plot(loads, consolidation.dedicated_response(n, loads), "-", color="C0", label="dedicated (N x M/M/1)")
     ax.plot(loads, consolidation.pooled_response(n, loads), "-", color="C1", label="pooled (M/M/N)")
-    for colour, (label, part) in zip(["C0", "C1", "C2"], points.groupby("layout", sort=False)):
+    for colour, (label, part) in zip(["C0", "C1", "C2"], points.groupby("layout", sort=False), strict=False):
         ax.errorbar(part.load, part.sim_mean, yerr=[part.sim_mean - part.ci_low, part.ci_high - part.sim_mean],
                     fmt="o", color=colour, capsize=2, label=f"{label}, simulated")
     ax.set_xlabel("load per pCPU $\\rho$")
@@ -153,7 +153,7 @@ with plotting.paper_style():
     for i, name in enumerate(sc.names):
         done = (rec.vm == i) & ~np.isnan(rec.depart)
         ax.plot(rec.arrival[done], rec.depart[done] - rec.arrival[done], ".", color=f"C{i}", label=f"VM {name}")
-    for t, _, state in hv.transitions:
+    for t, _, _state in hv.transitions:
         ax.axvline(t, color="0.7", lw=0.6)
     ax.set_xlabel("arrival time")
     ax.set_ylabel("response time")
