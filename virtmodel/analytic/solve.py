@@ -500,28 +500,24 @@ def _classes(scenario):
     return lam, [v.service for v in scenario.vms]
 
 
-@solves(SJF)
-def _sjf(scenario) -> Prediction:
-    _require_poisson(scenario, "SJF")
-    _one_pcpu(scenario, "SJF")
-    model = scheduling.MG1SJF(*_classes(scenario))
-    return _size_based_prediction(scenario, model, "M/G/1 non-preemptive SJF", "SJF")
+#: size-based policies: their M/G/1 model and its name
+_SIZE_BASED = {
+    SJF: (scheduling.MG1SJF, "M/G/1 non-preemptive SJF"),
+    SRPT: (scheduling.MG1SRPT, "M/G/1 SRPT (Schrage-Miller)"),
+    PSJF: (scheduling.MG1PSJF, "M/G/1 preemptive SJF"),
+}
 
 
-@solves(SRPT)
-def _srpt(scenario) -> Prediction:
-    _require_poisson(scenario, "SRPT")
-    _one_pcpu(scenario, "SRPT")
-    model = scheduling.MG1SRPT(*_classes(scenario))
-    return _size_based_prediction(scenario, model, "M/G/1 SRPT (Schrage-Miller)", "SRPT")
+def _size_based(scenario) -> Prediction:
+    model_cls, name = _SIZE_BASED[type(scenario.policy)]
+    label = type(scenario.policy).__name__
+    _require_poisson(scenario, label)
+    _one_pcpu(scenario, label)
+    return _size_based_prediction(scenario, model_cls(*_classes(scenario)), name, label)
 
 
-@solves(PSJF)
-def _psjf(scenario) -> Prediction:
-    _require_poisson(scenario, "PSJF")
-    _one_pcpu(scenario, "PSJF")
-    model = scheduling.MG1PSJF(*_classes(scenario))
-    return _size_based_prediction(scenario, model, "M/G/1 preemptive SJF", "PSJF")
+for _policy in _SIZE_BASED:
+    solves(_policy)(_size_based)
 
 
 def _mmc_size_blind(scenario, what: str, mu: float, *, wait_zero: bool) -> Prediction:
