@@ -247,8 +247,7 @@ class Hypervisor:
             # a pCPU departing at this same instant may already have admitted
             # it: admit up to ``due`` only, never the next (future) arrival
             self._ingest(due)
-            while idle and len(sched):
-                idle.pop().succeed()
+            self._wake(len(sched))
 
     def _arrivals(self, vm_index, inter):
         """Eager mode: one process per VM, one event per arrival."""
@@ -292,6 +291,13 @@ class Hypervisor:
             self._done.succeed()
 
     # -- pCPUs ---------------------------------------------------------------
+    def _wake(self, jobs: int):
+        """Wake one idle pCPU per waiting job (at most)."""
+        idle = self._idle
+        while idle and jobs > 0:
+            idle.pop().succeed()
+            jobs -= 1
+
     def go_idle(self):
         """Register the calling pCPU as idle; return the event that wakes it (custom schedulers use it too)."""
         wake = self.env.event()
@@ -448,8 +454,7 @@ class Hypervisor:
         parked, self._parked[i] = self._parked[i], []
         for job in parked:
             self.scheduler.add(job)
-        while self._idle and len(self.scheduler):
-            self._idle.pop().succeed()
+        self._wake(len(self.scheduler))
 
     def _lose(self, job):
         self.blocked.append(job)
