@@ -421,3 +421,16 @@ def derive(name: str) -> Derivation:
 def derivations() -> list[str]:
     """The registered derivation names, sorted."""
     return sorted(_BUILDERS)
+
+
+def eq(lhs, rhs):
+    """An unevaluated ``sympy.Eq``, for a derivation step that states an equality."""
+    return sympy.Eq(lhs, rhs, evaluate=False)
+
+
+def is_zero(expr) -> bool:
+    """Whether ``expr`` is identically 0: a cheap rational cancellation first, then ``sympy.simplify``."""
+    expr = sympy.sympify(expr)
+    if sympy.cancel(sympy.together(sympy.expand(expr))) == 0:
+        return True
+    return sympy.simplify(expr) == 0

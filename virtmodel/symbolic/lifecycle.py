@@ -26,6 +26,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .derivation import Derivation, Step, derivation, symbol
+from .derivation import eq as _eq
 
 __all__: list[str] = []
 
@@ -43,9 +44,6 @@ E_last = symbol("E[last k]", r"\mathbb{E}[T_{\mathrm{last}\,k}]")
 SOURCE = "David & Nagaraja, Order Statistics, 3rd ed. (Wiley 2003), §2.5 (Rényi representation) and §3.1"
 ASSUMPTIONS = ("boot times i.i.d. exponential with rate mu", "boots start at time 0 (no earlier stages)")
 
-
-def _eq(lhs, rhs):
-    return sp.Eq(lhs, rhs, evaluate=False)
 
 
 def _harmonic_numeric(n):

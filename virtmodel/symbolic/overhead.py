@@ -28,6 +28,7 @@ import functools
 import sympy as sp
 
 from .derivation import Derivation, Step, derivation, symbol
+from .derivation import eq as _eq
 
 __all__: list[str] = []  # everything is reached through virtmodel.symbolic.derive
 
@@ -60,9 +61,6 @@ ASSUMPTIONS = (
 MOMENT_PARAMETERS = (("service_mean", ES), ("service_second_moment", ES2), ("exits_mean", EN),
                      ("exits_second_moment", EN2), ("cost_mean", EC), ("cost_second_moment", EC2))
 
-
-def _eq(lhs, rhs):
-    return sp.Eq(lhs, rhs, evaluate=False)
 
 
 def _average_over_n(expr):

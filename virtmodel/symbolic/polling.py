@@ -36,6 +36,8 @@ import sympy as sp
 
 from . import queues as _queues
 from .derivation import Derivation, Step, derivation, derive, symbol
+from .derivation import eq as _eq
+from .derivation import is_zero as _zero
 
 __all__: list[str] = []  # everything is reached through virtmodel.symbolic.derive
 
@@ -108,15 +110,6 @@ ASSUMPTIONS = (
 )
 
 
-def _eq(lhs, rhs):
-    return sp.Eq(lhs, rhs, evaluate=False)
-
-
-def _zero(expr) -> bool:
-    expr = sp.sympify(expr)
-    if sp.cancel(sp.together(sp.expand(expr))) == 0:
-        return True
-    return sp.simplify(expr) == 0
 
 
 # ===========================================================================

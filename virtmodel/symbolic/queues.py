@@ -30,6 +30,7 @@ import functools
 import sympy as sp
 
 from .derivation import Derivation, Step, derivation, exprel, gammaincc, gammaln, symbol
+from .derivation import eq as _eq
 
 __all__: list[str] = []  # everything is reached through virtmodel.symbolic.derive
 
@@ -67,9 +68,6 @@ GEOMETRIC = "the geometric series converges only for rho < 1 (stability)"
 KLEINROCK = "Kleinrock, Queueing Systems Vol. 1: Theory, Wiley 1975"
 GROSS = "Gross, Shortle, Thompson & Harris, Fundamentals of Queueing Theory, 4th ed., Wiley 2008"
 
-
-def _eq(lhs, rhs):
-    return sp.Eq(lhs, rhs, evaluate=False)
 
 
 # A stable, typical parameter point: _tidy flips the sign of factors that are negative there.

@@ -51,6 +51,8 @@ from sympy.utilities.lambdify import implemented_function
 
 from . import queues as _queues
 from .derivation import Derivation, Step, derivation, derive, symbol
+from .derivation import eq as _eq
+from .derivation import is_zero as _zero
 
 __all__: list[str] = []  # everything is reached through virtmodel.symbolic.derive
 
@@ -136,16 +138,6 @@ MULTICLASS = (
 )
 
 
-def _eq(lhs, rhs):
-    return sp.Eq(lhs, rhs, evaluate=False)
-
-
-def _zero(expr) -> bool:
-    """Whether ``expr`` is identically 0: a cheap rational cancellation first, then ``sympy.simplify``."""
-    expr = sp.sympify(expr)
-    if sp.cancel(sp.together(sp.expand(expr))) == 0:
-        return True
-    return sp.simplify(expr) == 0
 
 
 def _limit_large_size(expr):
