@@ -35,3 +35,12 @@ def median_time(fn, repeats: int) -> tuple[float, object]:
         out = fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times), out
+
+
+def simulate_once(scenario, customers: int, engine: str = "simpy"):
+    """One replication of ``customers`` departures with seed 1: the result and the departures simulated
+    (the kept customers plus the warm-up removed), which is what customers per second count."""
+    import virtmodel as vm
+
+    res = vm.simulate(scenario, customers=customers, replications=1, seed=1, engine=engine)
+    return res, customers + int(res.diagnostics["warmup_removed"].iloc[0])

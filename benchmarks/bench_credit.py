@@ -19,9 +19,9 @@ import virtmodel as vm
 from virtmodel.dists import Exponential
 
 try:
-    from _machine import machine, median_time
+    from _machine import machine, median_time, simulate_once
 except ImportError:  # run as a module
-    from benchmarks._machine import machine, median_time
+    from benchmarks._machine import machine, median_time, simulate_once
 
 JOB = 0.005  # seconds
 VMS = 8
@@ -47,8 +47,7 @@ def main(argv=None):
     credit = vm.policies.Credit(weights={f"vm{i}": 256.0 * (1 + i % 2) for i in range(VMS)}, caps={"vm7": 30})
 
     def ours(sc):
-        res = vm.simulate(sc, customers=n, replications=1, seed=1)
-        return res, n + int(res.diagnostics["warmup_removed"].iloc[0])
+        return simulate_once(sc, n)
 
     print("| scheduler | customers/s | wall s | vs FCFS | mean response (ms) |")
     print("|---|---:|---:|---:|---:|")

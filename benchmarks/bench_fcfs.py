@@ -28,9 +28,9 @@ import virtmodel as vm
 from virtmodel.dists import Exponential
 
 try:
-    from _machine import machine, median_time
+    from _machine import machine, median_time, simulate_once
 except ImportError:  # run as a module
-    from benchmarks._machine import machine, median_time
+    from benchmarks._machine import machine, median_time, simulate_once
 
 
 def baseline_mm1(customers: int, arrival_rate: float, service_rate: float, seed: int) -> float:
@@ -67,8 +67,7 @@ def main(argv=None):
     sc = vm.Scenario(1, [vm.VM("vm", Exponential(lam), Exponential(1.0))])
 
     def ours(engine):
-        res = vm.simulate(sc, customers=n, replications=1, seed=1, engine=engine)
-        return res, n + int(res.diagnostics["warmup_removed"].iloc[0])
+        return simulate_once(sc, n, engine)
 
     t_base, w_base = median_time(lambda: baseline_mm1(n, lam, 1.0, 1), args.repeats)
     t_simpy, (res_simpy, n_simpy) = median_time(lambda: ours("simpy"), args.repeats)

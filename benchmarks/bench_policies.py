@@ -26,9 +26,9 @@ import virtmodel as vm
 from virtmodel.dists import Exponential, HyperExponential
 
 try:
-    from _machine import machine, median_time
+    from _machine import machine, median_time, simulate_once
 except ImportError:  # run as a module
-    from benchmarks._machine import machine, median_time
+    from benchmarks._machine import machine, median_time, simulate_once
 
 
 def baseline_rr(customers: int, arrival_rate: float, service_rate: float, quantum: float, seed: int) -> float:
@@ -70,8 +70,7 @@ def main(argv=None):
     rr = vm.Scenario(1, [vm.VM("vm", Exponential(load), Exponential(1.0))], policy=vm.policies.RoundRobin(quantum))
 
     def ours(sc):
-        res = vm.simulate(sc, customers=n, replications=1, seed=1)
-        return res, n + int(res.diagnostics["warmup_removed"].iloc[0])
+        return simulate_once(sc, n)
 
     t_base, r_base = median_time(lambda: baseline_rr(n, load, 1.0, quantum, 1), args.repeats)
     t_rr, (res_rr, n_rr) = median_time(lambda: ours(rr), args.repeats)
