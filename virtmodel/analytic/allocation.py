@@ -320,3 +320,618 @@ def _credit(scenario) -> Prediction:
     return _shares_prediction(scenario, "Xen-style credit scheduler: long-run shares by water-filling",
                               "Cherkasova, Gupta & Vahdat, 'Comparison of the three CPU schedulers in Xen', "
                               "SIGMETRICS PER 35(2), 2007; Xen sched_credit.c (csched_acct)")
+
+
+# =========================================================================== issue 10: allocation to VMs
+# Multi-resource fairness (DRF), loss models (Erlang B, Kaufman-Roberts), bin packing, the idle
+# memory tax, and the minimum / maximum / dynamic allocation strategies on one host.
+
+from .._validation import as_output, positive, positive_int  # noqa: E402
+
+__all__ += [  # noqa: PLE0604
+    "drf", "kaufman_roberts", "kaufman_roberts_occupancy", "first_fit", "first_fit_decreasing", "best_fit",
+    "best_fit_decreasing", "bin_packing_lower_bound", "ffd_bound", "affine_water_fill", "idle_memory_tax",
+    "host_strategies",
+]
+
+
+def _named_vectors(name, value, width=None):
+    """``{key: 1-D float array}`` from a mapping of vectors; all of one length, finite, >= 0."""
+    if not isinstance(value, dict) or not value:
+        raise InvalidParameter(f"{name} must be a non-empty dict {{name: per-task vector}}, got {value!r}")
+    out = {}
+    for key, vec in value.items():
+        try:
+            arr = np.asarray(vec, dtype=float)
+        except (TypeError, ValueError):
+            raise InvalidParameter(f"{name}[{key!r}] must be a 1-D array of numbers, got {vec!r}") from None
+        if arr.ndim != 1 or arr.size == 0:
+            raise InvalidParameter(f"{name}[{key!r}] must be a non-empty 1-D array, got {vec!r}")
+        if width is not None and arr.size != width:
+            raise InvalidParameter(f"{name}[{key!r}] must have one entry per resource ({width}), got {arr.size}")
+        if not np.all(np.isfinite(arr)):
+            raise InvalidParameter(f"{name}[{key!r}] must be finite, got {_fmt(arr)}")
+        if np.any(arr < 0):
+            raise InvalidParameter(f"{name}[{key!r}] must be >= 0 (no negative demand), got {_fmt(arr)}")
+        if not np.any(arr > 0):
+            raise InvalidParameter(f"{name}[{key!r}] must demand some resource (an entry > 0), got {_fmt(arr)}")
+        out[key] = arr
+    return out
+
+
+def _capacity_vector(capacity):
+    try:
+        cap = np.atleast_1d(np.asarray(capacity, dtype=float))
+    except (TypeError, ValueError):
+        raise InvalidParameter(f"capacity must be a 1-D array of numbers, got {capacity!r}") from None
+    if cap.ndim != 1 or not np.all(np.isfinite(cap)) or not np.all(cap > 0):
+        raise InvalidParameter(f"capacity must be a 1-D array of finite numbers > 0, got {_fmt(capacity)}")
+    return cap
+
+
+def drf(capacity, demands, weights=None, max_tasks=None, whole_tasks=False) -> dict:
+    r"""Dominant Resource Fairness: tasks per user, by progressive filling.
+
+    User i needs the vector :math:`d_i` per task; its *dominant share* per
+    task is :math:`g_i = \max_r d_{ir}/C_r`.  DRF equalises the weighted
+    dominant shares :math:`x_i g_i / w_i` (x_i tasks): progressive filling
+    raises a common level t, giving user i :math:`x_i = t\,w_i/g_i` tasks,
+    until a resource saturates; every user that needs the saturated
+    resource (or reached ``max_tasks``) is frozen, and the others go on
+    (Ghodsi et al., NSDI 2011, §4 and §5.1, with weights §4.3).  Tasks are
+    divisible (the paper's fluid model, under which it proves sharing
+    incentive, envy-freeness, Pareto efficiency and strategy-proofness);
+    ``whole_tasks=True`` runs the paper's Algorithm 1 instead (one whole
+    task at a time to the user with the lowest weighted dominant share whose
+    next task still fits).
+
+    Parameters
+    ----------
+    capacity : array_like
+        Capacity of each resource, > 0.
+    demands : dict
+        ``{user: per-task demand vector}``, each >= 0 with one positive entry.
+    weights : dict, optional
+        ``{user: weight > 0}`` (default 1 each).
+    max_tasks : dict, optional
+        ``{user: most tasks it has}`` (default unbounded).
+    whole_tasks : bool, default False
+        Integral tasks (Algorithm 1) instead of the fluid allocation.
+
+    Returns
+    -------
+    dict
+        ``{user: tasks}`` (floats; integers when ``whole_tasks``).
+
+    Examples
+    --------
+    The paper's example (§4, Fig. 3): 9 CPUs and 18 GB; A needs <1 CPU, 4 GB>,
+    B <3 CPU, 1 GB> per task.
+
+    >>> drf([9, 18], {"A": [1, 4], "B": [3, 1]})
+    {'A': 3.0, 'B': 2.0}
+    >>> drf([9, 18], {"A": [1, 4], "B": [3, 1]}, whole_tasks=True)
+    {'A': 3, 'B': 2}
+    """
+    cap = _capacity_vector(capacity)
+    d = _named_vectors("demands", demands, cap.size)
+    names = list(d)
+    w = np.ones(len(names))
+    if weights is not None:
+        if not isinstance(weights, dict) or set(weights) - set(names):
+            raise InvalidParameter(f"weights must be a dict over the users {names}, got {weights!r}")
+        w = np.array([float(weights.get(n, 1.0)) for n in names])
+        if not np.all(np.isfinite(w) & (w > 0)):
+            raise InvalidParameter(f"weights must be finite and > 0, got {weights!r}")
+    top = np.full(len(names), math.inf)
+    if max_tasks is not None:
+        if not isinstance(max_tasks, dict) or set(max_tasks) - set(names):
+            raise InvalidParameter(f"max_tasks must be a dict over the users {names}, got {max_tasks!r}")
+        top = np.array([float(max_tasks.get(n, math.inf)) for n in names])
+        if np.any(np.isnan(top) | (top < 0)):
+            raise InvalidParameter(f"max_tasks must be >= 0, got {max_tasks!r}")
+    D = np.array([d[n] for n in names])          # users x resources
+    g = (D / cap).max(axis=1)                   # dominant share of one task
+    if whole_tasks:
+        return _drf_whole(names, cap, D, g, w, top)
+    x = np.zeros(len(names))
+    active = top > 0
+    used = np.zeros_like(cap)
+    for _ in range(len(names) + cap.size):
+        if not active.any():
+            break
+        rate = np.where(active, w / g, 0.0)      # tasks per unit of level
+        draw = rate @ D                          # resource use per unit of level
+        with np.errstate(divide="ignore", invalid="ignore"):
+            room = np.where(draw > 0, (cap - used) / draw, math.inf)
+            until_top = np.where(active, (top - x) / np.where(rate > 0, rate, 1.0), math.inf)
+        step = min(room.min(), until_top.min())
+        step = max(step, 0.0)
+        x = x + step * rate
+        used = x @ D
+        full = used >= cap * (1 - 1e-12)
+        done = active & ((D[:, full] > 0).any(axis=1) | (x >= top * (1 - 1e-12)))
+        if not done.any():  # guard against rounding: freeze the user(s) of the tightest resource
+            r = int(np.argmin(room))
+            done = active & (D[:, r] > 0)
+        active &= ~done
+    x = np.minimum(x, top)
+    return {n: float(v) for n, v in zip(names, x, strict=True)}
+
+
+def _drf_whole(names, cap, D, g, w, top):
+    """Ghodsi et al. (2011), Algorithm 1: whole tasks to the lowest weighted dominant share that fits."""
+    tasks = np.zeros(len(names), dtype=int)
+    used = np.zeros_like(cap)
+    blocked = np.zeros(len(names), dtype=bool)
+    while not blocked.all():
+        share = np.where(blocked, math.inf, tasks * g / w)
+        i = int(np.argmin(share))
+        if tasks[i] + 1 > top[i] or np.any(used + D[i] > cap * (1 + 1e-12)):
+            blocked[i] = True
+            continue
+        tasks[i] += 1
+        used += D[i]
+    return {n: int(v) for n, v in zip(names, tasks, strict=True)}
+
+
+# --------------------------------------------------------------------------- loss models
+
+
+def _kr_check(capacity, offered_loads, sizes):
+    if isinstance(capacity, bool) or not isinstance(capacity, (int, np.integer)) or capacity < 1:
+        raise InvalidParameter(f"capacity must be an integer >= 1 (resource units), got {capacity!r}")
+    a = np.atleast_1d(np.asarray(offered_loads, dtype=float))
+    b = np.atleast_1d(np.asarray(sizes))
+    if a.ndim != 1 or a.size == 0 or not np.all(np.isfinite(a)) or np.any(a < 0):
+        raise InvalidParameter(f"offered_loads must be a 1-D array of finite numbers >= 0, got {_fmt(offered_loads)}")
+    if b.shape != a.shape:
+        raise InvalidParameter(f"sizes must have one entry per offered load ({a.size}), got {_fmt(sizes)}")
+    if not np.issubdtype(b.dtype, np.integer):
+        if not np.all(np.isfinite(b.astype(float))) or not np.all(b.astype(float) == np.round(b.astype(float))):
+            raise InvalidParameter(f"sizes must be integers (resource units per request), got {_fmt(sizes)}")
+        b = b.astype(float).astype(int)
+    if np.any(b < 1):
+        raise InvalidParameter(f"sizes must be >= 1, got {_fmt(sizes)}")
+    if np.any(b > capacity):
+        i = int(np.argmax(b > capacity))
+        raise InvalidParameter(f"sizes[{i}] = {int(b[i])} must be <= capacity ({capacity}): such a request "
+                               "never fits")
+    return int(capacity), a, b.astype(int)
+
+
+def kaufman_roberts_occupancy(capacity, offered_loads, sizes):
+    r"""Stationary distribution of occupied units, q(j), j = 0..C, of the multi-rate loss system.
+
+    The Kaufman–Roberts recursion
+    :math:`j\,q(j) = \sum_k a_k b_k\, q(j - b_k)` (q(j) = 0 for j < 0),
+    normalised to sum 1; it is computed with rescaling (every value is
+    divided by the running maximum whenever it grows past 1e200), so
+    capacities of 10^5 units do not overflow.
+
+    Examples
+    --------
+    >>> kaufman_roberts_occupancy(2, [1.0], [1]).round(6).tolist()   # Erlang: 1, a, a^2/2 normalised
+    [0.4, 0.4, 0.2]
+    """
+    C, a, b = _kr_check(capacity, offered_loads, sizes)
+    q = np.zeros(C + 1)
+    q[0] = 1.0
+    ab = a * b
+    # group flavours by size: the recursion needs sum over sizes of (sum of a_k b_k) q(j - b)
+    uniq = np.unique(b)
+    weight = np.array([ab[b == s].sum() for s in uniq])
+    for j in range(1, C + 1):
+        lo = j - uniq
+        ok = lo >= 0
+        v = float(weight[ok] @ q[lo[ok]]) / j
+        q[j] = v
+        if v > 1e200:
+            q[: j + 1] /= v
+    return q / q.sum()
+
+
+def kaufman_roberts(capacity, offered_loads, sizes):
+    r"""Blocking probability of each flavour on one pooled resource (Kaufman–Roberts).
+
+    Requests of flavour k arrive as a Poisson stream, hold :math:`b_k` units
+    of a pool of C units for a generally distributed time, and are blocked
+    (lost) when fewer than b_k units are free; the offered load
+    :math:`a_k = \lambda_k / \mu_k` is in Erlangs.  The occupancy is product
+    form (insensitive to the holding-time distribution beyond its mean), and
+
+    .. math:: j\,q(j) = \sum_k a_k b_k\,q(j-b_k),\qquad
+              B_k = \sum_{j=C-b_k+1}^{C} q(j) \Big/ \sum_{j=0}^{C} q(j).
+
+    With one flavour of size 1 this is Erlang's B(C, a)
+    (:func:`virtmodel.analytic.erlang_b`).
+
+    Sources: Kaufman, "Blocking in a shared resource environment", IEEE
+    Trans. Commun. 29(10), 1981, eq. (8); Roberts, "A service system with
+    heterogeneous user requirements", Performance of Data Communication
+    Systems, 1981; Ross, *Multiservice Loss Models for Broadband
+    Telecommunication Networks* (Springer 1995), §2.3.
+
+    Parameters
+    ----------
+    capacity : int
+        Units in the pool (e.g. vCPU slots of a host or a cluster), >= 1.
+    offered_loads : array_like
+        Offered load of each flavour in Erlangs, >= 0.
+    sizes : array_like of int
+        Units one request of each flavour holds, 1 <= b_k <= capacity.
+
+    Returns
+    -------
+    numpy.ndarray
+        Blocking probability of each flavour (time congestion = call
+        congestion by PASTA).
+
+    Examples
+    --------
+    >>> round(float(kaufman_roberts(10, [5.0], [1])[0]), 6)      # Erlang B(10, 5)
+    0.018385
+
+    By hand, q = 1, 1, 1, 2/3, 5/12, so B = (5/12)/(49/12) = 5/49 and 13/49:
+
+    >>> kaufman_roberts(4, [1.0, 0.5], [1, 2]).round(6).tolist()
+    [0.102041, 0.265306]
+    """
+    C, a, b = _kr_check(capacity, offered_loads, sizes)
+    q = kaufman_roberts_occupancy(C, a, b)
+    tail = np.cumsum(q[::-1])                    # tail[m] = P(occupancy >= C - m)
+    return tail[b - 1].copy()
+
+
+# --------------------------------------------------------------------------- bin packing
+
+
+def _items(sizes, capacity):
+    cap = real_array("capacity", capacity)
+    if cap.ndim != 0 or not np.isfinite(cap) or cap <= 0:
+        raise InvalidParameter(f"capacity must be a single finite number > 0, got {capacity!r}")
+    try:
+        s = np.asarray(sizes, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidParameter(f"sizes must be a 1-D array of numbers, got {sizes!r}") from None
+    if s.ndim != 1 or not np.all(np.isfinite(s)) or np.any(s < 0):
+        raise InvalidParameter(f"sizes must be a 1-D array of finite numbers >= 0, got {_fmt(sizes)}")
+    if np.any(s > cap):
+        i = int(np.argmax(s > cap))
+        raise InvalidParameter(f"sizes[{i}] = {s[i]!r} must be <= capacity ({float(cap)!r}): it fits in no bin")
+    return s, float(cap)
+
+
+def _pack(s, cap, order, best):
+    """Any-fit packing of items in ``order``: the first bin with room (first fit) or the fullest (best fit)."""
+    tol = 1e-12 * cap
+    free = np.empty(max(s.size, 1))
+    bins: list[list[int]] = []
+    for i in order:
+        size = s[i]
+        room = free[: len(bins)]
+        fits = np.flatnonzero(room >= size - tol)
+        if fits.size == 0:
+            bins.append([int(i)])
+            free[len(bins) - 1] = cap - size
+            continue
+        k = int(fits[np.argmin(room[fits])]) if best else int(fits[0])
+        bins[k].append(int(i))
+        free[k] -= size
+    return bins
+
+
+def first_fit(sizes, capacity) -> list:
+    """First fit: each item, in the given order, into the lowest-numbered bin with room.
+
+    Returns the bins as lists of item indices.  FF uses at most
+    ⌊1.7 OPT⌋ bins (Dósa & Sgall, STACS 2013).
+
+    >>> first_fit([0.5, 0.7, 0.5, 0.2, 0.4, 0.2, 0.5, 0.1], 1.0)
+    [[0, 2], [1, 3, 7], [4, 5], [6]]
+    """
+    s, cap = _items(sizes, capacity)
+    return _pack(s, cap, range(s.size), best=False)
+
+
+def best_fit(sizes, capacity) -> list:
+    """Best fit: each item, in the given order, into the fullest bin with room (ties: lowest index).
+
+    >>> best_fit([0.5, 0.7, 0.5, 0.2, 0.4, 0.2, 0.5, 0.1], 1.0)
+    [[0, 2], [1, 3, 7], [4, 5], [6]]
+    """
+    s, cap = _items(sizes, capacity)
+    return _pack(s, cap, range(s.size), best=True)
+
+
+def first_fit_decreasing(sizes, capacity) -> list:
+    """First fit on the items sorted by decreasing size (stable).
+
+    FFD uses at most 11/9 OPT + 6/9 bins, and this bound is tight (Dósa,
+    "The tight bound of first fit decreasing bin-packing algorithm is
+    FFD(I) <= 11/9 OPT(I) + 6/9", ESCAPE 2007, LNCS 4614); see
+    :func:`ffd_bound`.
+
+    >>> first_fit_decreasing([0.5, 0.7, 0.5, 0.2, 0.4, 0.2, 0.5, 0.1], 1.0)
+    [[1, 3, 7], [0, 2], [6, 4], [5]]
+    """
+    s, cap = _items(sizes, capacity)
+    return _pack(s, cap, np.argsort(-s, kind="stable"), best=False)
+
+
+def best_fit_decreasing(sizes, capacity) -> list:
+    """Best fit on the items sorted by decreasing size (same worst-case bound as FFD)."""
+    s, cap = _items(sizes, capacity)
+    return _pack(s, cap, np.argsort(-s, kind="stable"), best=True)
+
+
+def bin_packing_lower_bound(sizes, capacity) -> int:
+    """⌈Σ sizes / capacity⌉: no packing uses fewer bins (the L1 bound of Martello & Toth 1990, §8.3).
+
+    >>> bin_packing_lower_bound([0.5, 0.7, 0.5, 0.2, 0.4, 0.2, 0.5, 0.1], 1.0)
+    4
+    """
+    s, cap = _items(sizes, capacity)
+    ratio = math.fsum(s) / cap
+    return int(math.ceil(ratio - 1e-12 * max(1.0, ratio)))
+
+
+def ffd_bound(optimum):
+    """Dósa's tight worst case of first fit decreasing, 11/9 OPT + 6/9 (ESCAPE 2007).
+
+    Since OPT >= :func:`bin_packing_lower_bound`, FFD never uses more than
+    ``floor(ffd_bound(OPT))`` bins; with the lower bound in place of OPT it
+    is not a bound (a test compares against the true OPT of small instances).
+
+    >>> ffd_bound(9)
+    11.666666666666666
+    """
+    opt = real_array("optimum", optimum)
+    if np.any(opt < 0):
+        raise InvalidParameter(f"optimum must be >= 0, got {_fmt(optimum)}")
+    return as_output(11.0 / 9.0 * opt + 6.0 / 9.0)
+
+
+# --------------------------------------------------------------------------- memory: the idle memory tax
+
+
+def affine_water_fill(total, offsets, slopes, lower, upper):
+    r"""The level t with :math:`\sum_i \mathrm{clip}(a_i + t\,b_i, \ell_i, u_i) = T`, and the allocation.
+
+    Exact: the sum is piecewise linear and non-decreasing in t with
+    breakpoints :math:`(\ell_i - a_i)/b_i` and :math:`(u_i - a_i)/b_i`; the
+    breakpoints are sorted and the linear piece that crosses T is solved.
+    :func:`water_fill` is the case a = 0.  Needs
+    :math:`\sum \ell_i \le T \le \sum u_i` and slopes > 0.
+
+    Returns
+    -------
+    (float, numpy.ndarray)
+        The level t and the allocation.
+
+    Examples
+    --------
+    >>> t, x = affine_water_fill(10, [0, 0, 0], [1, 1, 1], [0, 0, 0], [2, 10, 10])
+    >>> t, x.tolist()
+    (4.0, [2.0, 4.0, 4.0])
+    """
+    a = np.asarray(offsets, dtype=float)
+    b = np.asarray(slopes, dtype=float)
+    lo = np.asarray(lower, dtype=float)
+    hi = np.asarray(upper, dtype=float)
+    if not (a.shape == b.shape == lo.shape == hi.shape) or a.ndim != 1:
+        raise InvalidParameter("offsets, slopes, lower and upper must be 1-D arrays of one length")
+    if np.any(b <= 0) or np.any(lo > hi):
+        raise InvalidParameter(f"slopes must be > 0 and lower <= upper, got slopes {_fmt(b)}")
+    if not (math.fsum(lo) <= total * (1 + 1e-12) + 1e-300 and total <= math.fsum(hi) * (1 + 1e-12)):
+        raise InvalidParameter(f"total must lie between sum(lower) = {math.fsum(lo)!r} and sum(upper) = "
+                               f"{math.fsum(hi)!r}, got {total!r}")
+    knots = np.unique(np.concatenate([(lo - a) / b, (hi - a) / b]))
+
+    def amount(t):
+        return np.clip(a + t * b, lo, hi)
+
+    sums = np.array([amount(t).sum() for t in knots])
+    k = int(np.searchsorted(sums, total))
+    if k == 0:
+        t = float(knots[0])
+    elif k >= knots.size:
+        t = float(knots[-1])
+    else:
+        t0, t1 = knots[k - 1], knots[k]
+        mid = amount(0.5 * (t0 + t1))
+        free = (mid > lo) & (mid < hi)
+        slope = b[free].sum()
+        t = float(t0 + (total - sums[k - 1]) / slope) if slope > 0 else float(t0)
+    return t, amount(t)
+
+
+def idle_memory_tax(memory, shares, working_sets, tax_rate=0.75, reservations=None, limits=None):
+    r"""Memory of each VM under ESX's share-based reclamation with the idle memory tax.
+
+    Waldspurger ("Memory resource management in VMware ESX Server", OSDI
+    2002, §5.2) reclaims from the VM with the lowest adjusted
+    shares-per-page ratio
+
+    .. math:: \rho = \frac{S}{P\,(f + k\,(1 - f))},\qquad k = \frac{1}{1 - \tau},
+
+    S its shares, P its pages, f the fraction of them active and τ the tax
+    rate (idle pages cost k times as much as active ones; default τ = 75 %).
+    Reclaiming until no VM can gain pages from one with a lower ratio
+    equalises ρ among the VMs not held at a reservation or a limit.  With
+    the active memory W = f P taken as the VM's working set (fixed while
+    memory is re-divided), :math:`P(f + k(1-f)) = W + k(P - W)`, and
+    :math:`\rho = 1/\theta` for all unconstrained VMs gives
+
+    .. math:: P_i = \tau\,W_i + (1-\tau)\,\theta\,S_i,
+
+    clipped to [reservation, limit]; θ is set by :math:`\sum P_i = M`
+    (:func:`affine_water_fill`).  τ = 0 is a pure proportional share of
+    memory; τ → 1 gives each VM its working set.  ``symbolic`` derives this
+    (``derive("allocation.idle_memory_tax")``).
+
+    Modelled: the reclamation target, shares, tax, min/max sizes. Not
+    modelled: the sampling that estimates f (ESX samples 100 random pages
+    per 30 s with three moving averages), the reclamation mechanisms
+    (ballooning, swapping; see :mod:`virtmodel.sim.memory` if present),
+    page sharing.
+
+    Parameters
+    ----------
+    memory : float
+        Machine memory to divide, > 0.
+    shares : array_like
+        Memory shares S_i, > 0.
+    working_sets : array_like
+        Active memory W_i of each VM, >= 0.
+    tax_rate : float, default 0.75
+        τ in [0, 1).
+    reservations : array_like, optional
+        Minimum memory of each VM (ESX "min size"), default 0; their sum
+        must fit in ``memory``.
+    limits : array_like, optional
+        Configured memory size (ESX "max size"), default ``inf``; a limit
+        below its reservation is rejected.
+
+    Returns
+    -------
+    numpy.ndarray
+        Pages (memory) of each VM.  If the limits together fit, each VM gets
+        its limit (nothing is reclaimed).
+
+    Examples
+    --------
+    Two VMs with equal shares, one idle (W = 0) and one busy (W = 400), on
+    1,000 MB with τ = 0.75: the idle VM is taxed.
+
+    >>> idle_memory_tax(1000, [1, 1], [0, 400], 0.75, limits=[1000, 1000]).round(6).tolist()
+    [350.0, 650.0]
+    """
+    mem = float(positive("memory", real_array("memory", memory)))
+    tau = float(real_array("tax_rate", tax_rate))
+    if not (0.0 <= tau < 1.0):
+        raise InvalidParameter(f"tax_rate must be in [0, 1), got {tax_rate!r}")
+    s = np.atleast_1d(np.asarray(shares, dtype=float))
+    if s.ndim != 1 or s.size == 0:
+        raise InvalidParameter(f"shares must be a non-empty 1-D array, got {shares!r}")
+    n = s.size
+    s = _vector("shares", s, n, default=1.0, strictly_positive=True)
+    w = _vector("working_sets", working_sets, n, default=0.0)
+    r = _vector("reservations", reservations, n, default=0.0)
+    lim = _vector("limits", limits, n, default=math.inf, allow_inf=True)
+    if np.any(r > lim):
+        i = int(np.argmax(r > lim))
+        raise InvalidParameter(f"limits[{i}] = {lim[i]!r} must be >= reservations[{i}] ({r[i]!r})")
+    if math.fsum(r) > mem:
+        raise InvalidParameter(f"reservations must sum to at most memory ({mem!r}), got {math.fsum(r)!r}")
+    if math.fsum(lim) <= mem:
+        return lim.copy()
+    _, x = affine_water_fill(mem, tau * w, (1 - tau) * s, r, lim)
+    return x
+
+
+# --------------------------------------------------------------------------- one host: minimum / maximum / dynamic
+
+
+def _int_vector(name, value, n, minimum):
+    arr = np.atleast_1d(np.asarray(value))
+    if arr.shape != (n,) or not np.all(np.isfinite(arr.astype(float))) or \
+            not np.all(arr.astype(float) == np.round(arr.astype(float))) or np.any(arr.astype(float) < minimum):
+        raise InvalidParameter(f"{name} must be {n} integers >= {minimum}, got {_fmt(value)}")
+    return arr.astype(float).astype(int)
+
+
+def host_strategies(pcpus, arrival_rates, service_rate, reservations, limits, shares=None) -> pd.DataFrame:
+    r"""Utilization, latency and scalability of VMs on one host under three allocation strategies.
+
+    N VMs with Poisson arrivals of rates :math:`\lambda_i` and exponential
+    service of rate μ per pCPU share a host of c pCPUs.  VM i reserves
+    :math:`r_i` pCPUs and may use at most :math:`l_i` (its vCPUs):
+
+    * **minimum**: each VM gets exactly its reservation, a static partition
+      (separate queues): M/M/r_i per VM, exact.  Needs Σ r_i <= c.
+    * **maximum**: each VM gets exactly its limit (provisioned for its
+      peak): M/M/l_i per VM, exact; the host must hold Σ l_i pCPUs, so
+      ``pcpus_needed`` may exceed c.
+    * **dynamic**: the c pCPUs are pooled and shared work-conservingly by
+      shares between reservation and limit; with identical exponential
+      service, FCFS over the merged stream and no binding ceiling
+      (every l_i >= c) it is M/M/c with rate Σ λ_i (exact); with ceilings
+      it is predicted by :func:`virtmodel.predict` on the equivalent
+      Scenario (vCPU limits: bounds, ``exact=False``).
+
+    ``utilization`` = offered work Σ λ_i/μ over the pCPUs the strategy sets
+    aside (Σ r_i, Σ l_i, c).  ``scalability`` of a VM is
+    :math:`R_{max}/R_{min}`: the most pCPUs it can be given (when it is the
+    only busy VM) over the pCPUs it is guaranteed when every VM is
+    saturated (weighted water-filling by ``shares`` between reservations and
+    limits, :func:`water_fill`): 1 for the static strategies,
+    :math:`\min(l_i, c)/R_{min,i}` for dynamic.  It measures how far a VM's
+    capacity (and so its peak throughput) can grow with its demand without
+    re-provisioning.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``strategy, group, metric, value, exact``; groups are the VM
+        indices as strings (``"vm0"``...) and ``"all"``; metrics
+        ``utilization``, ``mean_response``, ``scalability`` and (group
+        ``"all"``) ``pcpus_needed``.
+
+    Raises
+    ------
+    InvalidParameter
+        Reservations above capacity, a limit below its reservation, or a
+        reservation of 0 (the minimum strategy would give the VM nothing).
+    UnstableSystem
+        A VM's load does not fit its allocation under some strategy.
+
+    Examples
+    --------
+    >>> t = host_strategies(4, [1.0, 1.0], 1.0, reservations=[2, 2], limits=[4, 4])
+    >>> t[(t.metric == "mean_response") & (t.group == "all")].set_index("strategy").value.round(4).to_dict()
+    {'minimum': 1.3333, 'maximum': 1.0068, 'dynamic': 1.087}
+    """
+    from ..dists import Exponential
+    from ..scenario import VM, Scenario
+    from .queues import MMc
+    from .solve import predict
+
+    c = positive_int("pcpus", pcpus)
+    lam = np.atleast_1d(np.asarray(arrival_rates, dtype=float))
+    if lam.ndim != 1 or lam.size == 0 or not np.all(np.isfinite(lam)) or np.any(lam <= 0):
+        raise InvalidParameter(f"arrival_rates must be a 1-D array of finite numbers > 0, got {_fmt(arrival_rates)}")
+    n = lam.size
+    mu = float(positive("service_rate", real_array("service_rate", service_rate)))
+    r = _int_vector("reservations", reservations, n, 1)
+    lim = _int_vector("limits", limits, n, 1)
+    if np.any(lim < r):
+        i = int(np.argmax(lim < r))
+        raise InvalidParameter(f"limits[{i}] = {lim[i]} must be >= reservations[{i}] ({r[i]})")
+    if r.sum() > c:
+        raise InvalidParameter(f"reservations must sum to at most pcpus ({c}), got {int(r.sum())}")
+    s = _vector("shares", shares, n, default=1.0, strictly_positive=True)
+    names = [f"vm{i}" for i in range(n)]
+    offered = float(lam.sum() / mu)
+    rows = []
+    for strategy, servers in (("minimum", r), ("maximum", lim)):
+        resp = np.array([float(MMc(lam[i], mu, int(servers[i])).mean_response) for i in range(n)])
+        rows += [(strategy, names[i], "mean_response", resp[i], True) for i in range(n)]
+        rows += [(strategy, names[i], "utilization", lam[i] / mu / servers[i], True) for i in range(n)]
+        rows += [(strategy, names[i], "scalability", 1.0, True) for i in range(n)]
+        rows += [(strategy, "all", "mean_response", float(lam @ resp / lam.sum()), True),
+                 (strategy, "all", "utilization", offered / servers.sum(), True),
+                 (strategy, "all", "pcpus_needed", float(servers.sum()), True)]
+    ceiling = np.minimum(lim, c).astype(float)
+    guaranteed = water_fill(c, np.full(n, math.inf), reservations=r.astype(float), limits=ceiling, shares=s)
+    vms = [VM(names[i], Exponential(lam[i]), Exponential(mu), vcpus=None if lim[i] >= c else int(lim[i]))
+           for i in range(n)]
+    pred = predict(Scenario(c, vms))
+    for i in range(n):
+        rows += [("dynamic", names[i], "mean_response", pred.value("mean_response", names[i]), pred.exact),
+                 ("dynamic", names[i], "utilization", lam[i] / mu / c, True),
+                 ("dynamic", names[i], "scalability", float(ceiling[i] / guaranteed[i]), True)]
+    rows += [("dynamic", "all", "mean_response", pred.value("mean_response"), pred.exact),
+             ("dynamic", "all", "utilization", offered / c, True),
+             ("dynamic", "all", "pcpus_needed", float(c), True)]
+    return pd.DataFrame(rows, columns=["strategy", "group", "metric", "value", "exact"])
