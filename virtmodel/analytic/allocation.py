@@ -727,22 +727,25 @@ def affine_water_fill(total, offsets, slopes, lower, upper):
         raise InvalidParameter(f"total must lie between sum(lower) = {math.fsum(lo)!r} and sum(upper) = "
                                f"{math.fsum(hi)!r}, got {total!r}")
     knots = np.unique(np.concatenate([(lo - a) / b, (hi - a) / b]))
+    knots = knots[np.isfinite(knots)]           # an infinite ceiling is never reached
 
     def amount(t):
         return np.clip(a + t * b, lo, hi)
 
     sums = np.array([amount(t).sum() for t in knots])
     k = int(np.searchsorted(sums, total))
+    # the linear piece that crosses the total: anchor knot and a probe point inside the piece
+    if k < knots.size and sums[k] == total:
+        return float(knots[k]), amount(float(knots[k]))
     if k == 0:
-        t = float(knots[0])
+        anchor, probe = knots[0], knots[0] - 1.0
     elif k >= knots.size:
-        t = float(knots[-1])
+        anchor, probe = knots[-1], knots[-1] + 1.0
     else:
-        t0, t1 = knots[k - 1], knots[k]
-        mid = amount(0.5 * (t0 + t1))
-        free = (mid > lo) & (mid < hi)
-        slope = b[free].sum()
-        t = float(t0 + (total - sums[k - 1]) / slope) if slope > 0 else float(t0)
+        anchor, probe = knots[k - 1], 0.5 * (knots[k - 1] + knots[k])
+    inside = a + probe * b
+    slope = b[(inside > lo) & (inside < hi)].sum()
+    t = float(anchor + (total - amount(anchor).sum()) / slope) if slope > 0 else float(anchor)
     return t, amount(t)
 
 

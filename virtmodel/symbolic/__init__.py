@@ -9,11 +9,13 @@ True
 """
 
 from . import (
+    allocation,  # noqa: F401  (registers the allocation derivations: Kaufman-Roberts, DRF, idle memory tax)
     lifecycle,  # noqa: F401  (registers the boot-storm derivations)
     overhead,  # noqa: F401  (registers the virtualization-overhead derivations)
     polling,  # noqa: F401  (registers the polling derivations)
     queues,  # noqa: F401  (registers the queueing derivations)
     scheduling,  # noqa: F401  (registers the scheduling-policy derivations)
+    tail,  # noqa: F401  (registers the waiting- and response-time tail derivations)
 )
 from .derivation import Derivation, Step, derivations, derive
 
