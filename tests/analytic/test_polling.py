@@ -2,7 +2,17 @@
 
 Sections: textbook values (worked by hand from the cited formulas); reductions
 (one queue = M/G/1 with multiple vacations; symmetric waits = pseudo-conservation
-law / rho); properties (hypothesis); stability; bad input; predict(Scenario).
+law / rho); exact asymmetric waits (buffer-occupancy method: equal to the
+symmetric closed forms and to the pseudo-conservation law to 1e-12, and to a
+brute-force Markov chain); the 1-limited approximation; properties
+(hypothesis); stability; bad input; predict(Scenario).
+
+No published table of asymmetric exhaustive/gated mean waits could be found
+in the sources available while writing this (Takagi's 1986 book and 1988
+survey, Sarkar & Zangwill 1989 and Boxma & Meister 1986 were not reachable),
+so the independent check of the asymmetric waits is a brute-force numerical
+solution: the truncated continuous-time Markov chain of a two-queue system
+with exponential service and switchover times, solved with a sparse solver.
 """
 
 from __future__ import annotations
@@ -13,10 +23,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import sparse
+from scipy.sparse.linalg import spsolve
 
 import virtmodel as vm
 from virtmodel.analytic import MG1, PollingSystem
-from virtmodel.analytic.polling import check_polling_stability
+from virtmodel.analytic.polling import boxma_meister_wait, buffer_occupancy, check_polling_stability
 from virtmodel.dists import Deterministic, Erlang, Exponential, Gamma, HyperExponential, Uniform
 from virtmodel.errors import InvalidParameter, NoClosedForm, UnstableSystem
 
@@ -117,10 +129,11 @@ def test_symmetric_waits_satisfy_pseudo_conservation(n, load, service, switch, d
         assert discipline == "limited" and load + lam * n * sw.mean >= 1
         return
     w = p.mean_wait
-    np.testing.assert_allclose(w, w[0], rtol=1e-14)
+    # the general (buffer-occupancy) solution equals Takagi's symmetric closed forms to 1e-12
+    np.testing.assert_allclose(w, p.symmetric_mean_wait, rtol=1e-12)
     weights = p.pseudo_conservation_weights
-    assert float(np.sum(weights * p.utilization * w)) == pytest.approx(p.pseudo_conservation, rel=1e-10)
-    assert p.work_weighted_wait == pytest.approx(w[0], rel=1e-10)
+    assert float(np.sum(weights * p.utilization * w)) == pytest.approx(p.pseudo_conservation, rel=1e-12)
+    assert p.work_weighted_wait == pytest.approx(w[0], rel=1e-12)
 
 
 @settings(max_examples=60, deadline=None)
@@ -152,13 +165,154 @@ def test_symmetric_needs_only_two_moments_for_exhaustive():
 # --------------------------------------------------------------------------- asymmetric systems
 
 
-def test_asymmetric_has_no_per_queue_waits():
-    p = PollingSystem([0.2, 0.3], [EXP1, EXP1], Deterministic(0.1))
-    assert not p.symmetric
-    with pytest.raises(NoClosedForm, match="arrival rates differ"):
-        _ = p.mean_wait
-    np.testing.assert_allclose(p.utilization, [0.2, 0.3])
-    np.testing.assert_allclose(p.throughput, [0.2, 0.3])
+def law_gap(p):
+    """Relative gap of sum_i w_i rho_i W_i from the pseudo-conservation law."""
+    lhs = float(np.sum(p.pseudo_conservation_weights * p.utilization * p.mean_wait))
+    return abs(lhs - p.pseudo_conservation) / p.pseudo_conservation
+
+
+def unlike(n, load, seed, discipline):
+    """n unlike queues: random rates, gamma services (scv 0.1-8) and switchovers (scv 0-4) per queue."""
+    rng = np.random.default_rng(seed)
+    services = [gamma(m, c) for m, c in zip(rng.uniform(0.1, 3.0, n), rng.uniform(0.1, 8.0, n), strict=True)]
+    switches = [Deterministic(m) if c == 0 else gamma(m, c)
+                for m, c in zip(rng.uniform(0.01, 2.0, n), rng.choice([0.0, 0.5, 1.0, 4.0], n), strict=True)]
+    shares = rng.dirichlet(np.ones(n))
+    lam = shares * load / np.array([s.mean for s in services])
+    return PollingSystem(lam, services, switches, discipline)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(2, 8), load=st.floats(0.02, 0.97), seed=st.integers(0, 2**32 - 1),
+       discipline=st.sampled_from(["exhaustive", "gated"]))
+def test_asymmetric_exact_waits_satisfy_pseudo_conservation(n, load, seed, discipline):
+    # Boxma & Groenendijk (1987): sum_i rho_i W_i is known exactly; the per-VM waits must add up to it
+    p = unlike(n, load, seed, discipline)
+    assert p.waits_exact and not p.symmetric
+    assert law_gap(p) < 1e-12
+    w = p.mean_wait
+    assert np.all(w > 0)
+    np.testing.assert_allclose(p.mean_number, p.arrival_rates * (w + p._s1), rtol=1e-15)
+
+
+def test_asymmetric_waits_worked_example():
+    # 2 VMs: lambda = (0.2, 0.3), exponential and deterministic service of mean 1, deterministic switches
+    # 0.2 and 0.8.  Values from the buffer-occupancy solution, checked against the pseudo-conservation law
+    # (0.2 W_1 + 0.3 W_2 = 0.72 exhaustive, 0.98 gated; see test_pseudo_conservation_by_hand).
+    services = [EXP1, Deterministic(1.0)]
+    switches = [Deterministic(0.2), Deterministic(0.8)]
+    exh = PollingSystem([0.2, 0.3], services, switches)
+    gated = PollingSystem([0.2, 0.3], services, switches, "gated")
+    assert 0.2 * exh.mean_wait[0] + 0.3 * exh.mean_wait[1] == pytest.approx(0.72, rel=1e-12)
+    assert 0.2 * gated.mean_wait[0] + 0.3 * gated.mean_wait[1] == pytest.approx(0.98, rel=1e-12)
+    # exhaustive favours the heavier VM (it is served until empty), gated less so
+    assert exh.mean_wait[1] < exh.mean_wait[0]
+    # the waits depend on the switchover means only through their sum r (Takagi 1988, exhaustive and
+    # gated), but on which VM's switch is variable: move the variance and the per-VM waits move
+    for discipline in ("exhaustive", "gated"):
+        one = PollingSystem([0.2, 0.3, 0.1], [*services, Erlang(2, 2.0)],
+                            [Deterministic(0.1), Deterministic(0.2), Deterministic(0.7)], discipline)
+        other = PollingSystem([0.2, 0.3, 0.1], [*services, Erlang(2, 2.0)],
+                              [Deterministic(0.7), Deterministic(0.1), Deterministic(0.2)], discipline)
+        np.testing.assert_allclose(one.mean_wait, other.mean_wait, rtol=1e-12)
+        a = PollingSystem([0.2, 0.3], services, [Exponential(2.0), Deterministic(0.5)], discipline)
+        b = PollingSystem([0.2, 0.3], services, [Deterministic(0.5), Exponential(2.0)], discipline)
+        assert a.pseudo_conservation == pytest.approx(b.pseudo_conservation, rel=1e-14)
+        assert abs(a.mean_wait[0] - b.mean_wait[0]) > 0.03 and law_gap(a) < 1e-12 and law_gap(b) < 1e-12
+
+
+def test_buffer_occupancy_first_moments():
+    # flow balance: at queue i's poll, queue i holds lambda_i E[I_i] (exhaustive: the intervisit time
+    # E[I_i] = r (1 - rho_i)/(1 - rho)) or lambda_i E[C] (gated: a whole cycle, E[C] = r/(1 - rho))
+    p = unlike(4, 0.8, 7, "exhaustive")
+    g = unlike(4, 0.8, 7, "gated")
+    lam, rho_i, r = p.arrival_rates, p.utilization, p.total_switchover_mean
+    idx = np.arange(4)
+    np.testing.assert_allclose(p.buffer_occupancy[0][idx, idx], lam * r * (1 - rho_i) / (1 - 0.8), rtol=1e-12)
+    np.testing.assert_allclose(g.buffer_occupancy[0][idx, idx], lam * r / (1 - 0.8), rtol=1e-12)
+    second = g.buffer_occupancy[1]
+    np.testing.assert_allclose(second, np.transpose(second, (0, 2, 1)), rtol=1e-15)
+    with pytest.raises(InvalidParameter, match="discipline"):
+        buffer_occupancy([0.1], [1.0], [2.0], [0.1], [0.01], "limited")
+
+
+def polling_ctmc(lam, mu, gamma_rates, discipline, cap):
+    """Brute force: the truncated CTMC of two queues, exponential service (mu) and switchovers (gamma_rates).
+
+    States ('V', i, g, n1, n2): serving queue i, g gated jobs left (gated only); ('S', i, n1, n2):
+    switching away from queue i.  Arrivals beyond ``cap`` per queue are lost (truncation).  Returns
+    the mean number of jobs of each queue.
+    """
+    index, states = {}, []
+
+    def sid(state):
+        if state not in index:
+            index[state] = len(states)
+            states.append(state)
+        return index[state]
+
+    def poll(i, n):  # the server arrives at queue i, whose content is n[i]
+        if n[i] == 0:
+            return ("S", i, n[0], n[1])
+        return ("V", i, n[i] if discipline == "gated" else 0, n[0], n[1])
+
+    rows, cols, rates = [], [], []
+    sid(("S", 1, 0, 0))
+    k = 0
+    while k < len(states):
+        state = states[k]
+        i, n = state[1], list(state[-2:])
+        moves = []
+        for j in range(2):
+            if n[j] < cap:
+                m = list(n)
+                m[j] += 1
+                moves.append((lam[j], state[:-2] + tuple(m)))
+        if state[0] == "V":
+            m = list(n)
+            m[i] -= 1
+            more = state[2] > 1 if discipline == "gated" else m[i] > 0
+            moves.append((mu[i], ("V", i, state[2] - 1 if discipline == "gated" else 0, *m) if more
+                          else ("S", i, *m)))
+        else:
+            moves.append((gamma_rates[i], poll(1 - i, n)))
+        for rate, nxt in moves:
+            rows.append(k)
+            cols.append(sid(nxt))
+            rates.append(rate)
+        k += 1
+    size = len(states)
+    q = sparse.coo_matrix((rates, (rows, cols)), shape=(size, size)).tocsr()
+    q = q - sparse.diags(np.asarray(q.sum(axis=1)).ravel())
+    system = sparse.vstack([sparse.csr_matrix(np.ones((1, size))), q.T.tocsr()[1:]]).tocsc()
+    rhs = np.zeros(size)
+    rhs[0] = 1.0
+    pi = spsolve(system, rhs)
+    return pi @ np.array([s[-2] for s in states]), pi @ np.array([s[-1] for s in states])
+
+
+@pytest.mark.parametrize("discipline, cap, rel", [("exhaustive", 40, 1e-6), ("gated", 20, 2e-5)])
+def test_asymmetric_waits_equal_brute_force_markov_chain(discipline, cap, rel):
+    # lambda = (0.3, 0.4), E[S] = (1, 0.5), exponential switches of mean 0.3 and 0.7 (load 0.5).  The
+    # truncation error falls geometrically with cap (gated, cap 18 / 22 / 30: 5e-6 / 2e-7 / 4e-10).
+    lam, mu, gam = [0.3, 0.4], [1.0, 2.0], [1 / 0.3, 1 / 0.7]
+    number = polling_ctmc(lam, mu, gam, discipline, cap)
+    brute = [number[i] / lam[i] - 1 / mu[i] for i in range(2)]  # Little: W = L / lambda - E[S]
+    p = PollingSystem(lam, [Exponential(m) for m in mu], [Exponential(g) for g in gam], discipline)
+    np.testing.assert_allclose(p.mean_wait, brute, rtol=rel)
+    assert abs(brute[0] - brute[1]) > 0.1  # unlike VMs: the check is not a symmetric one
+
+
+def test_one_queue_with_switchover_list_is_vacation_model():
+    # one queue, Erlang vacation: the general solver gives Fuhrmann & Cooper's W exactly
+    sw = Erlang(3, 10.0)
+    for discipline, extra in (("exhaustive", 0.0), ("gated", 0.6 * sw.mean / 0.4)):
+        p = PollingSystem([0.6], [Deterministic(1.0)], [sw], discipline)
+        expected = MG1(0.6, Deterministic(1.0)).mean_wait + sw.moment(2) / (2 * sw.mean) + extra
+        assert p.mean_wait[0] == pytest.approx(expected, rel=1e-12)
+
+
+# --------------------------------------------------------------------------- 1-limited: Boxma-Meister
 
 
 def test_one_limited_unequal_rates_has_no_work_weighted_wait():
@@ -168,12 +322,30 @@ def test_one_limited_unequal_rates_has_no_work_weighted_wait():
     q = PollingSystem([0.2, 0.2], [EXP1, Deterministic(1.5)], Deterministic(0.1), "limited", limit=1)
     assert q.work_weighted_wait == pytest.approx(q.pseudo_conservation / (q.pseudo_conservation_weights[0] * 0.5))
     with pytest.raises(NoClosedForm, match="same service and switchover distribution"):
-        _ = q.mean_wait
+        _ = q.symmetric_mean_wait
+
+
+def test_boxma_meister_approximation():
+    # Boxma & Meister (1986): W_i = K (1 - rho + rho_i)/(1 - rho - lambda_i r), K from the exact 1-limited
+    # law.  By hand: lambda = (0.2, 0.3), E[S] = 1 (E[S^2] = 2, 1), switch 0.5 each -> rho = 0.5, r = 1,
+    # law = 0.98 (test_pseudo_conservation_by_hand), sum rho_i^2 = 0.13, K = 0.5 * 0.98 / 0.38;
+    # W = K (0.7/0.3, 0.8/0.2).
+    p = PollingSystem([0.2, 0.3], [EXP1, Deterministic(1.0)], Deterministic(0.5), "limited", limit=1)
+    assert not p.waits_exact
+    k = 0.5 * 0.98 / 0.38
+    np.testing.assert_allclose(p.mean_wait, [k * 0.7 / 0.3, k * 0.8 / 0.2], rtol=1e-13)
+    assert law_gap(p) < 1e-13
+    # symmetric: the approximation is Takagi's exact formula
+    s = PollingSystem([0.2] * 3, [EXP1] * 3, Deterministic(0.1), "limited", limit=1)
+    assert s.waits_exact
+    np.testing.assert_allclose(boxma_meister_wait([0.2] * 3, [1.0] * 3, [2.0] * 3, 0.3, 0.09),
+                               s.mean_wait, rtol=1e-13)
 
 
 def test_k_limited_has_no_law():
     p = PollingSystem([0.2, 0.2], [EXP1, EXP1], Deterministic(0.1), "limited", limit=2)
-    for attr in ("pseudo_conservation", "pseudo_conservation_weights", "work_weighted_wait", "mean_wait"):
+    for attr in ("pseudo_conservation", "pseudo_conservation_weights", "work_weighted_wait", "mean_wait",
+                 "waits_exact", "symmetric_mean_wait"):
         with pytest.raises(NoClosedForm, match="k = 2"):
             getattr(p, attr)
     assert p.mean_cycle == pytest.approx(0.2 / 0.6)
@@ -244,15 +416,30 @@ def test_predict_symmetric():
     assert pred.value("utilization") == pytest.approx(0.6)
 
 
-def test_predict_asymmetric():
-    sc = polling_scenario([0.2, 0.3], [EXP1, Deterministic(1.0)], switchover=Deterministic(0.5))
+@pytest.mark.parametrize("discipline", ["exhaustive", "gated"])
+def test_predict_asymmetric_exact_per_vm(discipline):
+    switch = {"vm0": Deterministic(0.2), "vm1": Erlang(2, 2.5)}
+    sc = polling_scenario([0.2, 0.3], [EXP1, HyperExponential.balanced(1.0, 4.0)], discipline, switchover=switch)
     pred = vm.predict(sc)
-    assert pred.exact and "pseudo-conservation" in pred.model
-    assert set(pred.values["metric"]) == {"utilization", "throughput", "work_weighted_wait"}
-    assert pred.value("work_weighted_wait") == pytest.approx(1.44)
+    model = PollingSystem([0.2, 0.3], [EXP1, HyperExponential.balanced(1.0, 4.0)],
+                          [Deterministic(0.2), Erlang(2, 2.5)], discipline)
+    assert pred.exact and "exact per-VM waits" in pred.model and "Takagi" in pred.source
+    for i, name in enumerate(["vm0", "vm1"]):
+        assert pred.value("mean_wait", name) == pytest.approx(model.mean_wait[i], rel=1e-14)
+        assert pred.value("mean_response", name) == pytest.approx(model.mean_wait[i] + 1.0, rel=1e-14)
+        assert pred.value("mean_number", name) == pytest.approx(model.mean_number[i], rel=1e-14)
+        assert pred.value("mean_queue_length", name) == pytest.approx(model.mean_queue_length[i], rel=1e-14)
+    assert pred.value("mean_wait") == pytest.approx((0.2 * model.mean_wait[0] + 0.3 * model.mean_wait[1]) / 0.5)
+    assert pred.value("work_weighted_wait") == pytest.approx(model.pseudo_conservation / 0.5, rel=1e-12)
     assert pred.value("utilization", "vm1") == pytest.approx(0.3)
+
+
+def test_predict_one_limited_is_approximate_and_k_limited_has_no_waits():
     lim = vm.predict(polling_scenario([0.2, 0.3], [EXP1, EXP1], "limited", limit=1))
-    assert set(lim.values["metric"]) == {"utilization", "throughput"}
+    assert not lim.exact and "Boxma-Meister" in lim.model and "Boxma & Meister" in lim.source
+    assert lim.value("mean_wait", "vm1") > lim.value("mean_wait", "vm0")  # the busier VM waits longer
+    two = vm.predict(polling_scenario([0.2, 0.3], [EXP1, EXP1], "limited", limit=2))
+    assert two.exact and set(two.values["metric"]) == {"utilization", "throughput"}
 
 
 def test_predict_one_vm_is_vacation_model():
@@ -268,6 +455,30 @@ def test_predict_one_vm_is_vacation_model():
 def test_predict_no_closed_form(kwargs, fragment):
     with pytest.raises(NoClosedForm, match=fragment):
         vm.predict(polling_scenario([0.2, 0.2], [EXP1, EXP1], **kwargs))
+
+
+def test_switchover_mapping_must_name_every_vm_and_no_other():
+    laws = {"vm0": Deterministic(0.1)}
+    with pytest.raises(InvalidParameter, match=r"missing \['vm1'\]"):
+        polling_scenario([0.2, 0.2], [EXP1, EXP1], switchover=laws)
+    laws = {"vm0": Deterministic(0.1), "vm1": Deterministic(0.1), "vm7": Deterministic(0.1)}
+    with pytest.raises(InvalidParameter, match=r"unknown \['vm7'\]"):
+        polling_scenario([0.2, 0.2], [EXP1, EXP1], switchover=laws)
+    with pytest.raises(InvalidParameter, match="switchover\\['vm0'\\] must be a virtmodel.dists Distribution"):
+        vm.policies.Polling("gated", {"vm0": 0.1})
+    with pytest.raises(InvalidParameter, match="at least one VM"):
+        vm.policies.Polling("gated", {})
+    with pytest.raises(InvalidParameter, match="Distribution or a dict"):
+        vm.policies.Polling("gated", 0.1)
+    # the error is a VirtmodelError (and a ValueError)
+    assert issubclass(InvalidParameter, vm.errors.VirtmodelError)
+
+
+def test_unstable_asymmetric_raises():
+    with pytest.raises(UnstableSystem, match="utilization must be < 1"):
+        polling_scenario([0.5, 0.6], [EXP1, EXP1], "gated", switchover={"vm0": SWITCH, "vm1": SWITCH})
+    with pytest.raises(UnstableSystem, match="rho = 1.05"):
+        PollingSystem([0.5, 0.55], [EXP1, EXP1], [SWITCH, Deterministic(0.3)], "exhaustive")
 
 
 def test_predict_needs_poisson():

@@ -4,6 +4,13 @@ Theory vs simulation is statistically honest: seeded replications (seed 2024, fi
 before the first run), and the exact value must lie inside the interval that
 ``simulate`` reports; where a test checks a family of m rows at once it uses the
 Bonferroni level 1 - 0.05/m, so a correct model fails with probability <= 5 %.
+
+Exact per-VM waits of asymmetric exhaustive and gated systems (buffer-occupancy
+method) are checked in two sizes: a short default run (30,000 customers x 6
+replications; relative half-widths of the per-VM wait intervals about 5 %) and
+slow long runs (``VIRTMODEL_SLOW_SCALE`` = 1: 300,000 customers x 10
+replications) whose family-wise (Bonferroni) half-widths are asserted below
+2 % of the wait, so a formula 2 % off would fail.
 """
 
 from __future__ import annotations
@@ -72,6 +79,70 @@ def test_symmetric_deterministic_switch_and_service():
     assert_family_inside(pred, res)
 
 
+# --------------------------------------------------------------------------- asymmetric: exact per-VM waits
+
+#: asymmetric settings with exact per-VM waits: unequal loads, service laws (exponential, deterministic,
+#: Erlang, H2, lognormal) and switchovers (one law per VM)
+EXP = Exponential(1.0)
+EXACT = {
+    "3 VMs exhaustive, Erlang + H2 + exp, per-VM switches, load 0.6": (
+        [vm.VM("a", Exponential(0.15), Erlang(3, 3.0)),
+         vm.VM("b", Exponential(0.25), HyperExponential.balanced(1.0, 4.0)), vm.VM("c", Exponential(0.2), EXP)],
+        "exhaustive", {"a": Deterministic(0.1), "b": Exponential(1 / 0.3), "c": Uniform(0.2, 0.6)}, None),
+    "3 VMs gated, Erlang + H2 + exp, per-VM switches, load 0.6": (
+        [vm.VM("a", Exponential(0.15), Erlang(3, 3.0)),
+         vm.VM("b", Exponential(0.25), HyperExponential.balanced(1.0, 4.0)), vm.VM("c", Exponential(0.2), EXP)],
+        "gated", {"a": Deterministic(0.1), "b": Exponential(1 / 0.3), "c": Uniform(0.2, 0.6)}, None),
+    "2 VMs exhaustive, heavy H2 VM + light det VM, load 0.8": (
+        [vm.VM("heavy", Exponential(0.3), HyperExponential.balanced(2.0, 4.0)),
+         vm.VM("light", Exponential(0.4), Deterministic(0.5))],
+        "exhaustive", {"heavy": Exponential(5.0), "light": Deterministic(0.4)}, None),
+    "4 VMs gated, Erlang / lognormal / det / H2, load 0.7": (
+        [vm.VM("w", Exponential(0.4), Erlang(2, 4.0)), vm.VM("x", Exponential(0.05), LogNormal(2.0, 1.0)),
+         vm.VM("y", Exponential(0.1), Deterministic(1.5)),
+         vm.VM("z", Exponential(0.1), HyperExponential.balanced(1.0, 9.0))],
+        "gated", {"w": Deterministic(0.05), "x": Exponential(10.0), "y": Erlang(4, 8.0), "z": Deterministic(0.3)},
+        None),
+}
+
+
+def per_vm_interval_width(res, names, level):
+    """Largest relative half-width of the per-VM mean_wait intervals at ``level``."""
+    widths = []
+    for name in names:
+        lo, hi = res.ci("mean_wait", name, level=level)
+        widths.append((hi - lo) / 2 / res.mean("mean_wait", name))
+    return max(widths)
+
+
+@pytest.mark.parametrize("label", list(EXACT)[:2])
+def test_exact_per_vm_waits_asymmetric(label):
+    vms, discipline, switchover, limit = EXACT[label]
+    sc = scenario(vms, discipline, switchover, limit)
+    pred = vm.predict(sc)
+    assert pred.exact and "exact per-VM waits" in pred.model
+    res = vm.simulate(sc, customers=CUSTOMERS, replications=REPLICATIONS, seed=SEED)
+    assert_family_inside(pred, res)
+    waits = [pred.value("mean_wait", v.name) for v in vms]
+    assert max(waits) - min(waits) > 0.1 * max(waits)  # really asymmetric
+    assert res.littles_law_gap < 0.02
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label", list(EXACT))
+def test_exact_per_vm_waits_long_runs(label, scaled):
+    # every predicted row (per-VM waits, responses, numbers, utilizations) inside its Bonferroni interval;
+    # at full scale the per-VM wait intervals are narrower than +-2 %, so a 2 % error would fail
+    vms, discipline, switchover, limit = EXACT[label]
+    sc = scenario(vms, discipline, switchover, limit)
+    pred = vm.predict(sc)
+    res = vm.simulate(sc, customers=scaled(300_000, 30_000), replications=10, seed=SEED + 2)
+    assert_family_inside(pred, res)
+    rows = len(pred.values.merge(res.summary, on=["metric", "group"]))
+    if scaled(300_000, 30_000) >= 300_000:
+        assert per_vm_interval_width(res, [v.name for v in vms], 1 - 0.05 / rows) < 0.02
+
+
 # --------------------------------------------------------------------------- asymmetric: pseudo-conservation
 
 
@@ -102,14 +173,17 @@ def test_pseudo_conservation_law_asymmetric(label):
     vms, discipline, switchover, limit = ASYMMETRIC[label]
     sc = scenario(vms, discipline, switchover, limit)
     pred = vm.predict(sc)
-    assert pred.exact and "pseudo-conservation" in pred.model
+    # exhaustive/gated: exact per-VM waits; 1-limited: approximate waits, but with equal arrival rates the
+    # Boxma-Meister waits satisfy the exact law, so their work-weighted mean is exact
+    assert pred.exact == (discipline != "limited")
     res = vm.simulate(sc, customers=CUSTOMERS, replications=REPLICATIONS, seed=SEED)
     lo, hi = res.ci("work_weighted_wait")
     assert lo <= pred.value("work_weighted_wait") <= hi, (pred.value("work_weighted_wait"), lo, hi)
     # the waits do differ between VMs: the law is not a symmetric result in disguise
     waits = [res.mean("mean_wait", v.name) for v in vms]
     assert max(waits) - min(waits) > 0.02 * max(waits)
-    assert_family_inside(pred, res, metrics=["utilization", "throughput"])
+    # exact models: every row (per-VM waits included) inside the family-wise intervals
+    assert_family_inside(pred, res, metrics=None if pred.exact else ["utilization", "throughput"])
 
 
 def test_one_limited_weighted_law_unequal_rates():
@@ -195,6 +269,46 @@ def test_disciplines_serve_as_defined():
         assert run <= 2
 
 
+@pytest.mark.parametrize("discipline", ["exhaustive", "gated"])
+def test_pays_each_vms_own_switchover(discipline):
+    # deterministic per-VM switches 0.1, 0.25, 0.6 (r = 0.95): between the end of a visit to VM a and the
+    # first service at VM b the pCPU pays R_a + ... + R_{b-1} plus whole cycles k r (empty visits), so
+    # (gap - base) / r must be a whole number >= 0; a simulator that charged the wrong VM's law (e.g. the
+    # switch *into* b instead of *out of* a) gives gaps like 0.25 after VM 0 and fails
+    laws = {"vm0": Deterministic(0.1), "vm1": Deterministic(0.25), "vm2": Deterministic(0.6)}
+    vms = [vm.VM(f"vm{i}", Exponential(rate), Exponential(2.0)) for i, rate in enumerate([0.3, 0.5, 0.2])]
+    hv = Hypervisor(scenario(vms, discipline, laws), SEED, 0)
+    hv.run_until_departures(3000)
+    rec = hv.records()
+    order = rec.order[~np.isnan(rec.depart[rec.order])]
+    which, start, depart = rec.vm[order], rec.start[order], rec.depart[order]
+    switch = np.array([0.1, 0.25, 0.6])
+    r = switch.sum()
+    checked = 0
+    for j in range(1, order.size):
+        a, b = int(which[j - 1]), int(which[j])
+        gap = start[j] - depart[j - 1]
+        if a == b and abs(gap) < 1e-9:
+            continue  # the same visit
+        base = sum(switch[m % 3] for m in range(a, a + (b - a) % 3))
+        cycles = (gap - base) / r
+        assert cycles > -1e-9 and abs(cycles - round(cycles)) < 1e-8, (a, b, gap)
+        checked += 1
+    assert checked > 500
+
+
+def test_per_vm_switchover_mapping_errors_and_single_law_path():
+    vms = [vm.VM("a", Exponential(0.3), Exponential(1.0)), vm.VM("b", Exponential(0.3), Exponential(1.0))]
+    with pytest.raises(InvalidParameter, match=r"missing \['b'\]"):
+        scenario(vms, "gated", {"a": Deterministic(0.1)})
+    with pytest.raises(InvalidParameter, match=r"unknown \['c'\]"):
+        scenario(vms, "gated", {"a": Deterministic(0.1), "b": Deterministic(0.1), "c": Deterministic(0.1)})
+    # stability uses the per-VM means: 1-limited needs 0.6 + 0.3 * (0.1 + 1.3) = 1.02 < 1 -> unstable
+    sc = scenario(vms, "limited", {"a": Deterministic(0.1), "b": Deterministic(1.3)}, 1)
+    with pytest.raises(UnstableSystem, match="k-limited"):
+        vm.simulate(sc, customers=1000, replications=2, seed=SEED)
+
+
 def test_reproducible_and_switch_stream_separate():
     sc = symmetric("exhaustive")
     a = vm.simulate(sc, customers=2000, replications=2, seed=5)
@@ -216,4 +330,5 @@ def test_pseudo_conservation_law_long_runs(label, scaled):
     sc = scenario(vms, discipline, switchover, limit)
     pred = vm.predict(sc)
     res = vm.simulate(sc, customers=scaled(400_000, 50_000), replications=10, seed=SEED + 1)
-    assert_family_inside(pred, res)
+    assert_family_inside(pred, res, metrics=None if pred.exact else ["utilization", "throughput",
+                                                                    "work_weighted_wait"])

@@ -62,10 +62,70 @@ The mean waits of exhaustive and gated systems depend on the service and
 switchover distributions only through their first two moments (Ferguson &
 Aminetzah 1985; Takagi 1988), which is what "alike" means here; for 1-limited
 service the queues must have equal service and switchover distributions.
-Per-queue waits of an asymmetric system need a linear system of N^2 equations
-(Ferguson & Aminetzah 1985; Winands, Adan & van Houtum 2006) and are not
-implemented; :attr:`PollingSystem.work_weighted_wait` gives their exact
-work-weighted mean.
+
+* **Asymmetric exhaustive and gated systems: exact per-queue waits** by the
+  buffer-occupancy method (Cooper & Murray 1969; Cooper 1970; Takagi 1986,
+  ch. 3; Takagi 1988, §3; Levy & Sidi 1990).  Let ``X^(i)`` be the vector of
+  queue contents at the polling epoch of queue i, with first moments
+  ``m_i = E[X^(i)]`` and second moments ``M_i = E[X^(i) X^(i)^T]``.  Queue i
+  holds ``x_i`` jobs at its polling epoch; its visit lasts
+  ``V = B_1 + ... + B_{x_i}`` with ``B`` a busy period of the M/G/1 queue
+  (lambda_i, S_i) for exhaustive service (``E[B] = E[S_i]/(1-rho_i)``,
+  ``E[B^2] = E[S_i^2]/(1-rho_i)^3``) and ``B = S_i`` for gated service.
+  During ``V`` queue j gets Poisson(``a_j V``) jobs, ``a = lambda`` except
+  ``a_i = 0`` for exhaustive service (queue i is empty when it ends); the
+  switchover ``R_i`` then brings Poisson(``lambda_j R_i``) to every queue.  So
+  ``X^(i+1) = D_i X^(i) + N(V) + N(R_i)`` with ``D_i`` the identity without
+  its i-th one, and, with ``P_i = D_i + E[B] a e_i^T``:
+
+  .. math:: m_{i+1} = P_i m_i + \\lambda E[R_i],
+
+  .. math:: M_{i+1} = P_i M_i P_i^T + m_{i,i}\\bigl(\\mathrm{Var}[B]\\, a a^T + E[B]\\,\\mathrm{diag}(a)\\bigr)
+            + E[R_i]\\bigl(P_i m_i \\lambda^T + \\lambda (P_i m_i)^T\\bigr)
+            + E[R_i^2]\\, \\lambda\\lambda^T + E[R_i]\\,\\mathrm{diag}(\\lambda)
+
+  (the first- and second-moment equations of the buffer-occupancy method, obtained
+  by differentiating Takagi's PGF recursion
+  ``F_{i+1}(z) = R_i^*(sum_j lambda_j(1-z_j)) F_i(z_1, ..., B_i^*(sum_j a_j (1-z_j)), ..., z_N)``
+  once and twice at z = 1).  Going once round the cycle, ``m_0 = Q m_0 + c``
+  and ``M_0 = Q M_0 Q^T + C`` with ``Q = P_{N-1} ... P_0``: a linear system
+  and a Stein (discrete Lyapunov) equation, solved with numpy and
+  :func:`scipy.linalg.solve_discrete_lyapunov`; the other epochs follow by
+  the recursion.  The factorial moment
+  ``f_i(i,i) = E[X_i^(i)(X_i^(i) - 1)]`` then gives the waits
+  (Takagi 1988, eqs. for exhaustive and gated service; Levy & Sidi 1990):
+
+  .. math:: W_i^{exh} = \\frac{f_i(i,i)}{2\\lambda_i f_i(i)} + \\frac{\\lambda_i E[S_i^2]}{2(1-\\rho_i)}
+            = \\frac{E[I_i^2]}{2E[I_i]} + \\frac{\\lambda_i E[S_i^2]}{2(1-\\rho_i)}, \\qquad
+            W_i^{gated} = (1+\\rho_i)\\frac{f_i(i,i)}{2\\lambda_i f_i(i)} = (1+\\rho_i)\\frac{E[C_i^2]}{2E[C]},
+
+  since the jobs at queue i's polling epoch are the Poisson arrivals of the
+  intervisit time ``I_i`` (exhaustive) or of the cycle ``C_i`` between two
+  polls of queue i (gated): ``f_i(i) = lambda_i E[I_i]``,
+  ``f_i(i,i) = lambda_i^2 E[I_i^2]``.  The exhaustive wait is the
+  Fuhrmann–Cooper decomposition (M/G/1 wait plus the residual intervisit
+  time); the gated one is the residual cycle plus the work of the queue-i
+  jobs that arrived earlier in the same cycle.  This is the same solution as
+  Takagi's (1988, eq. 15 and eq. 20) system for the cross-moments of the visit
+  times: the two agree to rounding (checked while writing this module), and
+  the tests check it against the symmetric formulas, the pseudo-conservation
+  law, the one-queue vacation model and a brute-force Markov chain.
+* **Asymmetric 1-limited systems: Boxma & Meister's approximation**
+  (Boxma & Meister, "Waiting-time approximations for cyclic-service systems
+  with switch-over times", Performance Evaluation Review 14(1) (1986)
+  254-262, SIGMETRICS/Performance '86; also Boxma & Meister 1987), not exact:
+
+  .. math:: W_i \\approx \\frac{1-\\rho+\\rho_i}{1-\\rho-\\lambda_i r}\\;
+            \\frac{1-\\rho}{\\rho(1-\\rho) + \\sum_j\\rho_j^2}\\;
+            \\Bigl[\\frac{\\rho W_0}{1-\\rho} + \\rho\\frac{E[R^2]}{2r}
+            + \\frac{r}{2(1-\\rho)}\\Bigl(\\rho^2 + \\sum_j\\rho_j^2\\Bigr)\\Bigr],
+
+  the form ``W_i = K (1-rho+rho_i)/(1-rho-lambda_i r)`` with K fixed by the
+  exact 1-limited pseudo-conservation law, so the approximation satisfies the
+  law exactly and equals Takagi's symmetric formula in symmetric systems.
+  Boxma & Meister report errors of a few per cent except in heavy, very
+  asymmetric traffic.  k-limited service with k >= 2 has neither an exact
+  result nor an implemented approximation here (``NoClosedForm``).
 """
 
 from __future__ import annotations
@@ -79,10 +139,15 @@ from ..dists import Distribution
 from ..errors import InvalidParameter, NoClosedForm, UnstableSystem
 from .scheduling import _moments, _PerClassRates, _rates, _services
 
-__all__ = ["PollingSystem", "check_polling_stability"]
+__all__ = ["PollingSystem", "check_polling_stability", "buffer_occupancy", "boxma_meister_wait"]
 
 DISCIPLINES = ("exhaustive", "gated", "limited")
 
+BUFFER_OCCUPANCY = ("buffer-occupancy method: Takagi, Analysis of Polling Systems, MIT Press (1986), ch. 3; "
+                    "Takagi, ACM Comput. Surv. 20 (1988) 5-28, eqs. 15 and 20; Levy & Sidi, IEEE Trans. Commun. "
+                    "38 (1990) 1750-1760")
+BOXMA_MEISTER = ("Boxma & Meister, 'Waiting-time approximations for cyclic-service systems with switch-over times', "
+                 "Perform. Eval. Rev. 14(1) (1986) 254-262")
 BOXMA_GROENENDIJK = ("Boxma & Groenendijk, 'Pseudo-conservation laws in cyclic-service systems', "
                      "J. Appl. Prob. 24 (1987) 949-964")
 TAKAGI = "Takagi, Analysis of Polling Systems, MIT Press (1986); Takagi, ACM Comput. Surv. 20 (1988) 5-28"
@@ -156,6 +221,118 @@ def check_polling_stability(arrival_rates, service_means, total_switchover_mean,
                 f"E[R] = {total_switchover_mean:.6g})", utilization=rho)
 
 
+def buffer_occupancy(arrival_rates, service_means, service_second_moments, switchover_means,
+                     switchover_second_moments, discipline):
+    """First and second moments of the queue contents at every polling epoch (exhaustive or gated).
+
+    Solves the buffer-occupancy equations of the module docstring: the
+    first-moment recursion ``m_{i+1} = P_i m_i + lambda E[R_i]`` round the
+    cycle (a linear system) and the second-moment recursion (a Stein
+    equation, :func:`scipy.linalg.solve_discrete_lyapunov`).
+
+    Parameters
+    ----------
+    arrival_rates, service_means, service_second_moments : sequence of float
+        ``lambda_i``, ``E[S_i]``, ``E[S_i^2]`` per queue.
+    switchover_means, switchover_second_moments : sequence of float
+        ``E[R_i]``, ``E[R_i^2]`` of the switchover after queue i.
+    discipline : {"exhaustive", "gated"}
+
+    Returns
+    -------
+    first : ndarray, shape (N, N)
+        ``first[i, j]`` = mean number of queue-j jobs at the polling epoch of queue i.
+    second : ndarray, shape (N, N, N)
+        ``second[i, j, k]`` = E[X_j X_k] at the polling epoch of queue i (raw moments).
+
+    Examples
+    --------
+    One queue is the M/G/1 queue with multiple vacations: the jobs found at a
+    poll are the arrivals during the vacation (exhaustive), lambda E[R]:
+
+    >>> first, second = buffer_occupancy([0.5], [1.0], [2.0], [0.4], [0.2], "exhaustive")
+    >>> round(float(first[0, 0]), 12), round(float(second[0, 0, 0]), 12)   # 0.2, 0.25 * 0.2 + 0.2
+    (0.2, 0.25)
+    """
+    from scipy.linalg import solve_discrete_lyapunov
+
+    lam = np.asarray(arrival_rates, dtype=float)
+    s1 = np.asarray(service_means, dtype=float)
+    s2 = np.asarray(service_second_moments, dtype=float)
+    r1 = np.asarray(switchover_means, dtype=float)
+    r2 = np.asarray(switchover_second_moments, dtype=float)
+    n = lam.size
+    rho_i = lam * s1
+    if discipline == "exhaustive":  # a visit is x_i busy periods of the M/G/1 queue (lambda_i, S_i)
+        b1, b2 = s1 / (1.0 - rho_i), s2 / (1.0 - rho_i) ** 3
+    elif discipline == "gated":  # a visit is x_i services
+        b1, b2 = s1, s2
+    else:
+        raise InvalidParameter(f"discipline must be 'exhaustive' or 'gated' here, got {discipline!r}")
+    eye = np.eye(n)
+    lam_outer, lam_diag = np.outer(lam, lam), np.diag(lam)
+    maps, noise = [], []
+    for i in range(n):
+        a = lam.copy()  # arrival rates counted during the visit of queue i
+        if discipline == "exhaustive":
+            a[i] = 0.0  # queue i is empty when an exhaustive visit ends
+        keep = eye.copy()
+        keep[i, i] = 0.0  # the x_i jobs present leave during the visit
+        maps.append(keep + b1[i] * np.outer(a, eye[i]))
+        noise.append((b2[i] - b1[i] ** 2) * np.outer(a, a) + b1[i] * np.diag(a))
+
+    def first_step(i, m):
+        return maps[i] @ m + lam * r1[i]
+
+    def second_step(i, m, mm):
+        pm = maps[i] @ m
+        return (maps[i] @ mm @ maps[i].T + m[i] * noise[i] + r1[i] * (np.outer(pm, lam) + np.outer(lam, pm))
+                + r2[i] * lam_outer + r1[i] * lam_diag)
+
+    cycle = eye.copy()
+    offset = np.zeros(n)
+    for i in range(n):
+        cycle = maps[i] @ cycle
+        offset = first_step(i, offset)
+    first = [np.linalg.solve(eye - cycle, offset)]
+    for i in range(n - 1):
+        first.append(first_step(i, first[-1]))
+    constant = np.zeros((n, n))
+    for i in range(n):
+        constant = second_step(i, first[i], constant)
+    second = [solve_discrete_lyapunov(cycle, constant)]
+    for i in range(n - 1):
+        second.append(second_step(i, first[i], second[-1]))
+    second = [(mm + mm.T) / 2.0 for mm in second]
+    return np.array(first), np.array(second)
+
+
+def boxma_meister_wait(arrival_rates, service_means, service_second_moments, total_switchover_mean,
+                       total_switchover_second_moment) -> np.ndarray:
+    """Boxma & Meister's (1986) approximate mean waits of asymmetric 1-limited polling (not exact).
+
+    ``W_i = K (1 - rho + rho_i) / (1 - rho - lambda_i r)`` with ``K`` chosen so
+    that the exact 1-limited pseudo-conservation law holds (module docstring).
+
+    Examples
+    --------
+    Symmetric systems get Takagi's exact formula (the numbers of
+    :class:`PollingSystem`'s 1-limited example, 1.56 / 0.68):
+
+    >>> round(float(boxma_meister_wait([0.2] * 3, [1.0] * 3, [2.0] * 3, 0.3, 0.09)[0]), 12)
+    2.294117647059
+    """
+    lam = np.asarray(arrival_rates, dtype=float)
+    rho_i = lam * np.asarray(service_means, dtype=float)
+    rho = float(rho_i.sum())
+    r, r2 = float(total_switchover_mean), float(total_switchover_second_moment)
+    w0 = float(np.sum(lam * np.asarray(service_second_moments, dtype=float))) / 2.0
+    squares = float(np.sum(rho_i**2))
+    law = rho * w0 / (1.0 - rho) + rho * r2 / (2.0 * r) + r / (2.0 * (1.0 - rho)) * (rho**2 + squares)
+    scale = (1.0 - rho) * law / (rho * (1.0 - rho) + squares)
+    return scale * (1.0 - rho + rho_i) / (1.0 - rho - lam * r)
+
+
 def _close(values) -> bool:
     values = np.asarray(values, dtype=float)
     return bool(np.all(np.abs(values - values[0]) <= _SYMMETRY_RTOL * np.abs(values[0])))
@@ -177,15 +354,21 @@ class PollingSystem(_PerClassRates):
     discipline : {"exhaustive", "gated", "limited"}, default "exhaustive"
     limit : int or None
         Jobs per visit (k >= 1) for ``"limited"``; None otherwise.
+    names : sequence of str, optional
+        Queue (VM) names, for error messages only.
 
     Attributes (properties)
     -----------------------
     ``utilization`` / ``throughput`` (per queue, exact), ``overall_*``,
     ``mean_cycle``, ``pseudo_conservation`` (the right-hand side of the law),
-    ``pseudo_conservation_weights``, ``work_weighted_wait``, ``symmetric``
-    and, for symmetric systems, ``mean_wait``, ``mean_response``,
-    ``mean_number``, ``mean_queue_length`` per queue.  See the module
-    docstring for the formulas and their sources.
+    ``pseudo_conservation_weights``, ``work_weighted_wait``, ``symmetric``,
+    ``waits_exact`` and ``mean_wait``, ``mean_response``, ``mean_number``,
+    ``mean_queue_length`` per queue: exact for exhaustive and gated service
+    (any asymmetry; buffer-occupancy method) and for symmetric 1-limited
+    service; Boxma & Meister's approximation for asymmetric 1-limited service
+    (``waits_exact`` is then False).  ``buffer_occupancy`` gives the moments
+    of the queue contents at the polling epochs.  See the module docstring
+    for the formulas and their sources.
 
     Raises
     ------
@@ -207,6 +390,16 @@ class PollingSystem(_PerClassRates):
     (0.75, [1.8, 1.8, 1.8])
     >>> round(p.work_weighted_wait, 12)
     1.8
+
+    Two unlike VMs, one law per switch (exact per-VM waits; their work-weighted
+    sum is the pseudo-conservation law):
+
+    >>> q = PollingSystem([0.2, 0.3], [Exponential(1.0), Deterministic(1.0)],
+    ...                   [Deterministic(0.2), Deterministic(0.8)], "gated")
+    >>> q.mean_wait.round(6).tolist(), q.waits_exact
+    ([1.907644, 1.994904], True)
+    >>> bool(abs(q.utilization @ q.mean_wait - q.pseudo_conservation) < 1e-12)
+    True
     """
 
     arrival_rates: object
@@ -214,6 +407,7 @@ class PollingSystem(_PerClassRates):
     switchovers: object
     discipline: str = "exhaustive"
     limit: int | None = None
+    names: tuple | None = None
 
     def __post_init__(self):
         limit = _discipline(self.discipline, self.limit)
@@ -247,7 +441,11 @@ class PollingSystem(_PerClassRates):
         set_(self, "switchovers", sw)
         set_(self, "limit", limit)
         r = float(r1.sum())
-        check_polling_stability(lam, s1, r, self.discipline, limit)
+        if self.names is not None:
+            set_(self, "names", tuple(self.names))
+            if len(self.names) != n:
+                raise InvalidParameter(f"names must have one entry per queue ({n}), got {len(self.names)}")
+        check_polling_stability(lam, s1, r, self.discipline, limit, names=self.names)
         set_(self, "_s1", s1)
         set_(self, "_s2", s2)
         set_(self, "_r1", r1)
@@ -373,12 +571,94 @@ class PollingSystem(_PerClassRates):
 
     @property
     def symmetric(self) -> bool:
-        """Whether the queues are alike, so that the exact per-queue waits below apply."""
+        """Whether the queues are alike (Takagi's symmetric formulas apply)."""
         return self._asymmetry() is None
 
     @property
+    def waits_exact(self) -> bool:
+        """Whether :attr:`mean_wait` is exact: exhaustive, gated, or symmetric 1-limited service.
+
+        False for asymmetric 1-limited service (Boxma & Meister's approximation).
+
+        Raises
+        ------
+        NoClosedForm
+            k-limited service with k >= 2 (no mean waits at all).
+        """
+        if self.discipline in ("exhaustive", "gated"):
+            return True
+        if self.limit != 1:
+            raise NoClosedForm(f"k-limited polling with k = {self.limit} has no exact mean waits and no "
+                               "approximation is implemented (only k = 1 has one, Boxma & Meister 1986)")
+        return self.symmetric
+
+    @property
+    def buffer_occupancy(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(first, second)`` moments of the queue contents at the polling epochs (exhaustive, gated).
+
+        ``first[i, j]``: mean number of queue-j jobs when the pCPU polls queue
+        i; ``second[i, j, k]``: ``E[X_j X_k]`` then.  See :func:`buffer_occupancy`.
+
+        Raises
+        ------
+        NoClosedForm
+            For k-limited service.
+        """
+        if self.discipline not in ("exhaustive", "gated"):
+            raise NoClosedForm("the buffer-occupancy moments are implemented for exhaustive and gated service")
+        cached = self.__dict__.get("_occupancy")
+        if cached is None:
+            cached = buffer_occupancy(self.arrival_rates, self._s1, self._s2, self._r1,
+                                      self._rvar + self._r1**2, self.discipline)
+            object.__setattr__(self, "_occupancy", cached)
+        return cached
+
+    @property
     def mean_wait(self) -> np.ndarray:
-        """Mean wait before service of each queue (symmetric systems; Takagi 1986, ch. 4).
+        """Mean wait before service of each queue.
+
+        Exhaustive and gated: exact for any (asymmetric) system, from the
+        buffer-occupancy moments ``f_i(i) = E[X_i]`` and
+        ``f_i(i,i) = E[X_i(X_i - 1)]`` at queue i's polling epoch:
+        ``W_i = f_i(i,i)/(2 lambda_i f_i(i)) + lambda_i E[S_i^2]/(2(1-rho_i))``
+        (exhaustive) and ``W_i = (1+rho_i) f_i(i,i)/(2 lambda_i f_i(i))``
+        (gated) (Takagi 1988; module docstring).  1-limited: Takagi's exact
+        symmetric formula, else Boxma & Meister's (1986) approximation
+        (:attr:`waits_exact` False).
+
+        Raises
+        ------
+        NoClosedForm
+            k-limited service with k >= 2.
+        """
+        exact = self.waits_exact
+        if self.discipline in ("exhaustive", "gated"):
+            first, second = self.buffer_occupancy
+            idx = np.arange(self.queues)
+            found = first[idx, idx]  # f_i(i)
+            factorial = second[idx, idx, idx] - found  # f_i(i, i)
+            lam, rho_i = self.arrival_rates, self._rho
+            residual = factorial / (2.0 * lam * found)
+            if self.discipline == "exhaustive":
+                return self._readonly(residual + lam * self._s2 / (2.0 * (1.0 - rho_i)))
+            return self._readonly((1.0 + rho_i) * residual)
+        if not exact:
+            return self._readonly(boxma_meister_wait(self.arrival_rates, self._s1, self._s2, self._r,
+                                                     self.total_switchover_second_moment))
+        n = self.queues
+        lam, es2 = float(self.arrival_rates[0]), float(self._s2[0])
+        r1, delta2 = float(self._r1[0]), float(self._rvar[0])
+        rho = self.overall_utilization
+        w = delta2 / (2.0 * r1) + (n * lam * es2 + r1 * (n + rho) + n * lam * delta2) / (
+            2.0 * (1.0 - rho - n * lam * r1))
+        return self._readonly(np.full(n, w))
+
+    @property
+    def symmetric_mean_wait(self) -> np.ndarray:
+        """Takagi's (1986, ch. 4) closed forms for symmetric systems, per queue.
+
+        Exhaustive: ``delta^2/(2 r_1) + (N lambda E[S^2] + r_1 (N - rho))/(2(1 - rho))``; gated:
+        ``r_1 (N + rho)`` instead; 1-limited as in the module docstring.
 
         Raises
         ------
@@ -404,17 +684,17 @@ class PollingSystem(_PerClassRates):
 
     @property
     def mean_response(self) -> np.ndarray:
-        """``W_i + E[S_i]`` per queue (symmetric systems)."""
+        """``W_i + E[S_i]`` per queue."""
         return self._readonly(self.mean_wait + self._s1)
 
     @property
     def mean_number(self) -> np.ndarray:
-        """``lambda_i (W_i + E[S_i])`` per queue (Little's law; symmetric systems)."""
+        """``lambda_i (W_i + E[S_i])`` jobs in system per queue (Little's law)."""
         return self._readonly(self.arrival_rates * self.mean_response)
 
     @property
     def mean_queue_length(self) -> np.ndarray:
-        """``lambda_i W_i`` waiting jobs per queue (Little's law; symmetric systems)."""
+        """``lambda_i W_i`` waiting jobs per queue (Little's law)."""
         return self._readonly(self.arrival_rates * self.mean_wait)
 
 
@@ -435,12 +715,18 @@ def _polling_model(scenario) -> PollingSystem:
         raise NoClosedForm(
             f"Polling has a closed form for one pCPU cycling over the VMs only, got pcpus={scenario.pcpus}")
     return PollingSystem([v.arrival_rate for v in scenario.vms], [v.service for v in scenario.vms],
-                         policy.switchover, policy.discipline, policy.limit)
+                         policy.switchovers(scenario.names), policy.discipline, policy.limit,
+                         names=scenario.names)
 
 
 @solves(Polling)
 def _polling(scenario) -> Prediction:
-    """Polling on one pCPU: exact utilization and throughput; exact waits where the theory gives them."""
+    """Polling on one pCPU: exact utilization and throughput; per-VM waits exact or approximate.
+
+    Exhaustive and gated: exact per-VM waits (buffer-occupancy method).
+    1-limited: exact when symmetric, Boxma & Meister's approximation otherwise
+    (``exact=False``).  k-limited (k >= 2): utilization and throughput only.
+    """
     model = _polling_model(scenario)
     kind = model.discipline if model.discipline != "limited" else f"{model.limit}-limited"
     names = scenario.names
@@ -450,29 +736,34 @@ def _polling(scenario) -> Prediction:
     if several:
         for i, name in enumerate(names):
             rows += [("utilization", name, float(util[i])), ("throughput", name, float(thr[i]))]
-    if model.symmetric:
-        wait, resp = model.mean_wait, model.mean_response
-        number, qlen = model.mean_number, model.mean_queue_length
-        lam = model.overall_throughput
-        rows += [("mean_wait", "all", float(wait[0])),
-                 ("mean_response", "all", float(np.dot(thr, resp)) / lam),
-                 ("mean_number", "all", float(number.sum())),
-                 ("mean_queue_length", "all", float(qlen.sum()))]
-        if several:
-            rows.append(("work_weighted_wait", "all", float(wait[0])))
-            for i, name in enumerate(names):
-                rows += [("mean_wait", name, float(wait[i])), ("mean_response", name, float(resp[i])),
-                         ("mean_number", name, float(number[i])), ("mean_queue_length", name, float(qlen[i]))]
+    try:
+        exact = model.waits_exact
+    except NoClosedForm:
+        name = f"M/G/1 cyclic polling, {kind} (utilization and throughput only)"
+        source = f"stability: {STABILITY}"
+        return Prediction(_frame([(m, g, float(v)) for m, g, v in rows]), True, name, source)
+    wait, resp = model.mean_wait, model.mean_response
+    number, qlen = model.mean_number, model.mean_queue_length
+    lam = model.overall_throughput
+    rows += [("mean_wait", "all", float(np.dot(thr, wait)) / lam),
+             ("mean_response", "all", float(np.dot(thr, resp)) / lam),
+             ("mean_number", "all", float(number.sum())),
+             ("mean_queue_length", "all", float(qlen.sum()))]
+    if several:
+        rows.append(("work_weighted_wait", "all", float(np.dot(util, wait)) / model.overall_utilization))
+        for i, name in enumerate(names):
+            rows += [("mean_wait", name, float(wait[i])), ("mean_response", name, float(resp[i])),
+                     ("mean_number", name, float(number[i])), ("mean_queue_length", name, float(qlen[i]))]
+    if model.discipline in ("exhaustive", "gated"):
+        alike = ", symmetric" if model.symmetric else ""
+        name = f"M/G/1 cyclic polling, {kind}{alike} (exact per-VM waits, buffer-occupancy method)"
+        source = f"{BUFFER_OCCUPANCY}; {BOXMA_GROENENDIJK} (check); stability: {STABILITY}"
+    elif exact:
         name = f"M/G/1 cyclic polling, {kind}, symmetric (exact per-VM waits)"
         source = f"{TAKAGI} (symmetric systems); {BOXMA_GROENENDIJK}; stability: {STABILITY}"
     else:
-        has_law = True
-        try:
-            rows.append(("work_weighted_wait", "all", model.work_weighted_wait))
-        except NoClosedForm:
-            has_law = False
-        name = (f"M/G/1 cyclic polling, {kind} (pseudo-conservation law: work-weighted wait)" if has_law
-                else f"M/G/1 cyclic polling, {kind} (utilization and throughput only)")
-        source = f"{BOXMA_GROENENDIJK} (pseudo-conservation law); stability: {STABILITY}"
+        name = (f"M/G/1 cyclic polling, {kind} (Boxma-Meister approximation of per-VM waits; utilization, "
+                "throughput and the pseudo-conservation law exact)")
+        source = f"{BOXMA_MEISTER}; {BOXMA_GROENENDIJK}; stability: {STABILITY}"
     rows = [(m, g, float(v)) for m, g, v in rows]
-    return Prediction(_frame(rows), True, name, source)
+    return Prediction(_frame(rows), exact, name, source)

@@ -9,9 +9,13 @@ by the policy's discipline, each job whole (non-preemptive):
 * ``"gated"``: only the jobs present at the polling instant;
 * ``"limited"``: until the queue is empty or ``limit`` jobs are served.
 
-It then pays the switchover to VM i+1, drawn from a dedicated system stream
-(:func:`~virtmodel.sim.streams.system_rng` with source :data:`SWITCHOVER`),
-whether or not there was work: the pCPU never idles.  Empty visits while no
+It then pays the switchover to VM i+1, whether or not there was work: the
+pCPU never idles.  With one switchover law (``Polling(switchover=law)``) the
+times come from a dedicated system stream
+(:func:`~virtmodel.sim.streams.system_rng` with source :data:`SWITCHOVER`);
+with one law per VM (``switchover={name: law}``) the move after visiting VM i
+draws from VM i's law, on VM i's own stream
+(:func:`~virtmodel.sim.streams.vm_rng` with source :data:`SWITCHOVER`).  Empty visits while no
 arrival is due change nothing, so consecutive switchovers over empty queues
 are summed into one ``timeout`` (lazy arrivals only); the sample path is the
 one the visit-by-visit loop would give.
@@ -25,7 +29,7 @@ from ..analytic.polling import check_polling_stability
 from ..errors import InvalidParameter
 from ..policies import Polling
 from .schedulers import Scheduler, implements
-from .streams import draws, system_rng
+from .streams import draws, system_rng, vm_rng
 
 __all__ = ["PollingScheduler", "SWITCHOVER"]
 
@@ -55,9 +59,11 @@ class PollingScheduler(Scheduler):
         if sc.pcpus != 1:
             raise InvalidParameter(
                 f"pcpus must be 1 for Polling (one pCPU cycles over the VMs), got pcpus={sc.pcpus}")
+        #: the switchover law paid after visiting each VM, in VM order
+        self.laws = policy.switchovers(sc.names)
         if sc.capacity is None and not sc.allow_overload:
             check_polling_stability([v.arrival_rate for v in sc.vms], [v.service.mean for v in sc.vms],
-                                    len(sc.vms) * policy.switchover.mean, policy.discipline, policy.limit,
+                                    sum(law.mean for law in self.laws), policy.discipline, policy.limit,
                                     names=sc.names)
         self.queues = [deque() for _ in sc.vms]
         self.count = 0
@@ -81,7 +87,11 @@ class PollingScheduler(Scheduler):
         start, size = hv.start, hv.size
         queues = self.queues
         n = len(queues)
-        switch = draws(self.policy.switchover, system_rng(hv.seed, hv.replication, SWITCHOVER))
+        if isinstance(self.policy.switchover, dict):  # one law and one stream per VM
+            streams = [draws(law, vm_rng(hv.seed, hv.replication, j, SWITCHOVER))
+                       for j, law in enumerate(self.laws)]
+        else:  # one law, one system stream (the same sample paths as before per-VM laws existed)
+            streams = [draws(self.policy.switchover, system_rng(hv.seed, hv.replication, SWITCHOVER))] * n
         discipline = self.policy.discipline
         limit = self.policy.limit if discipline == "limited" else None
         lazy = hv.lazy_arrivals
@@ -103,11 +113,12 @@ class PollingScheduler(Scheduler):
                     admit(now)  # arrivals during the service join their queues first
                     depart(job, now)
                     served += 1
-            # switch over to the next VM; skip through empty VMs while no arrival is due
-            total = next(switch)
+            # switch over to the next VM (the law of the VM just visited); skip through empty VMs
+            # while no arrival is due
+            total = next(streams[i])
             i = i + 1 if i + 1 < n else 0
             if lazy:
                 while not queues[i] and now + total < hv._next_arrival:
-                    total += next(switch)
+                    total += next(streams[i])
                     i = i + 1 if i + 1 < n else 0
             yield timeout(total)
