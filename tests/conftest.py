@@ -41,3 +41,43 @@ def scaled(slow_scale):
         return max(minimum, round(n * slow_scale))
 
     return scale
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    """Directory holding the real datasets (``virtmodel.data``): ``$VIRTMODEL_DATA``, else the user cache.
+
+    Skips the test, saying why, when neither holds the data.  Use it with
+    ``vm.data.load(name, directory=data_dir)``; ``data_loaded`` caches frames.
+    """
+    from virtmodel import data
+
+    env = os.environ.get(data.ENV_VAR)
+    root = data.data_dir()
+    if not root.is_dir() or not any(root.iterdir()):
+        reason = (f"{data.ENV_VAR}={env} is not a data directory" if env else
+                  f"{data.ENV_VAR} is unset and the cache {root} is empty")
+        pytest.skip(f"real data not available: {reason}; set {data.ENV_VAR}=/path/to/data or run "
+                    "`virtmodel data fetch --all`")
+    return root
+
+
+@pytest.fixture(scope="session")
+def data_loaded(data_dir):
+    """``data_loaded(name, **options)``: ``vm.data.load`` once per session and arguments (skips if absent).
+
+    The frames are shared between tests: do not modify them in place.
+    """
+    from virtmodel import data
+
+    cache = {}
+
+    def load(name, **options):
+        key = (name, tuple(sorted(options.items())))
+        if key not in cache:
+            if not data.available(name, data_dir):
+                pytest.skip(f"dataset {name!r} is not in {data_dir}; `virtmodel data fetch {name}`")
+            cache[key] = data.load(name, directory=data_dir, **options)
+        return cache[key]
+
+    return load

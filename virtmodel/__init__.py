@@ -9,7 +9,7 @@
 
 __version__ = "0.1.0"
 
-from . import analytic, dists, errors, events, plotting, policies
+from . import analytic, data, dists, errors, events, plotting, policies
 from .analytic.solve import Prediction, predict
 from .errors import InvalidParameter, LifecycleError, NoClosedForm, UnstableSystem, VirtmodelError
 from .experiments.compare import compare
@@ -27,4 +27,5 @@ __all__ = [
     "derive", "derivations", "Derivation",
     "VirtmodelError", "InvalidParameter", "UnstableSystem", "NoClosedForm", "LifecycleError",
     "Virtualization", "BootStorm",
+    "data",
 ]
