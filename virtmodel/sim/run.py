@@ -37,9 +37,32 @@ from .measure import measure
 from .results import SimResult
 from .vmm import Hypervisor
 
-__all__ = ["simulate", "run_replication"]
+__all__ = ["simulate", "run_replication", "resolve_engine"]
 
-_ENGINES = {"simpy": Hypervisor, "fast": FastFCFS}
+def _compiled_engine(scenario, seed, replication):
+    from .compiled import CompiledEngine  # numba is imported on the first compiled run only
+
+    return CompiledEngine(scenario, seed, replication)
+
+
+_ENGINES = {"simpy": Hypervisor, "fast": FastFCFS, "compiled": _compiled_engine}
+
+
+def resolve_engine(scenario, engine: str) -> str:
+    """The engine that runs ``scenario``: ``"auto"`` becomes ``"compiled"`` where the numba
+    kernels are proven equal to the simpy model for it (:func:`virtmodel.sim.compiled.supports`),
+    else ``"simpy"``; ``"compiled"`` for a scenario it cannot run raises, naming what is missing."""
+    from .compiled import unsupported_reason
+
+    if engine == "auto":
+        return "compiled" if unsupported_reason(scenario) is None else "simpy"
+    if engine == "compiled":
+        reason = unsupported_reason(scenario)
+        if reason is not None:
+            raise InvalidParameter(
+                f"engine='compiled' cannot simulate this scenario: {reason}; use engine='simpy' "
+                "(the reference model) or engine='auto' (compiled where supported, simpy otherwise)")
+    return engine
 
 
 def _check_bins(size_bins, replications):
@@ -80,8 +103,8 @@ def _check(scenario, customers, horizon, replications, seed, warmup, batches, wo
     if batches < 2:
         raise InvalidParameter(f"batches must be >= 2, got {batches!r}")
     workers = positive_int("workers", workers)
-    if engine not in _ENGINES:
-        raise InvalidParameter(f"engine must be one of {sorted(_ENGINES)}, got {engine!r}")
+    if not isinstance(engine, str) or engine not in (*_ENGINES, "auto"):
+        raise InvalidParameter(f"engine must be one of {sorted((*_ENGINES, 'auto'))}, got {engine!r}")
     return customers, horizon, replications, int(seed), warmup, batches, workers
 
 
@@ -96,7 +119,7 @@ def run_replication(scenario, seed, replication, customers=None, horizon=None, w
     Returns a dict with the :class:`~virtmodel.sim.measure.Measurement`
     (``measurement``), ``warmup_removed``, ``window`` and ``departures``.
     """
-    model = _ENGINES[engine](scenario, seed, replication)
+    model = _ENGINES[resolve_engine(scenario, engine)](scenario, seed, replication)
     if customers is not None:
         if removed is None and warmup == "mser5":
             model.run_until_departures(customers)
@@ -129,7 +152,7 @@ def run_replication(scenario, seed, replication, customers=None, horizon=None, w
 def pilot_responses(scenario, seed, replication, customers=None, horizon=None, engine="simpy"):
     """Response times, in departure order, of the first ``customers`` departures
     (or of the departures before ``horizon``) of one replication."""
-    model = _ENGINES[engine](scenario, seed, replication)
+    model = _ENGINES[resolve_engine(scenario, engine)](scenario, seed, replication)
     if customers is not None:
         model.run_until_departures(customers)
     else:
@@ -228,8 +251,13 @@ def simulate(scenario, customers=None, horizon=None, replications=10, seed=None,
         Number of batches when ``replications == 1``.
     workers : int, default 1
         Processes to run replications on; results are identical for any value.
-    engine : {"simpy", "fast"}
-        ``"fast"`` is the vectorised Lindley path (FCFS, one pCPU only).
+    engine : {"simpy", "compiled", "auto", "fast"}
+        ``"simpy"``: the reference model; ``"compiled"``: the numba kernels
+        (:mod:`virtmodel.sim.compiled`; same jobs, order and times as simpy for
+        the same seed; raises for a scenario they do not implement);
+        ``"auto"``: compiled where supported, else simpy; ``"fast"``: the
+        vectorised Lindley path (FCFS, one pCPU only).  ``SimResult.engine``
+        says which ran.
     progress : bool
         Show a tqdm bar over replications.
     size_bins : array_like, optional
@@ -256,6 +284,7 @@ def simulate(scenario, customers=None, horizon=None, replications=10, seed=None,
     customers, horizon, replications, seed, warmup, batches, workers = _check(
         scenario, customers, horizon, replications, seed, warmup, batches, workers, engine
     )
+    engine = resolve_engine(scenario, engine)
     edges = _check_bins(size_bins, replications)
     batch_arg = batches if replications == 1 else None
     bar = dict(total=replications, desc="replications", disable=not progress, leave=False)

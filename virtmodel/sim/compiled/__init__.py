@@ -1,0 +1,20 @@
+"""The compiled simulation engine: numba kernels, job-for-job equal to the simpy model.
+
+``vm.simulate(..., engine="compiled")`` runs :class:`CompiledEngine`;
+``engine="auto"`` uses it when :func:`supports` says the scenario is one the
+kernels implement, else the simpy model.  See :mod:`.kernels` for what each
+kernel replays and :mod:`.support` for the whitelist.  numba is imported
+only when a compiled run starts (``CompiledEngine`` is loaded lazily).
+"""
+
+from .support import supports, unsupported_reason
+
+__all__ = ["CompiledEngine", "supports", "unsupported_reason", "MAX_SLICES"]
+
+
+def __getattr__(name):
+    if name in ("CompiledEngine", "MAX_SLICES"):
+        from . import engine
+
+        return getattr(engine, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,128 @@
+"""Which scenarios the compiled engine simulates: a whitelist, nothing else.
+
+A scenario is supported only when its policy is one the kernels implement
+(with every policy field known), every VM field is one the kernels handle
+(fields added to :class:`~virtmodel.scenario.VM` or
+:class:`~virtmodel.scenario.Scenario` later are unsupported unless left at
+their default, found with :func:`dataclasses.fields`), every distribution
+can be drawn in blocks ahead of time, and the simpy model still uses the
+scheduler class whose decisions the kernels replay.  Anything else makes
+``engine="compiled"`` raise and ``engine="auto"`` fall back to simpy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ... import dists
+from ...policies import (
+    FCFS,
+    PSJF,
+    SJF,
+    SRPT,
+    DelayDependentPriority,
+    Priority,
+    ProcessorSharing,
+    RoundRobin,
+)
+from ...scenario import Scenario
+
+__all__ = ["unsupported_reason", "supports", "KERNEL_OF"]
+
+#: policy class -> (kernel family, the fields the kernel knows, simpy scheduler class name it replays)
+KERNEL_OF = {
+    FCFS: ("whole", set(), "FCFSScheduler"),
+    SJF: ("whole", set(), "SJFScheduler"),
+    Priority: (None, {"preemptive"}, "PriorityScheduler"),  # whole or preemptive, by the flag
+    DelayDependentPriority: ("whole", {"offset", "slope"}, "DelayDependentScheduler"),
+    SRPT: ("preemptive", set(), "SRPTScheduler"),
+    PSJF: ("preemptive", set(), "PSJFScheduler"),
+    RoundRobin: ("round_robin", {"quantum", "switch_cost"}, "RoundRobinScheduler"),
+    ProcessorSharing: ("processor_sharing", set(), "PSScheduler"),
+}
+
+#: VM fields the kernels handle; lifecycle fields only when unused (no stages, no events)
+_VM_FIELDS = {"name", "arrival", "service", "priority", "vcpus"}
+_VM_LIFECYCLE = {"create", "configure", "boot", "warm_boot"}
+_SCENARIO_FIELDS = {"pcpus", "vms", "policy", "capacity", "allow_overload"}
+
+#: distributions whose ``sample`` is a pure function of the generator (drawn in blocks ahead of time)
+_DRAWABLE = tuple(getattr(dists, name) for name in (
+    "Exponential", "Erlang", "Gamma", "Deterministic", "HyperExponential", "LogNormal", "Uniform", "Empirical",
+) if hasattr(dists, name))
+
+
+def _default(f):
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return dataclasses.MISSING
+
+
+def _changed(obj, f) -> bool:
+    default = _default(f)
+    value = getattr(obj, f.name)
+    if default is dataclasses.MISSING:
+        return True
+    try:
+        return bool(value != default)
+    except Exception:  # noqa: BLE001 - an incomparable value is a change
+        return True
+
+
+def unsupported_reason(scenario) -> str | None:
+    """Why the compiled engine cannot simulate ``scenario`` (None when it can).
+
+    Examples
+    --------
+    >>> import virtmodel as vm
+    >>> from virtmodel.dists import Exponential
+    >>> sc = vm.Scenario(1, [vm.VM("a", Exponential(0.5), Exponential(1.0))])
+    >>> unsupported_reason(sc) is None
+    True
+    """
+    if not isinstance(scenario, Scenario):
+        return f"the compiled engine simulates a virtmodel.Scenario, got {type(scenario).__name__}"
+    if type(scenario) is not Scenario:
+        return f"Scenario subclass {type(scenario).__name__} is not compiled"
+    policy = scenario.policy
+    entry = KERNEL_OF.get(type(policy))
+    if entry is None:
+        return f"policy {type(policy).__name__} has no compiled kernel"
+    _, known, scheduler = entry
+    for f in dataclasses.fields(policy):
+        if f.name not in known and _changed(policy, f):
+            return f"policy field {type(policy).__name__}.{f.name}={getattr(policy, f.name)!r} is not compiled"
+    from .. import schedulers
+
+    impl = schedulers._REGISTRY.get(type(policy))
+    if impl is None or impl.__name__ != scheduler:
+        return (f"the simpy model simulates {type(policy).__name__} with "
+                f"{getattr(impl, '__name__', None)}, the kernel replays {scheduler}")
+    for f in dataclasses.fields(scenario):
+        if f.name == "events":
+            if scenario.events:
+                return "lifecycle events are not compiled"
+        elif f.name not in _SCENARIO_FIELDS and _changed(scenario, f):
+            return f"Scenario.{f.name}={getattr(scenario, f.name)!r} is not compiled"
+    for vm in scenario.vms:
+        for f in dataclasses.fields(vm):
+            if f.name in _VM_FIELDS:
+                continue
+            if f.name in _VM_LIFECYCLE:
+                if getattr(vm, f.name) is not None:
+                    return f"VM {vm.name!r}: lifecycle stage {f.name} is not compiled"
+            elif _changed(vm, f):
+                return f"VM {vm.name!r}: {f.name}={getattr(vm, f.name)!r} is not compiled"
+        for attr in ("arrival", "service"):
+            dist = getattr(vm, attr)
+            if type(dist) not in _DRAWABLE:
+                return (f"VM {vm.name!r}: {attr} distribution {type(dist).__name__} is not drawn ahead "
+                        f"by the compiled engine (supported: {', '.join(d.__name__ for d in _DRAWABLE)})")
+    return None
+
+
+def supports(scenario) -> bool:
+    """Whether ``engine="compiled"`` simulates ``scenario`` (what ``engine="auto"`` checks)."""
+    return unsupported_reason(scenario) is None
