@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import virtmodel as vm
-from virtmodel.dists import Exponential
+from virtmodel.dists import Deterministic, Exponential
 from virtmodel.errors import InvalidParameter
 from virtmodel.sim.vmm import Hypervisor
 
@@ -30,7 +30,11 @@ def scenario(policy, rates, service=MS, pcpus=1, vcpus=None, overload=True):
 
 def assert_shares_agree(sc, horizon, metrics=("utilization", "throughput"), seed=7):
     pred = vm.predict(sc)
-    assert pred.exact
+    # ProportionalShare with saturated VMs is exact (GPS); Credit with a saturated VM is marked approximate
+    # since issue 20: use equals credit only while no balance reaches Xen's floor or halving threshold, which
+    # is not proven -- the old expectation (exact) claimed more than was shown.  The simulation must still
+    # agree with it inside its interval.
+    assert pred.exact == isinstance(sc.policy, P.ProportionalShare)
     res = vm.simulate(sc, horizon=horizon, replications=5, seed=seed, warmup=0.1)
     span = 0.9 * horizon
     for v in sc.vms:
@@ -56,15 +60,42 @@ def test_proportional_share_two_pcpus_vcpu_ceiling():
     assert pred.value("utilization", "v0") == pytest.approx(0.5)
 
 
+def assert_approximate_shares(sc, horizon, rel, light, seed=7):
+    """Credit with saturated VMs beside a light one: the shares are Xen's accounting, marked approximate.
+
+    Under Xen's rules the light VM's vCPU leaves the active list whenever its credit passes one slice's
+    worth (its weight leaves the total), the saturated vCPUs then overspend, reach the floor and run OVER,
+    where they round-robin equally whatever their weights: the split between saturated VMs leans towards
+    equal per vCPU.  Checked: the prediction says it is approximate, the light VM gets its demand (inside
+    the interval), the host is busy, and every saturated share is within ``rel`` of the weighted
+    water-filling (``rel`` is the measured deviation, rounded up; see the test bodies).
+    """
+    pred = vm.predict(sc)
+    assert not pred.exact and "approximate" in pred.model
+    res = vm.simulate(sc, horizon=horizon, replications=5, seed=seed, warmup=0.1)
+    span = 0.9 * horizon
+    lo, hi = res.ci("throughput", light)
+    value = pred.value("throughput", light)
+    slack = 4 / span
+    assert lo - slack <= value <= hi + slack, (light, value, (lo, hi))
+    assert res.mean("utilization") == pytest.approx(1.0, abs=0.005)
+    for v in sc.vms:
+        if v.name != light:
+            assert res.mean("utilization", v.name) == pytest.approx(pred.value("utilization", v.name), rel=rel)
+    return pred, res
+
+
 def test_credit_weights_with_a_light_vm():
+    # measured (seed 7, 5 x 60 s): v0 0.305 against 0.300 (+1.7 %), v1 within 1 %
     sc = scenario(P.Credit({"v0": 256, "v1": 512, "v2": 768}), [300, 300, 20])
-    assert_shares_agree(sc, horizon=60)
+    assert_approximate_shares(sc, horizon=60, rel=0.03, light="v2")
 
 
 def test_credit_two_pcpus():
+    # measured (seed 7, 5 x 40 s): v0 0.242 against 0.225 (+7.6 %, the low weight gains), v1 -2.5 %
     sc = scenario(P.Credit({"v0": 100, "v1": 300}), [400, 400, 40], pcpus=2, vcpus=[2, 2, 1])
-    pred, _ = assert_shares_agree(sc, horizon=40)
-    # v2 takes its 0.2 pCPU; v0 and v1 split the other 1.8 as 1:3 -> 0.45 and 1.35 pCPUs
+    pred, _ = assert_approximate_shares(sc, horizon=40, rel=0.10, light="v2")
+    # v2 takes its 0.2 pCPU; v0 and v1 (2 vCPUs each) split the other 1.8 as 100 x 2 : 300 x 2
     assert pred.value("utilization", "v1") == pytest.approx(1.35 / 2)
 
 
@@ -116,6 +147,130 @@ def test_proportional_share_job_tables_are_consistent():
     for i in range(2):
         mine = np.flatnonzero((rec.vm == i) & ~np.isnan(rec.start))
         assert np.all(np.diff(rec.start[mine]) >= 0)
+
+
+# --------------------------------------------------------------------------- Xen credit1 (issue 20)
+
+
+def _unequal_vcpus(weights):
+    # 4 pCPUs; VM a has 4 vCPUs, VM b has 2; both saturated (offered load 4.5 and 3 pCPUs), 5 ms jobs
+    vms = [vm.VM("a", Exponential(900), Exponential(1 / MS), vcpus=4),
+           vm.VM("b", Exponential(600), Exponential(1 / MS), vcpus=2)]
+    return vm.Scenario(4, vms, policy=P.Credit(weights), allow_overload=True)
+
+
+@pytest.mark.parametrize("weights, xen", [({}, {"a": 8 / 3, "b": 4 / 3}),
+                                          ({"a": 256, "b": 512}, {"a": 2.0, "b": 2.0})],
+                         ids=["equal-weights", "256-512"])
+def test_weight_per_active_vcpu_matches_xen_accounting(weights, xen):
+    """Xen's csched_acct: weight summed per active vCPU.  Equal weights: 6 vCPUs share 4 pCPUs equally,
+    a gets 4 x 4/6 = 2.67 and b 1.33 pCPUs; weights 256:512 give 256 x 4 : 512 x 2, i.e. 2.0 and 2.0.
+
+    The prediction must be within 1 % of Xen's accounting and inside the simulated interval (5 x 20 s;
+    the interval's relative half-width is about 0.05 %, so a 1 % error fails).
+    """
+    sc = _unequal_vcpus(weights)
+    pred = vm.predict(sc)
+    res = vm.simulate(sc, horizon=20, replications=5, seed=11, warmup=0.1)
+    for name, pcpus in xen.items():
+        predicted = pred.value("utilization", name) * 4
+        assert predicted == pytest.approx(pcpus, rel=0.01)
+        lo, hi = res.ci("utilization", name)
+        slack = 4 * MS / (0.9 * 20) / 4  # one job at each edge of the window
+        assert lo - slack <= pred.value("utilization", name) <= hi + slack, (name, predicted, (4 * lo, 4 * hi))
+        assert (hi - lo) / 2 < 0.002 * pred.value("utilization", name) + slack
+
+
+def _latency_scenario():
+    # one pCPU: a latency-sensitive VM (1 ms jobs, 200/s, load 0.2) beside a CPU hog (offered load 2)
+    return vm.Scenario(1, [vm.VM("lat", Exponential(200.0), Deterministic(0.001), vcpus=1),
+                           vm.VM("hog", Exponential(400.0), Exponential(1 / MS), vcpus=1)],
+                       policy=P.Credit(), allow_overload=True)
+
+
+def boost_model_response(arrival_rate=200.0, job=0.001, ratelimit=0.001):
+    """Mean response of the latency VM if every wake-up were BOOSTed: an M/D/1 queue with setup times.
+
+    A wake-up preempts the hog at once unless the hog has run less than the rate limit R since it was
+    put on the pCPU -- that is, since the latency vCPU last blocked, an idle period A ~ Exp(lambda) ago
+    (memoryless): setup D = max(0, R - A).  M/G/1 with setup times (Takagi, Queueing Analysis vol. 1,
+    1991, §2.3; Harchol-Balter 2013, ch. 27): E[T] = E[S] + lambda E[S^2] / (2 (1 - rho))
+    + (2 E[D] + lambda E[D^2]) / (2 (1 + lambda E[D])).
+    """
+    lam, s, r = arrival_rate, job, ratelimit
+    e = np.exp(-lam * r)
+    mean_d = r - (1 - e) / lam                                   # E[max(0, R - A)]
+    mean_d2 = r * r - 2 * r / lam + 2 * (1 - e) / lam ** 2       # E[max(0, R - A)^2]
+    rho = lam * s
+    return s + lam * s * s / (2 * (1 - rho)) + (2 * mean_d + lam * mean_d2) / (2 * (1 + lam * mean_d))
+
+
+def test_boost_keeps_a_latency_vm_fast_beside_a_hog():
+    """The latency VM's vCPU wakes BOOSTed and preempts the hog (after at most the 1 ms rate limit): its
+    mean response stays under 2 ms (it was 14.6 ms to 3.8 s when every job end requeued the vCPU).
+
+    The always-BOOST model (M/D/1 with rate-limit setup) gives 1.22 ms; the simulation lies between it
+    and 2 ms: under Xen's rules the latency vCPU leaves the active list when its credit passes one slice,
+    and when a tick reactivates it after its credit fell below minus its fair share it is OVER for one
+    accounting period, in which wake-ups are not BOOSTed and wait for the hog's 30 ms slice.
+    Measured (4 x 60 s): 1.91, 1.81, 1.86 ms for seeds 1, 2, 3.
+    """
+    sc = _latency_scenario()
+    res = vm.simulate(sc, horizon=60, replications=4, seed=1, warmup=0.1)
+    mean = res.mean("mean_response", "lat")
+    assert boost_model_response() == pytest.approx(1.2232e-3, rel=1e-3)
+    assert boost_model_response() < mean < 2e-3
+    assert res.mean("mean_number", "lat") < 1.0  # no growing backlog
+    assert res.mean("utilization", "lat") == pytest.approx(0.2, rel=0.02)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [2, 3, 4])
+def test_boost_latency_is_stable_across_seeds(seed):
+    res = vm.simulate(_latency_scenario(), horizon=60, replications=4, seed=seed, warmup=0.1)
+    assert boost_model_response() < res.mean("mean_response", "lat") < 2e-3
+
+
+def test_vcpus_not_jobs_are_scheduled():
+    """Job ends inside a running vCPU are invisible to Xen: two saturated VMs with 1 ms jobs on one pCPU
+    switch once per 30 ms slice (about 33 switches per second), not at every job end (1000 per second)."""
+    sc = vm.Scenario(1, [vm.VM("a", Exponential(2000), Exponential(1000.0), vcpus=1),
+                         vm.VM("b", Exponential(2000), Exponential(1000.0), vcpus=1)],
+                     policy=P.Credit(), allow_overload=True)
+    hv = Hypervisor(sc, seed=3)
+    hv.run_until(3.0)
+    rec = hv.records()
+    order = rec.order
+    switches = int(np.count_nonzero(np.diff(rec.vm[order])))
+    assert order.size > 2500
+    assert 60 <= switches <= 110  # 3 s / 30 ms = 100 slices, each ending in a switch (a few end early)
+
+
+def test_credit_time_unit_is_explicit():
+    seconds = P.Credit()
+    millis = P.Credit(seconds_per_unit=1e-3)
+    assert (seconds.timeslice, seconds.tick, seconds.ratelimit) == pytest.approx((0.030, 0.010, 0.001))
+    assert (millis.timeslice, millis.tick, millis.ratelimit) == pytest.approx((30.0, 10.0, 1.0))
+    assert P.Credit(timeslice=5.0, seconds_per_unit=1e-3).tick == pytest.approx(5.0 / 3)
+
+
+def test_vcpus_none_means_one_per_pcpu_in_validation_and_scheduler():
+    # 2 pCPUs, VM without vcpus: 2 vCPUs both for the cap rule and for the simulator
+    def two(cap):
+        return vm.Scenario(2, [vm.VM("a", Exponential(100), Exponential(1 / MS))], policy=P.Credit(caps={"a": cap}))
+
+    two(200)  # accepted: 2 vCPUs
+    with pytest.raises(InvalidParameter, match="caps"):
+        two(201)
+    hv = Hypervisor(two(150), seed=1)
+    assert len(hv.scheduler.vm_of) == 2
+
+
+def test_credit_exact_only_without_saturation():
+    light = vm.Scenario(2, [vm.VM("a", Exponential(60), Exponential(1 / MS), vcpus=1),
+                            vm.VM("b", Exponential(100), Exponential(1 / MS))], policy=P.Credit({"a": 512}))
+    assert vm.predict(light).exact
+    assert not vm.predict(_unequal_vcpus({})).exact
 
 
 # --------------------------------------------------------------------------- bad input

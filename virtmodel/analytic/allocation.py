@@ -197,7 +197,12 @@ def _fill(cap, s, lower, upper):
 
 
 def _parameters(scenario):
-    """(names, demands, limits, weights) of the VMs in ``scenario`` under its policy."""
+    """(names, demands, limits, weights) of the VMs in ``scenario`` under its policy.
+
+    ProportionalShare: weight w_i per VM.  Credit: Xen's weight per active
+    vCPU, w_i v_i (a VM that cannot get its demand keeps all its v_i vCPUs
+    busy, hence active), with v_i = ``VM.vcpus`` or one per pCPU.
+    """
     policy = scenario.policy
     if not isinstance(policy, (ProportionalShare, Credit)):
         raise InvalidParameter(
@@ -205,13 +210,15 @@ def _parameters(scenario):
     c = scenario.pcpus
     names = list(scenario.names)
     demands = np.array([v.offered_load for v in scenario.vms])
-    limits = np.array([float(min(v.vcpus or c, c)) for v in scenario.vms])
+    vcpus = np.array([float(v.vcpus or c) for v in scenario.vms])
+    limits = np.minimum(vcpus, float(c))
+    weights = np.array([policy.weight_of(n) for n in names])
     if isinstance(policy, Credit):
+        weights = weights * vcpus  # csched_acct: weight summed per active vCPU
         for i, name in enumerate(names):
             cap = policy.cap_of(name)
             if cap is not None:
                 limits[i] = min(limits[i], cap / 100.0)
-    weights = np.array([policy.weight_of(n) for n in names])
     return names, demands, limits, weights
 
 
@@ -219,23 +226,36 @@ def long_run_shares(scenario) -> dict:
     """Long-run CPU time per VM (in pCPUs) under ProportionalShare or Credit.
 
     The fluid model: VM i asks for its offered load lambda_i E[S_i] and may
-    use at most min(vcpus_i, pcpus) pCPUs (also at most cap_i / 100 under
-    Credit); the pCPUs are water-filled by weight
-    (:func:`water_fill`).  VMs whose demand is met are stable and get it;
-    the others are saturated and split what is left by weight.
+    use at most min(v_i, pcpus) pCPUs (also at most cap_i / 100 under
+    Credit); the pCPUs are water-filled by weight (:func:`water_fill`).
+    VMs whose demand is met are stable and get it; the others are saturated
+    and split what is left by weight.  The weight is w_i per VM under
+    ProportionalShare (GPS between VMs) and **w_i per active vCPU** under
+    Credit, as Xen's ``csched_acct`` deals credit: a saturated VM keeps its
+    v_i vCPUs busy, hence active, and weighs w_i v_i.  Example (Xen's own
+    accounting): 4 pCPUs, VM a with 4 vCPUs and VM b with 2, both saturated,
+    equal weights: 4 x 4/6 = 2.67 and 1.33 pCPUs; weights 256:512 give
+    256 x 4 : 512 x 2, so 2.0 and 2.0.
 
-    Exactness (for the stochastic system, not only the fluid one): a stable
-    VM's long-run service equals its offered load (flow conservation), and
-    saturated VMs are always backlogged, so they always share the capacity
-    left by the stable ones in the ratio of their weights *as long as no
-    ceiling binds in some states and not in others*.  :func:`_state_free`
-    checks that every saturated VM is either held at its ceiling even when
-    every VM competes, or below it even when only the saturated VMs compete;
-    then the water-filling is exact in the long run (also for Credit, whose
-    credits are handed out by the same weighted water-filling every
-    accounting period and whose balances stay bounded, so long-run use
-    equals long-run credit).  Otherwise the value is the fluid
-    approximation.
+    Exactness (``Prediction.exact``, for the stochastic system):
+
+    * **ProportionalShare.**  A stable VM's long-run service equals its
+      offered load (flow conservation), and saturated VMs are always
+      backlogged, so they share the capacity left by the stable ones in the
+      ratio of their weights *as long as no ceiling binds in some states and
+      not in others*; :func:`_state_free` checks that every saturated VM is
+      either held at its ceiling even when every VM competes, or below it
+      even when only the saturated VMs compete.  Then the value is exact;
+      otherwise it is the fluid approximation.
+    * **Credit.**  Exact only when no VM is saturated: every VM then gets
+      its offered load (flow conservation).  With a saturated VM the shares
+      are those Xen's accounting deals out, and a VM's long-run use equals
+      its long-run credit only while no vCPU's balance reaches Xen's floor
+      (-one slice of credit) or halving threshold (+one slice), which is not
+      proven for the scheduler's dynamics: the value is marked approximate
+      (the simulation of :class:`virtmodel.sim.credit.CreditScheduler`
+      matches it within its confidence interval in the tests and in
+      ``virtmodel validate --area allocation``).
 
     Returns
     -------
@@ -251,19 +271,33 @@ def long_run_shares(scenario) -> dict:
     ...                  policy=vm.policies.ProportionalShare({"a": 1.0, "b": 3.0}), allow_overload=True)
     >>> {k: round(v, 6) for k, v in long_run_shares(sc).items()}
     {'a': 0.25, 'b': 0.75}
+
+    Xen's weight per active vCPU (4 pCPUs; a has 4 vCPUs, b has 2):
+
+    >>> sc = vm.Scenario(4, [vm.VM("a", Exponential(9.0), Exponential(1.0), vcpus=4),
+    ...                      vm.VM("b", Exponential(9.0), Exponential(1.0), vcpus=2)],
+    ...                  policy=vm.policies.Credit(), allow_overload=True)
+    >>> {k: round(v, 4) for k, v in long_run_shares(sc).items()}
+    {'a': 2.6667, 'b': 1.3333}
     """
     names, demands, limits, weights = _parameters(scenario)
     x = water_fill(scenario.pcpus, demands, limits=limits, shares=weights)
     return {n: float(v) for n, v in zip(names, x, strict=True)}
 
 
+def _saturated(scenario, shares):
+    """Boolean array: VMs whose long-run share is below their offered load."""
+    names, demands, _, _ = _parameters(scenario)
+    x = np.array([shares[n] for n in names])
+    return x < demands - 1e-9 * max(1.0, scenario.pcpus)
+
+
 def _state_free(scenario, shares) -> bool:
     """True when no saturated VM's ceiling binds in some states of the other VMs but not in others."""
     names, demands, limits, weights = _parameters(scenario)
     c = scenario.pcpus
-    x = np.array([shares[n] for n in names])
     tol = 1e-9 * max(1.0, c)
-    saturated = x < demands - tol
+    saturated = _saturated(scenario, shares)
     if not saturated.any():
         return True
     everyone = water_fill(c, np.full(len(names), math.inf), limits=limits, shares=weights)
@@ -281,9 +315,11 @@ _SOURCE = ("weighted max-min fair water-filling (virtmodel.analytic.allocation.w
            "{extra}")
 
 
-def _shares_prediction(scenario, model, extra) -> Prediction:
+def _shares_prediction(scenario, model, extra, exact=None, reason=None) -> Prediction:
     shares = long_run_shares(scenario)
-    exact = _state_free(scenario, shares)
+    if exact is None:
+        exact = _state_free(scenario, shares)
+        reason = "fluid approximation: a ceiling binds in some states only"
     c = scenario.pcpus
     rows = [("utilization", "all", math.fsum(shares.values()) / c),
             ("throughput", "all", math.fsum(shares[v.name] / v.service.mean for v in scenario.vms))]
@@ -291,7 +327,7 @@ def _shares_prediction(scenario, model, extra) -> Prediction:
         for v in scenario.vms:
             rows += [("utilization", v.name, shares[v.name] / c),
                      ("throughput", v.name, shares[v.name] / v.service.mean)]
-    name = model + ("" if exact else " (fluid approximation: a ceiling binds in some states only)")
+    name = model + ("" if exact else f" ({reason})")
     return Prediction(pd.DataFrame(rows, columns=["metric", "group", "value"]), exact, name,
                       _SOURCE.format(extra=extra))
 
@@ -310,17 +346,24 @@ def _proportional_share(scenario) -> Prediction:
 
 @solves(Credit)
 def _credit(scenario) -> Prediction:
-    """Long-run utilization and throughput per VM under the credit scheduler.
+    """Long-run utilization and throughput per VM under Xen's credit scheduler.
 
-    Credits are handed out by weight (with caps and vCPUs as ceilings) and
-    every VM's long-run use equals its long-run credit, so the long-run
-    shares are the water-filling of :func:`long_run_shares`.  Delays depend
-    on time slices, ticks and boosting and are not predicted.
+    Credit is dealt by weight per active vCPU (with caps and vCPUs as
+    ceilings), so the long-run shares are the water-filling of
+    :func:`long_run_shares` with weights w_i v_i.  Exact only when no VM is
+    saturated (flow conservation); otherwise approximate, see
+    :func:`long_run_shares`.  Delays depend on time slices, ticks, BOOST and
+    the rate limit and are not predicted.
     """
-    return _shares_prediction(scenario, "Xen-style credit scheduler: long-run shares by water-filling",
-                              "Cherkasova, Gupta & Vahdat, 'Comparison of the three CPU schedulers in Xen', "
-                              "SIGMETRICS PER 35(2), 2007; Xen sched_credit.c (csched_acct)")
-
+    shares = long_run_shares(scenario)
+    exact = not _saturated(scenario, shares).any()
+    return _shares_prediction(
+        scenario, "Xen credit1: long-run shares by water-filling, weight per active vCPU",
+        "Xen xen/common/sched/credit.c (csched_acct: weight and credit per active vCPU); Cherkasova, Gupta & "
+        "Vahdat, 'Comparison of the three CPU schedulers in Xen', SIGMETRICS PER 35(2), 2007",
+        exact=exact,
+        reason="approximate: a saturated VM's use equals its credit only while no vCPU balance reaches Xen's "
+               "floor or halving threshold, not proven")
 
 # =========================================================================== issue 10: allocation to VMs
 # Multi-resource fairness (DRF), loss models (Erlang B, Kaufman-Roberts), bin packing, the idle

@@ -177,248 +177,448 @@ class ProportionalShareScheduler(Scheduler):
         return self.count
 
 
-BOOST, UNDER, OVER, PARKED = 0, 1, 2, 3
+#: Xen's priorities (credit.c: CSCHED_PRI_TS_BOOST, _TS_UNDER, _TS_OVER, CSCHED_PRI_IDLE); larger is more urgent
+BOOST, UNDER, OVER, IDLE = 0, -1, -2, -64
 
 
 @implements(Credit)
 class CreditScheduler(Scheduler):
-    """A Xen-style credit scheduler (one global run queue, exact credit burn).
+    """Xen's credit scheduler (credit1), vCPU by vCPU, after ``xen/common/sched/credit.c``.
 
-    Model, per VM i with weight w_i, vCPUs v_i (``VM.vcpus``, else the
-    pCPUs) and cap k_i (percent of a pCPU, optional):
+    **What the hypervisor sees.**  vCPUs, not jobs.  VM i has v_i vCPUs
+    (``VM.vcpus``, else one per pCPU); inside the guest its jobs queue FCFS
+    and each vCPU runs one job at a time.  A vCPU whose job ends takes the
+    guest's next job at no cost and *keeps running*: job boundaries are
+    invisible to Xen and never requeue the vCPU.  A vCPU leaves its pCPU
+    only when the VM has no work left for it (it *blocks*), when its time
+    slice ends, when a waking vCPU of higher priority preempts it, or when
+    it is parked by its cap.  A job arriving at a VM with a blocked vCPU
+    *wakes* that vCPU (the one blocked longest); otherwise it waits in the
+    guest queue for a vCPU of its VM.
 
-    * **Jobs and vCPUs.**  A VM's jobs queue FCFS; each of its v_i vCPUs
-      holds one job at a time.  A vCPU with a job is *runnable* (or
-      running); a VM's vCPU that gets a job while idle *wakes up*.
-    * **Credits.**  Every accounting period T (= ``timeslice``; Xen: 3
-      ticks = 30 ms) the scheduler hands out c T of credit (c pCPUs) by
-      weight: the water-filling of :func:`share` with ceilings
-      min(L_i T, V_i T - max(b_i, 0)), where L_i = min(v_i, c, k_i / 100),
-      V_i = min(v_i, c) and b_i is the balance (less credit promised to
-      running pieces); so a VM earns at most L_i T a period, a balance never
-      exceeds one period's worth of running all its vCPUs, V_i T, and credit
-      a VM cannot take goes to the others.  Running burns credit at the
-      exact time run (running pieces are debited up to the accounting
-      instant).
-    * **Priorities.**  BOOST for a vCPU that wakes up with credit left
-      (b_i > 0), UNDER while b_i > 0, OVER when b_i <= 0.  A waking BOOST
-      vCPU preempts a running UNDER or OVER vCPU (an OVER one first) when no
-      pCPU is idle; BOOST lasts for at most one ``tick`` of running.
-    * **Dispatch.**  A free pCPU runs the first runnable vCPU of the most
-      urgent non-empty priority (FIFO, round robin within a priority) for
-      min(timeslice, its job's remaining work); a vCPU that finishes a job
-      takes the VM's next job and goes to the tail of its priority.
-    * **Caps.**  A capped VM earns at most k_i / 100 x T credit per period
-      (its ceiling L_i) and may not run OVER: when its credit is spent
-      (running pieces are cut to fit) it is *parked*, not runnable, until the
-      next accounting, even if a pCPU idles: non-work-conserving.
+    **Modelled as Xen does it** (line numbers: credit.c at xen-project/xen
+    c447b73, see ``docs/xen_credit1.md``):
 
-    Differences from Xen's credit scheduler (documented on purpose):
-    one global run queue instead of per-pCPU queues with work stealing (ideal
-    load balancing); credits burnt for the exact time run instead of
-    sampled at 10 ms ticks (as Xen >= 4.2's ``burn_credits``); the accounting
-    period equals ``timeslice``; credits are given to every VM, idle or not,
-    and a VM's excess over one period's worth is handed to the others in the
-    same accounting (Xen hands out credit among *active* VMs, halves the
-    credit of a VM above one period's worth and stops it earning, and
-    bounds credit below); a capped VM is parked the moment its credit is
-    spent instead of when found negative at a tick or accounting; a vCPU finishing a job goes to the tail of its queue
-    instead of finishing its slice; no rate limit, no context-switch cost,
-    no vCPU affinity.  These keep every VM's credit balance bounded, so in
-    the long run each VM uses exactly the credit it is given: the
-    weighted water-filling predicted by
-    :func:`virtmodel.analytic.allocation.long_run_shares`.
+    * *Credit and weight per vCPU* (``csched_acct``).  Every accounting
+      period T (``timeslice``, Xen 30 ms; credit is kept in time units, Xen's
+      CSCHED_CREDITS_PER_MSEC = 10 makes T worth 300 credits) c T of credit
+      is dealt among the *active* vCPUs: the weight total is w_i summed per
+      active vCPU (``__csched_unit_acct_start``), a VM's fair share is
+      credit_total w_i n_i / weight_total with n_i its active vCPUs, at most
+      its peak n_i T (plus its part of a negative system balance), at most
+      its cap; what a VM at its peak cannot take is handed on to the VMs
+      after it in the active list, and such VMs move to the list's head
+      (Xen's order-dependent rule, not an exact water-filling); each active
+      vCPU gets an equal part of its VM's share.
+    * *Busy-vCPU rules.*  A vCPU becomes active when a tick finds it running
+      (``csched_unit_acct``); at accounting a vCPU with credit above T stops
+      being active (earns nothing, its weight leaves the total) and its
+      credit is halved; credit below -T is raised to -T (the floor).
+    * *Priorities.*  UNDER (credit >= 0) or OVER (< 0), set only at
+      accounting; a vCPU that wakes while UNDER (and not parked) becomes
+      BOOST (``csched_unit_wake``); the 10 ms ``tick`` (``csched_tick``,
+      on the grid of multiples of ``tick``, only on busy pCPUs) burns the
+      running vCPU's credit and turns BOOST into UNDER *without
+      descheduling it*; running burns credit for the exact time run
+      (``burn_credits``).
+    * *Per-pCPU run queues* (``__runq_insert``: by priority, FIFO within
+      one), re-sorted UNDER-before-OVER at each pCPU's first tick after an
+      accounting (``csched_runq_sort``).
+    * *Wake-up tickling* (``__runq_tickle``): a waking vCPU joins the queue
+      of the pCPU it last ran on; that pCPU is tickled if it is idle, or if
+      no pCPU is idle and the vCPU outranks the one running there (BOOST
+      over UNDER/OVER: preemption); otherwise one idle pCPU is tickled
+      (round robin, ``tickle_one_idle_cpu``), which then steals the vCPU.
+    * *Stealing* (``csched_load_balance``, ``csched_runq_steal``): only
+      when the next local vCPU is OVER or the pCPU would idle, at most once
+      per ``balance_ratelimit`` per pCPU, taking the first vCPU of strictly
+      higher priority from a busy peer's queue, peers in round-robin order
+      from ``balance_bias``.  An idle pCPU does nothing until tickled.
+    * *Rate limit* (``csched_schedule``): a runnable vCPU that has run for
+      less than ``ratelimit`` (1 ms) since it was put on the pCPU keeps it
+      until it has run that long, whatever tickled the pCPU.
+    * *Caps* (``csched_acct``): a capped VM's peak is cap T; at accounting a
+      vCPU whose credit is below -(its part of the cap) is *parked* (paused:
+      descheduled, off its queue) and is unparked, without BOOST, at the
+      first accounting that finds its credit >= 0.
+
+    **Differences from Xen that remain, with their expected effect.**
+
+    * Credit is a real number, not integer credits with ``residual``; the
+      rounding-up divisions of ``csched_acct`` are exact divisions: a
+      difference below 1 credit (0.1 ms) per vCPU and period, < 0.3 % of a
+      share.
+    * Ticks and accounting are instantaneous and happen together on a
+      global grid (ticks first, then accounting, when they coincide); in Xen
+      the master's accounting timer drifts against the per-pCPU tick
+      timers, which re-arm ``tick`` after they fire.  Effect: only on which
+      tick a vCPU's BOOST ends or it becomes active.
+    * No affinity, soft affinity, NUMA nodes, SMT siblings or cpupools: every
+      vCPU may run on every pCPU and stealing looks at one node; the
+      ``_csched_cpu_pick`` migration of a running vCPU at a tick
+      (``csched_unit_acct``) is not modelled (with no topology every pCPU
+      is equivalent, so it would only move vCPUs to idle pCPUs, which
+      tickling and stealing already do).
+    * No yield, no tasklets, no ``vcpu_migration_delay`` (cache-hot)
+      rule, no context-switch cost, no ``CSCHED_MIN_TIMER`` granularity of
+      the rate-limit timer: a vCPU within its rate limit runs exactly until
+      it is reached.
+    * Initial placement: vCPU u (counting all VMs' vCPUs in order) starts on
+      pCPU u mod c, instead of ``csched_res_pick``'s idlest pCPU.
+    * The guest is FCFS with one job per vCPU and no guest scheduler
+      preemption, idle polling or IPIs; the vCPU a job wakes is the one
+      blocked longest.
+
+    Every VM's credit balance is bounded by the floor and the halving, but
+    long-run use equals long-run credit only while no balance reaches
+    them; :func:`virtmodel.analytic.allocation.long_run_shares` gives the
+    shares that Xen's accounting deals out (weight per active vCPU) and
+    says when they are exact.
     """
 
     mode = "custom"
     custom_in_pieces = True
-    preemptive = True  # arrivals are events: a waking vCPU may preempt
+    preemptive = False  # wake-ups preempt through the scheduler's own tickles, not the hypervisor's rule
+    needs_arrival_events = True  # a wake-up happens at the arrival instant: arrivals are events
 
     def __init__(self, policy, hypervisor):
         super().__init__(policy, hypervisor)
         sc = hypervisor.scenario
         self.c = c = sc.pcpus
-        n = len(sc.vms)
-        self.timeslice = policy.timeslice
+        self.period = policy.timeslice
         self.tick = policy.tick
-        self.weights = [policy.weight_of(v.name) for v in sc.vms]
-        self.vcpus = [v.vcpus or c for v in sc.vms]
+        self.ratelimit = policy.ratelimit
+        self.balance_ratelimit = policy.balance_ratelimit
+        n = len(sc.vms)
+        self.weight = [policy.weight_of(v.name) for v in sc.vms]
         caps = [policy.cap_of(v.name) for v in sc.vms]
-        self.ceiling = [min(self.vcpus[i], c, (caps[i] / 100.0) if caps[i] is not None else math.inf)
-                        for i in range(n)]
-        self.capped = [caps[i] is not None for i in range(n)]
-        self.clip = [min(v, c) for v in self.vcpus]
-        self.balance = [0.0] * n
-        self.reserved = [0.0] * n  # credit promised to running pieces of capped VMs
-        self.parked = [False] * n
-        self.parked_jobs = [[] for _ in range(n)]
-        self.queue = [deque() for _ in range(n)]  # jobs waiting for a vCPU
-        self.oncpu = [0] * n  # vCPUs holding a job
-        self.runq = (deque(), deque(), deque())  # BOOST, UNDER, OVER
-        self.boosted: set[int] = set()
-        self.priority_of_running: dict[int, int] = {}
-        self.pieces: list = [None] * c
-        self._woke = -1
+        self.cap = [None if k is None else k / 100.0 * self.period for k in caps]  # credit cap per period
+        counts = [policy.vcpus_of(sc, v.name) for v in sc.vms]
+        self.vm_of = vm_of = [i for i, v in enumerate(counts) for _ in range(v)]
+        m = len(vm_of)
+        # per vCPU
+        self.credit = [0.0] * m
+        self.pri = [UNDER] * m
+        self.active = [False] * m
+        self.parked = [False] * m
+        self.job: list = [None] * m  # the guest job the vCPU is running (None: blocked)
+        self.cpu = [u % c for u in range(m)]  # pCPU whose run queue the vCPU belongs to
+        self.started = [0.0] * m  # burn_credits' start_time
+        # per VM
+        self.queue = [deque() for _ in range(n)]  # guest run queue: jobs waiting for a vCPU of the VM
+        self.blocked = [deque(u for u in range(m) if vm_of[u] == i) for i in range(n)]
+        self.active_vcpus: list[list[int]] = [[] for _ in range(n)]
+        self.active_sdom: list[int] = []  # VMs with an active vCPU, in Xen's prv->active_sdom order
+        self.weight_total = 0.0
+        self.credit_balance = 0.0
+        # per pCPU
+        self.runq: list[list[int]] = [[] for _ in range(c)]
+        self.curr: list = [None] * c
+        self.run_since = [0.0] * c  # when curr was put on the pCPU (state_entry_time, for the rate limit)
+        self.idler = [True] * c  # prv->idlers
+        self.pending = [False] * c  # a reschedule was raised and not yet handled
+        self.wakeup: list = [None] * c  # the event an idle pCPU waits on
+        self.last_balance = [0.0] * c
+        self.unsorted = [False] * c
+        self.balance_bias = 0
+        self.last_tickle = 0
         self.waiting = 0
 
-    # -- hooks used by the hypervisor's eager arrivals -----------------------
+    # -- the guest: jobs onto vCPUs -------------------------------------------
     def add(self, job):
         i = self.hv.vm[job]
         self.waiting += 1
-        if self.oncpu[i] < self.vcpus[i]:
-            self.oncpu[i] += 1
-            if self.balance[i] > 0:  # wakes up with credit: BOOST
-                self.boosted.add(job)
-                self.runq[BOOST].append(job)
-                self._woke = job
-            else:
-                self.runq[OVER].append(job)
+        idle = self.blocked[i]
+        if idle:
+            u = idle.popleft()
+            self.job[u] = job
+            if not self.parked[u]:
+                self._wake(u, boost=True)
         else:
             self.queue[i].append(job)
 
-    def key(self, job):
-        """Urgency of an arriving job: BOOST when its arrival woke a vCPU, else it never preempts."""
-        return BOOST if job == self._woke and not self.parked[self.hv.vm[job]] else PARKED
-
-    def running_key(self, job, done):
-        return self.priority_of_running.get(job, OVER)
-
-    def next_job(self):
-        """The vCPU (job) to run next and its priority, or None; parks jobs of parked VMs."""
-        vm, parked, balance, capped = self.hv.vm, self.parked, self.balance, self.capped
-        runq = self.runq
-        for p in (BOOST, UNDER, OVER):
-            q = runq[p]
-            while q:
-                job = q.popleft()
-                i = vm[job]
-                if parked[i] or (capped[i] and balance[i] - self.reserved[i] <= 1e-12):
-                    parked[i] = True  # out of credit: a capped VM may not run OVER
-                    self.parked_jobs[i].append(job)
-                    continue
-                if p == UNDER and balance[i] <= 0:
-                    runq[OVER].append(job)
-                    continue
-                return job, p
+    def next_job(self):  # pragma: no cover - the pCPU processes call _schedule
         return None
 
     def __len__(self) -> int:
         return self.waiting
 
-    # -- accounting ------------------------------------------------------------
+    # -- run queues, wake-up, tickle, steal ------------------------------------
+    def _insert(self, u, k):
+        """__runq_insert: behind every vCPU of the same or higher priority."""
+        rq, pri = self.runq[k], self.pri
+        p = pri[u]
+        for idx, other in enumerate(rq):
+            if p > pri[other]:
+                rq.insert(idx, u)
+                return
+        rq.append(u)
+
+    def _wake(self, u, boost):
+        """csched_unit_wake: BOOST if UNDER (not when unparking), queue on its pCPU, tickle."""
+        if boost and self.pri[u] == UNDER:
+            self.pri[u] = BOOST
+        self._insert(u, self.cpu[u])
+        self._tickle(u)
+
+    def _tickle(self, u):
+        """__runq_tickle (no affinity): its own pCPU if idle or preemptible, else one idle pCPU."""
+        k = self.cpu[u]
+        cur = self.curr[k]
+        idler = self.idler
+        anyone_idle = True in idler
+        if cur is None or (not anyone_idle and self.pri[u] > self.pri[cur]):
+            self._raise(k)
+        elif anyone_idle:
+            c, p = self.c, self.last_tickle
+            for _ in range(c):
+                p = p + 1 if p + 1 < c else 0
+                if idler[p]:
+                    break
+            self.last_tickle = p
+            self._raise(p)
+
+    def _raise(self, k):
+        """Raise SCHEDULE_SOFTIRQ on pCPU k: wake it if idle, else interrupt what it runs."""
+        self.idler[k] = False
+        if self.pending[k]:
+            return
+        self.pending[k] = True
+        wake = self.wakeup[k]
+        if wake is not None:
+            self.wakeup[k] = None
+            wake.succeed()
+        else:
+            self.hv._pcpus[k].interrupt()
+
+    def _steal(self, k, pri_next):
+        """csched_load_balance / csched_runq_steal: first vCPU of higher priority on a busy peer's queue."""
+        c, curr, idler, runqs, pri = self.c, self.curr, self.idler, self.runq, self.pri
+        peer = self.balance_bias
+        for _ in range(c):
+            peer = peer + 1 if peer + 1 < c else 0
+            if peer == k or idler[peer] or curr[peer] is None:
+                continue
+            rq = runqs[peer]
+            if rq and pri[rq[0]] > pri_next:
+                self.balance_bias = peer
+                return rq.pop(0)
+        return None
+
+    def _schedule(self, k, now):
+        """csched_schedule on pCPU k: (vCPU, how long at most) or None to idle."""
+        self.pending[k] = False
+        scurr = self.curr[k]
+        if scurr is not None:
+            self.credit[scurr] -= now - self.started[scurr]
+            self.started[scurr] = now
+            if self.job[scurr] is not None and not self.parked[scurr]:
+                rest = self.ratelimit - (now - self.run_since[k])
+                if rest > 1e-9 * self.ratelimit and now + rest > now:
+                    return scurr, rest  # rate limit: keep running until it has run ratelimit
+                self._insert(scurr, k)
+        runq = self.runq[k]
+        snext = runq[0] if runq else None
+        p = self.pri[snext] if snext is not None else IDLE
+        stolen = None
+        if p <= OVER and self.c > 1 and now - self.last_balance[k] > self.balance_ratelimit:
+            self.last_balance[k] = now
+            stolen = self._steal(k, p)
+        if stolen is not None:
+            snext = stolen
+            self.cpu[stolen] = k
+        elif snext is not None:
+            runq.pop(0)
+        else:
+            self.idler[k] = True
+            self.curr[k] = None
+            return None
+        self.idler[k] = False
+        if snext != scurr:
+            self.run_since[k] = now
+        self.started[snext] = now
+        self.curr[k] = snext
+        return snext, self.period
+
+    # -- ticks and accounting -----------------------------------------------------
+    def _acct_start(self, u):
+        i = self.vm_of[u]
+        self.active[u] = True
+        if not self.active_vcpus[i]:
+            self.active_sdom.insert(0, i)
+        self.active_vcpus[i].append(u)
+        self.weight_total += self.weight[i]
+
+    def _acct_stop(self, u):
+        i = self.vm_of[u]
+        self.active[u] = False
+        self.active_vcpus[i].remove(u)
+        if not self.active_vcpus[i]:
+            self.active_sdom.remove(i)
+        self.weight_total -= self.weight[i]
+        if not self.active_sdom:
+            self.weight_total = 0.0  # no rounding residue
+
+    def _ticks(self, now):
+        """csched_tick on every busy pCPU: end BOOST, burn credit, activate, sort the queue."""
+        pri, credit, started, active = self.pri, self.credit, self.started, self.active
+        for k, u in enumerate(self.curr):
+            if u is None:
+                continue  # the tick of an idle pCPU is stopped
+            if pri[u] == BOOST:
+                pri[u] = UNDER
+            credit[u] -= now - started[u]
+            started[u] = now
+            if not active[u]:
+                self._acct_start(u)
+            if self.unsorted[k]:
+                self.unsorted[k] = False
+                rq = self.runq[k]
+                rq[:] = [v for v in rq if pri[v] >= UNDER] + [v for v in rq if pri[v] < UNDER]
+
     def _account(self):
-        T, c = self.timeslice, self.c
-        balance, ceiling, reserved = self.balance, self.ceiling, self.reserved
-        now = self.hv.env.now
-        for piece in self.pieces:  # debit the running pieces up to now
-            if piece is not None:
-                i, began, debited = piece
-                d = now - began - debited
-                if d > 0:
-                    balance[i] -= d
-                    if self.capped[i]:
-                        reserved[i] -= d
-                    piece[2] += d
-        # room: at most L_i T a period, and a balance (less credit promised to running pieces)
-        # never above one period's worth of running all the VM's vCPUs
-        clip = self.clip
-        room = [max(0.0, min(ceiling[i] * T, clip[i] * T - max(balance[i] - reserved[i], 0.0)))
-                for i in range(len(balance))]
-        grant = share(c * T, self.weights, room)
-        for i, g in enumerate(grant):
-            balance[i] += g
-        runq = self.runq
-        for i, jobs in enumerate(self.parked_jobs):
-            self.parked[i] = False
-            if jobs:
-                runq[UNDER].extend(jobs)
-                jobs.clear()
-        # priorities changed: re-sort the UNDER and OVER queues (Xen's runq_sort), keeping the order
-        vm = self.hv.vm
-        merged = list(runq[UNDER]) + list(runq[OVER])
-        runq[UNDER].clear()
-        runq[OVER].clear()
-        for job in merged:
-            runq[UNDER if balance[vm[job]] > 0 else OVER].append(job)
-        idle = self.hv._idle
-        while idle:
-            idle.pop().succeed()
+        """csched_acct: deal c T of credit among the active vCPUs by weight; priorities, caps, bounds."""
+        T = self.period
+        weight_total = self.weight_total
+        credit_total = self.c * T
+        balance = self.credit_balance
+        if balance < 0:
+            credit_total -= balance
+        if not self.active_sdom or weight_total <= 0:
+            self.credit_balance = 0.0
+            return
+        weight_left = weight_total
+        credit_balance = 0.0
+        extra = False
+        credit, pri, parked = self.credit, self.pri, self.parked
+        for i in list(self.active_sdom):
+            vcpus = self.active_vcpus[i]
+            n = len(vcpus)
+            w = self.weight[i]
+            weight_left -= w * n
+            peak = n * T
+            if balance < 0:
+                peak += -balance * w * n / weight_total
+            cap = self.cap[i]
+            if cap is not None:
+                peak = min(peak, cap)
+                cap_per_vcpu = cap / n
+            fair = credit_total * w * n / weight_total
+            if fair < peak:
+                extra = True
+            else:
+                if weight_left > 1e-12 * weight_total:  # others get what this VM cannot take
+                    credit_total += (fair - peak) * weight_total / weight_left
+                if extra:
+                    self.active_sdom.remove(i)
+                    self.active_sdom.insert(0, i)
+                fair = peak
+            fair /= n
+            for u in list(vcpus):
+                cr = credit[u] + fair
+                if cr < 0:
+                    pri[u] = OVER
+                    if cap is not None and cr < -cap_per_vcpu and not parked[u]:
+                        self._park(u)
+                    if cr < -T:
+                        cr = -T
+                else:
+                    pri[u] = UNDER
+                    if parked[u]:
+                        self._unpark(u)
+                    if cr > T:
+                        self._acct_stop(u)
+                        cr /= 2
+                credit[u] = cr
+                credit_balance += cr
+        self.credit_balance = credit_balance
+        self.unsorted = [True] * self.c
 
-    def _accounting(self):
-        env, T = self.hv.env, self.timeslice
+    def _park(self, u):
+        self.parked[u] = True
+        k = self.cpu[u]
+        if self.curr[k] == u:
+            self._raise(k)  # descheduled now
+        elif u in self.runq[k]:
+            self.runq[k].remove(u)
+
+    def _unpark(self, u):
+        self.parked[u] = False
+        k = self.cpu[u]
+        if self.job[u] is not None and self.curr[k] != u and u not in self.runq[k]:
+            self._wake(u, boost=False)  # the PARKED flag is cleared after the wake: no BOOST
+
+    def _timers(self):
+        """Ticks on the grid of multiples of ``tick``, accounting every ``timeslice`` (after the ticks)."""
+        env = self.hv.env
+        tick, T = self.tick, self.period
+        per = round(T / tick)
+        aligned = abs(T / tick - per) <= 1e-9 * per
+        n_tick = n_acct = 1
         while True:
-            self._account()
-            yield env.timeout(T)
+            t_tick = n_tick * tick
+            t_acct = (n_acct * per) * tick if aligned else n_acct * T
+            t = t_tick if t_tick < t_acct else t_acct
+            yield env.timeout(max(0.0, t - env.now))
+            if t_tick <= t:
+                self._ticks(env.now)
+                n_tick += 1
+            if t_acct <= t:
+                self._account()
+                n_acct += 1
 
-    # -- the pCPU ----------------------------------------------------------------
+    # -- the pCPU -------------------------------------------------------------------
     def pcpu(self, k):
         hv = self.hv
         env = hv.env
         if k == 0:
-            env.process(self._accounting())
-        timeout = env.timeout
-        start, size, remaining, occupied, vm = hv.start, hv.size, hv.remaining, hv.occupied, hv.vm
-        running, began = hv.running, hv._slice_began
-        runq, boosted, queue = self.runq, self.boosted, self.queue
-        balance, reserved, capped = self.balance, self.reserved, self.capped
-        prio_running = self.priority_of_running
-        pieces = self.pieces
-        timeslice, tick = self.timeslice, self.tick
-        nan_check = math.isnan
+            env.process(self._timers())
+        timeout, event = env.timeout, env.event
+        start, size, remaining, occupied, depart_job = hv.start, hv.size, hv.remaining, hv.occupied, hv.depart_job
+        jobs, queue, blocked, vm_of = self.job, self.queue, self.blocked, self.vm_of
+        schedule = self._schedule
+        isnan = math.isnan
         while True:
-            if hv.lazy_arrivals:
-                hv.admit_until(env.now)
-            picked = self.next_job()
+            picked = schedule(k, env.now)
             if picked is None:
-                yield hv.go_idle()
+                self.wakeup[k] = wake = event()
+                yield wake
                 continue
-            job, p = picked
-            i = vm[job]
+            u, length = picked
             now = env.now
-            if nan_check(start[job]):
-                start[job] = now
-                self.waiting -= 1
-            work = remaining[job]
-            run = work if work < timeslice else timeslice
-            if p == BOOST and run > tick:
-                run = tick
-            if capped[i]:
-                avail = balance[i] - reserved[i]
-                if run > avail:
-                    run = avail if avail > 0 else 0.0
-                reserved[i] += run
-            running[k], began[k] = job, now
-            prio_running[job] = p
-            pieces[k] = piece = [i, now, 0.0]  # VM, start, part already debited at an accounting
-            try:
-                yield timeout(run)
-                running[k] = None
-                ran = run  # nominal: the clock's rounding must not leave a residue of work
-            except simpy.Interrupt:
-                ran = env.now - now
-                if ran > run:
+            end = now + length
+            q = queue[vm_of[u]]
+            while True:  # the vCPU runs its VM's jobs back to back: job ends are invisible to Xen
+                job = jobs[u]
+                if isnan(start[job]):
+                    start[job] = now
+                    self.waiting -= 1
+                work = remaining[job]
+                left = end - now
+                limited = left < work
+                run = left if limited else work
+                try:
+                    yield timeout(run)
                     ran = run
-            end = env.now
-            pieces[k] = None
-            del prio_running[job]
-            occupied[job] += ran
-            debited = piece[2]
-            balance[i] -= ran - debited
-            if capped[i]:
-                reserved[i] -= run - debited
-                if balance[i] - reserved[i] <= 1e-12:
-                    self.parked[i] = True
-            boosted.discard(job)
-            left = work - ran
-            if ran == work or left <= 1e-9 * size[job]:
-                remaining[job] = 0.0
-                hv.depart_job(job, end)
-                q = queue[i]
-                if q:
-                    nxt = q.popleft()
-                    runq[UNDER if balance[i] > 0 else OVER].append(nxt)
+                    stop = limited
+                except simpy.Interrupt:
+                    ran = env.now - now
+                    if ran > run:
+                        ran = run
+                    stop = True
+                now = env.now
+                occupied[job] += ran
+                rest = work - ran
+                if rest <= 1e-9 * size[job]:
+                    remaining[job] = 0.0
+                    depart_job(job, now)
+                    if q:
+                        jobs[u] = q.popleft()
+                    else:
+                        jobs[u] = None  # the VM has no work left: the vCPU blocks
+                        blocked[vm_of[u]].append(u)
+                        break
                 else:
-                    self.oncpu[i] -= 1
-            else:
-                remaining[job] = left
-                runq[UNDER if balance[i] > 0 else OVER].append(job)
+                    remaining[job] = rest
+                if stop:
+                    break
