@@ -11,6 +11,8 @@ __version__ = "0.1.0"
 
 from . import analytic, data, dists, errors, events, plotting, policies
 from .analytic.solve import Prediction, predict
+from .clock import ClockScenario
+from .cluster import Cluster, ClusterTrace, Flavour
 from .errors import InvalidParameter, LifecycleError, NoClosedForm, UnstableSystem, VirtmodelError
 from .experiments.compare import compare
 from .experiments.sweep import sweep
@@ -26,6 +28,7 @@ __all__ = [
     "predict", "Prediction", "simulate", "SimResult", "compare", "sweep",
     "derive", "derivations", "Derivation",
     "VirtmodelError", "InvalidParameter", "UnstableSystem", "NoClosedForm", "LifecycleError",
-    "Virtualization", "BootStorm",
+    "Virtualization", "BootStorm", "ClockScenario",
+    "Cluster", "ClusterTrace", "Flavour",
     "data",
 ]
