@@ -63,6 +63,20 @@ CASES = [
 ]
 
 
+def _has_percentiles(sc, model):
+    """Exact percentile rows: M/M/c, and M/G/1 whose service laws have a transform and no atom (or are all D)."""
+    from virtmodel.dists import Gamma, Uniform
+
+    if model == "M/M/c (Erlang C)":
+        return True
+    if model != "M/G/1 (Pollaczek-Khinchine)":
+        return False
+    laws = [v.service for v in sc.vms]
+    smooth = (E, Erlang, Gamma, HyperExponential, Uniform)
+    return all(isinstance(d, smooth) for d in laws) or (
+        all(isinstance(d, Deterministic) for d in laws) and len({d.value for d in laws}) == 1)
+
+
 @pytest.mark.parametrize("sc, model, exact", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_model_and_exact_flag(sc, model, exact):
     pred = predict(sc)
@@ -77,6 +91,8 @@ def test_model_and_exact_flag(sc, model, exact):
     expected = [(m, g) for m in metrics for g in groups]
     if sc.pcpus == 1 and sc.capacity is None and all(v.poisson for v in sc.vms):
         expected.append(("work_weighted_wait", "all"))  # Kleinrock's conservation law
+    if _has_percentiles(sc, model):
+        expected += [(f"{p}_{m}", g) for p in ("p50", "p95", "p99") for m in ("wait", "response") for g in groups]
     assert sorted(map(tuple, frame[["metric", "group"]].to_numpy())) == sorted(expected)
     assert np.all(np.isfinite(frame["value"])) and np.all(frame["value"] >= 0)
     assert vm.predict is predict

@@ -26,6 +26,8 @@ SEED = 2024
 SUMMARY_COLUMNS = ["metric", "group", "mean", "ci_low", "ci_high", "n"]
 BASE_METRICS = {"utilization", "throughput", "mean_wait", "mean_response", "mean_number",
                 "mean_queue_length"}
+#: simulated percentiles, reported when every replication has >= 10/(1-q) departures
+PERCENTILE_METRICS = {f"{p}_{m}" for p in ("p50", "p95", "p99") for m in ("wait", "response")}
 
 
 def mm1(load=0.5, service_rate=1.0):
@@ -196,8 +198,8 @@ def test_simresult_shape(small_res):
     assert list(res.to_frame().columns) == SUMMARY_COLUMNS
     assert set(res.summary.group) == {"all", "web", "batch"}
     # several VMs: steal time per group and the work-weighted wait for "all" come on top
-    assert set(res.summary.metric) == BASE_METRICS | {"steal_time", "work_weighted_wait"}
-    assert len(res.summary) == 3 * (len(BASE_METRICS) + 1) + 1
+    assert set(res.summary.metric) == BASE_METRICS | PERCENTILE_METRICS | {"steal_time", "work_weighted_wait"}
+    assert len(res.summary) == 3 * (len(BASE_METRICS) + len(PERCENTILE_METRICS) + 1) + 1
     assert list(res.per_replication.columns) == ["replication", "metric", "group", "value"]
     assert list(res.diagnostics.columns) == ["replication", "group", "littles_law_gap", "warmup_removed",
                                              "window_start", "window_end", "departures"]
@@ -255,7 +257,7 @@ def test_run_replication_keeps_n_after_mser5():
     t0, t1 = out["window"]
     assert 0.0 <= t0 < t1
     m = out["measurement"]
-    assert set(m.values) == {(metric, "all") for metric in BASE_METRICS | {"work_weighted_wait"}}
+    assert set(m.values) == {(metric, "all") for metric in BASE_METRICS | PERCENTILE_METRICS | {"work_weighted_wait"}}
     assert m.batches == {}
 
 
@@ -381,7 +383,7 @@ def test_exact_value_inside_the_95_percent_interval(name):
     pred = vm.predict(sc)
     assert pred.exact and pred.model == model_name
     if reference is not None:  # the prediction is the textbook model (predict is tested on its own too)
-        for metric in set(pred.values.metric) - {"work_weighted_wait"}:
+        for metric in set(pred.values.metric) - {"work_weighted_wait"} - PERCENTILE_METRICS:
             assert pred.value(metric) == pytest.approx(getattr(reference, metric), rel=1e-12, abs=1e-15)
     res = vm.simulate(sc, customers=20_000, replications=10, seed=SEED)
     assert res.method == "replications"

@@ -70,6 +70,8 @@ class Prediction:
     model: str
     source: str
     conditional: Callable | None = None
+    #: ``distribution(metric, group)`` -> an object with ``cdf``, ``sf``, ``quantile`` (analytic/tail.py)
+    distribution: Callable | None = None
 
     def value(self, metric: str, group: str = "all") -> float:
         """The predicted ``metric`` for ``group``."""
@@ -96,6 +98,52 @@ class Prediction:
         if group not in groups:
             raise InvalidParameter(f"group must be one of {groups}, got {group!r}")
         return self.conditional(x, group)
+
+    def _distribution(self, metric: str, group: str):
+        if metric not in ("response", "wait"):
+            raise InvalidParameter(
+                f"metric must be 'response' or 'wait' (the times that have a distribution), got {metric!r}")
+        groups = list(dict.fromkeys(self.values["group"]))
+        if group not in groups:
+            raise InvalidParameter(f"group must be one of {groups}, got {group!r}")
+        if self.distribution is None:
+            raise NoClosedForm(f"{self.model} gives mean values only, no {metric}-time distribution; "
+                               "simulate the percentiles instead (p50_/p95_/p99_ metrics of simulate)")
+        return self.distribution(metric, group)
+
+    def cdf(self, metric: str, t, group: str = "all"):
+        """P(X <= t) for X the ``metric`` time (``"response"`` or ``"wait"``) of ``group``; broadcasts over t.
+
+        Raises
+        ------
+        NoClosedForm
+            When the model has no distribution for it (the message says why).
+
+        Examples
+        --------
+        >>> import virtmodel as vm
+        >>> from virtmodel.dists import Exponential
+        >>> p = vm.predict(vm.Scenario(1, [vm.VM("a", Exponential(0.5), Exponential(1.0))]))
+        >>> round(float(p.cdf("wait", 0.0)), 6)     # M/M/1: P(W = 0) = 1 - rho
+        0.5
+        """
+        return self._distribution(metric, group).cdf(t)
+
+    def quantile(self, metric: str, q, group: str = "all"):
+        """The q-quantile (0 < q < 1) of the ``metric`` time (``"response"`` or ``"wait"``) of ``group``.
+
+        Examples
+        --------
+        >>> import math, virtmodel as vm
+        >>> from virtmodel.dists import Exponential
+        >>> p = vm.predict(vm.Scenario(1, [vm.VM("a", Exponential(0.5), Exponential(1.0))]))
+        >>> math.isclose(p.quantile("response", 0.99), math.log(100) / 0.5)   # M/M/1: Exp(mu - lambda)
+        True
+        """
+        from .tail import check_probability
+
+        check_probability(q)
+        return self._distribution(metric, group).quantile(q)
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy copy: ``metric, group, value``."""
@@ -130,6 +178,9 @@ def predict(scenario) -> Prediction:
         if callable(getattr(scenario, "predict", None)) and callable(getattr(scenario, "replicate", None)):
             return scenario.predict()  # another scenario kind (e.g. a boot storm) predicts itself
         raise InvalidParameter(f"scenario must be a virtmodel.Scenario, got {scenario!r}")
+    if scenario.has_patience and not isinstance(scenario.policy, FCFS):
+        raise NoClosedForm(
+            f"abandonment (VM.patience) has a closed form only under FCFS (Erlang-A), got {scenario.policy!r}")
     solver = _SOLVERS.get(type(scenario.policy))
     if solver is None:
         raise NoClosedForm(f"no closed form is implemented for policy {scenario.policy!r}")
@@ -148,6 +199,7 @@ def _with_conservation_law(scenario, prediction):
     policy = scenario.policy
     applies = (not policy.preemptive and policy.work_conserving and scenario.pcpus == 1
                and scenario.capacity is None and all(v.poisson and v.vcpus is None for v in scenario.vms)
+               and not scenario.has_patience
                and not (prediction.values["metric"] == "work_weighted_wait").any())
     if not applies:
         return prediction
@@ -360,8 +412,58 @@ def _fcfs_vcpus(scenario) -> Prediction | None:
                       "lower bounds: " + _VCPU_SOURCE + "; pooled M/M/c: Gross et al. (2008), §2.3")
 
 
+def _fcfs_patience(scenario) -> Prediction:
+    """FCFS with abandonment: Erlang-A (M/M/c+M), exact.
+
+    Needs Poisson arrivals, exponential service of one common rate,
+    exponential patience of one common rate, no capacity limit and no vCPU
+    limits.  The VMs' streams merge into one of rate lambda = sum lambda_i; by
+    PASTA and because patience does not depend on the VM, every VM sees the
+    same waits and abandonment probability; VM i is served at
+    lambda_i (1 - P(Ab)).  Garnett, Mandelbaum & Reiman (2002); see
+    :mod:`virtmodel.analytic.abandonment`.
+    """
+    from ..dists import Exponential as _Exp
+    from .abandonment import MMcM
+
+    mu = _common_exponential_rate(scenario)
+    thetas = {v.patience.rate for v in scenario.vms if isinstance(v.patience, _Exp)}
+    fails = []
+    if not all(v.poisson for v in scenario.vms):
+        fails.append("non-Poisson arrivals")
+    if mu is None:
+        fails.append("non-exponential or unequal service")
+    if len(thetas) != 1 or not all(isinstance(v.patience, _Exp) for v in scenario.vms):
+        fails.append("patience not exponential of one common rate for every VM")
+    if scenario.capacity is not None:
+        fails.append(f"capacity={scenario.capacity}")
+    if any(v.vcpus is not None for v in scenario.vms):
+        fails.append("vCPU limits")
+    if fails:
+        raise NoClosedForm("FCFS with patience has a closed form for Erlang-A (M/M/c+M) only; this scenario has "
+                           + ", ".join(fails))
+    c, lam = scenario.pcpus, scenario.arrival_rate
+    model = MMcM(lam, mu, c, thetas.pop())
+    p_ab = float(model.abandonment_probability)
+    shared = {m: float(getattr(model, m)) for m in ("mean_wait", "mean_response", "abandonment_probability",
+                                                    "mean_wait_served", "mean_wait_abandoned")}
+    rows = []
+    groups = [("all", lam)] + ([(v.name, v.arrival_rate) for v in scenario.vms] if len(scenario.vms) > 1 else [])
+    for name, rate in groups:
+        served = rate * (1.0 - p_ab)
+        rows += [("utilization", name, served / (c * mu)), ("throughput", name, served),
+                 ("mean_number", name, rate * shared["mean_response"]),
+                 ("mean_queue_length", name, rate * shared["mean_wait"])]
+        rows += [(m, name, value) for m, value in shared.items()]
+    return Prediction(_frame(rows), True, "M/M/c+M (Erlang-A)",
+                      "Garnett, Mandelbaum & Reiman, MSOM 4(3) (2002), sec. 3; Mandelbaum & Zeltyn, "
+                      "'The M/M/n+G queue: summary of performance measures' (2007), M/M/n+M")
+
+
 @solves(FCFS)
 def _fcfs(scenario) -> Prediction:
+    if scenario.has_patience:
+        return _fcfs_patience(scenario)
     c, lam = scenario.pcpus, scenario.arrival_rate
     vcpu_prediction = _fcfs_vcpus(scenario)
     if vcpu_prediction is not None:
@@ -389,15 +491,16 @@ def _fcfs(scenario) -> Prediction:
                           _fcfs_conditional(model))
     if poisson and c == 1:
         model = queues.MG1(lam, _merged_service(scenario))
-        return Prediction(_frame(_shared_queue_rows(scenario, model)), True,
-                          "M/G/1 (Pollaczek-Khinchine)",
-                          "Kleinrock, Queueing Systems I (1975), eq. (5.76); Gross et al. (2008), §5.1.1",
-                          _fcfs_conditional(model))
+        return _with_percentiles(scenario, Prediction(
+            _frame(_shared_queue_rows(scenario, model)), True, "M/G/1 (Pollaczek-Khinchine)",
+            "Kleinrock, Queueing Systems I (1975), eq. (5.76); Gross et al. (2008), §5.1.1",
+            _fcfs_conditional(model)))
     if poisson and mu is not None:
         model = queues.MMc(lam, mu, c)
-        return Prediction(_frame(_shared_queue_rows(scenario, model)), True, "M/M/c (Erlang C)",
-                          "Kleinrock, Queueing Systems I (1975), eq. (3.39)-(3.40); "
-                          "Gross et al. (2008), §2.3", _fcfs_conditional(model))
+        return _with_percentiles(scenario, Prediction(
+            _frame(_shared_queue_rows(scenario, model)), True, "M/M/c (Erlang C)",
+            "Kleinrock, Queueing Systems I (1975), eq. (3.39)-(3.40); Gross et al. (2008), §2.3",
+            _fcfs_conditional(model)))
     model = queues.GGc(_merged_arrival(scenario), _merged_service(scenario), c)
     name = "G/G/1 (Kingman)" if c == 1 else "G/G/c (Allen-Cunneen)"
     if len(scenario.vms) > 1 and not poisson:
@@ -405,6 +508,56 @@ def _fcfs(scenario) -> Prediction:
     return Prediction(_frame(_shared_queue_rows(scenario, model)), False, name,
                       "Kingman (1961); Allen (1990), §6; Whitt, 'The queueing network analyzer', "
                       "Bell Syst. Tech. J. 62 (1983), eq. (38)", _fcfs_conditional(model))
+
+
+def _fcfs_distributions(scenario):
+    """``distribution(metric, group)`` for FCFS on Poisson streams: M/M/c, or M/G/1 by transform inversion.
+
+    Under FCFS every VM sees the same wait (PASTA); a job's response is its
+    wait plus its own service, independent of the wait.  Raises NoClosedForm
+    (at call time) where analytic/tail.py has no exact distribution.
+    """
+    from . import tail
+
+    c, lam = scenario.pcpus, scenario.arrival_rate
+    mu = _common_exponential_rate(scenario)
+    by_name = {v.name: v for v in scenario.vms}
+
+    def distribution(metric, group):
+        if mu is not None:
+            cls = tail.MMcWait if metric == "wait" else tail.MMcResponse
+            return cls(lam, mu, c)
+        if c != 1:
+            raise NoClosedForm("the waiting-time distribution on several pCPUs is exact for exponential service "
+                               "of one common rate only (M/M/c)")
+        mix = [(v.arrival_rate / lam, v.service) for v in scenario.vms]
+        service = mix[0][1] if len(mix) == 1 else mix
+        if metric == "wait":
+            return tail.MG1Wait(lam, service)
+        own = None if group == "all" else by_name[group].service
+        return tail.MG1Response(lam, service, own)
+
+    return distribution
+
+
+def _with_percentiles(scenario, prediction):
+    """Attach the distributions and add the p50/p95/p99 rows of wait and response where they are exact."""
+    from .tail import PERCENTILES
+
+    distribution = _fcfs_distributions(scenario)
+    groups = list(dict.fromkeys(prediction.values["group"]))
+    rows = []
+    try:
+        for group in groups:
+            for metric in ("wait", "response"):
+                d = distribution(metric, group)
+                quantiles = d.quantile(list(PERCENTILES.values()))
+                rows += [(f"{name}_{metric}", group, float(x)) for name, x in zip(PERCENTILES, quantiles,
+                                                                                   strict=True)]
+    except NoClosedForm:
+        return replace(prediction, distribution=distribution)
+    values = pd.concat([prediction.values, _frame(rows)], ignore_index=True)
+    return replace(prediction, values=values, distribution=distribution)
 
 
 # --------------------------------------------------------------------------- other policies

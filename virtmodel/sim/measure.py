@@ -13,6 +13,16 @@ time), the M/G/1 identity L_q = L - rho.  ``throughput`` counts
 departures per unit time and ``blocking_probability`` is the share of
 arrivals in the window that found the system full.
 
+With abandonment (``Records.abandoned``, VMs with patience) every accepted
+job leaves either served or abandoned: ``mean_wait`` and ``mean_response``
+average all jobs leaving in the window (an abandoned job waited, and stayed,
+exactly its patience), so Little's law L = lambda W holds with all leavers;
+``mean_wait_served`` and ``mean_wait_abandoned`` split the waits,
+``abandonment_probability`` is the share of leavers that abandoned, and
+``throughput`` counts served jobs only.  ``mean_wait_abandoned`` is left
+out when no job abandoned in the window (or, with batches, fewer than one
+per batch).
+
 With ``batches`` set, the same quantities are also returned per batch: the
 window is cut into equal time bins for time averages and counts, and the
 customers into equal consecutive batches for per-customer means (batch means
@@ -25,6 +35,7 @@ import numpy as np
 
 from ..errors import InvalidParameter
 from . import stats
+from .percentiles import percentiles
 
 __all__ = ["measure", "Measurement"]
 
@@ -109,6 +120,10 @@ def measure(rec, t0: float, t1: float, names, pcpus: int, losses=False, batches:
         v["throughput", group] = o.size / span
         v["mean_wait", group] = float(wait.mean())
         v["mean_response", group] = float(resp.mean())
+        # p50/p95/p99 of wait and response of the jobs served (sim/percentiles.py)
+        quantiles, batch_quantiles = percentiles(wait, resp, batches)
+        v.update({(k, group): x for k, x in quantiles.items()})
+        out.batches.update({(k, group): x for k, x in batch_quantiles.items()})
         v["mean_number", group] = stats.window_average(arr[acc], dep_open[acc], t0, t1)
         if sliced:
             # jobs present but not being served: L minus the mean number in service
@@ -165,9 +180,51 @@ def measure(rec, t0: float, t1: float, names, pcpus: int, losses=False, batches:
                         "or use replications >= 2"
                     )
                 b["blocking_probability", group] = lost / arrivals
+        if rec.abandoned is not None:
+            _abandonment(out, rec, t0, t1, group, o, member, accepted, batches, edges)
     if len(names) > 1:
         _vm_level(out, rec, t0, t1, names, pcpus, vcpus, accepted, dep_open, edges)
     return out
+
+
+def _abandonment(out, rec, t0, t1, group, served, member, accepted, batches, edges):
+    """Metrics of a run with abandonment for one group (see the module docstring).
+
+    ``served`` are the group's jobs served and departed in the window, in
+    departure order; abandoned jobs leave at ``rec.depart`` (arrival + patience).
+    """
+    arr, dep, start = rec.arrival, rec.depart, rec.start
+    gone = np.flatnonzero(rec.abandoned & member & (dep > t0) & (dep <= t1))
+    gone = gone[np.argsort(dep[gone], kind="stable")]
+    wait_served = start[served] - arr[served]
+    wait_gone = dep[gone] - arr[gone]
+    leave = np.concatenate((dep[served], dep[gone]))
+    by_leave = np.argsort(leave, kind="stable")
+    waits = np.concatenate((wait_served, wait_gone))[by_leave]
+    stays = np.concatenate((dep[served] - arr[served], wait_gone))[by_leave]
+    flags = np.concatenate((np.zeros(served.size), np.ones(gone.size)))[by_leave]
+    queue_exit = np.where(np.isnan(start), np.where(rec.abandoned, dep, np.inf), start)
+    v = out.values
+    v["mean_wait", group] = float(waits.mean())
+    v["mean_response", group] = float(stays.mean())
+    v["mean_wait_served", group] = float(wait_served.mean())
+    if gone.size and gone.size >= (batches or 1):
+        v["mean_wait_abandoned", group] = float(wait_gone.mean())
+    v["abandonment_probability", group] = float(flags.mean())
+    acc = accepted & member
+    v["mean_queue_length", group] = stats.window_average(arr[acc], queue_exit[acc], t0, t1)
+    number = v["mean_number", group]
+    flow = leave.size / (t1 - t0) * v["mean_response", group]
+    out.littles_gap[group] = (number - flow) / number if number > 0 else 0.0
+    if batches:
+        b = out.batches
+        b["mean_wait", group] = stats.batch_means(waits, batches)
+        b["mean_response", group] = stats.batch_means(stays, batches)
+        b["mean_wait_served", group] = stats.batch_means(wait_served, batches)
+        b["abandonment_probability", group] = stats.batch_means(flags, batches)
+        b["mean_queue_length", group] = stats.binned_average(arr[acc], queue_exit[acc], edges)
+        if ("mean_wait_abandoned", group) in v:
+            b["mean_wait_abandoned", group] = stats.batch_means(wait_gone, batches)
 
 
 def _vm_level(out, rec, t0, t1, names, pcpus, vcpus, accepted, dep_open, edges):

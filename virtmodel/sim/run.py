@@ -34,10 +34,13 @@ from ..scenario import Scenario
 from . import stats
 from .fastpath import FastFCFS
 from .measure import measure
+from .percentiles import PERCENTILES
 from .results import SimResult
 from .vmm import Hypervisor
 
 __all__ = ["simulate", "run_replication", "resolve_engine"]
+
+
 
 def _compiled_engine(scenario, seed, replication):
     from .compiled import CompiledEngine  # numba is imported on the first compiled run only
@@ -121,15 +124,18 @@ def run_replication(scenario, seed, replication, customers=None, horizon=None, w
     """
     model = _ENGINES[resolve_engine(scenario, engine)](scenario, seed, replication)
     if customers is not None:
+        _check_trace(scenario, customers, 0)
         if removed is None and warmup == "mser5":
             model.run_until_departures(customers)
             removed = stats.mser5(model.records().responses())
         elif removed is None:
             removed = math.ceil(customers / (1 - warmup)) - customers
+        _check_trace(scenario, customers, removed)
         model.run_until_departures(customers + removed)
         rec = model.records()
         t1 = rec.now
     else:
+        _check_trace_horizon(scenario, horizon)
         model.run_until(horizon)
         rec = model.records()
         t1 = horizon
@@ -147,6 +153,31 @@ def run_replication(scenario, seed, replication, customers=None, horizon=None, w
                 [vm.vcpus for vm in scenario.vms])
     kept = rec.order.size - removed
     return {"measurement": m, "warmup_removed": int(removed), "window": (t0, t1), "departures": kept}
+
+
+def _check_trace(scenario, customers, removed):
+    """A replayed trace must hold the departures the run keeps plus those removed as warm-up."""
+    jobs = [v.trace_jobs for v in scenario.vms]
+    if None in jobs or not scenario.replays:
+        return
+    total = sum(jobs)
+    if removed >= total:
+        raise InvalidParameter(
+            f"the trace ({total} jobs) is shorter than the warm-up ({removed} departures removed): "
+            "use a longer trace or a smaller warmup fraction")
+    if customers + removed > total:
+        raise InvalidParameter(
+            f"the trace holds {total} jobs, fewer than customers={customers} plus the warm-up removed "
+            f"({removed}): ask for at most {total - removed} customers")
+
+
+def _check_trace_horizon(scenario, horizon):
+    """A horizon past the end of a replayed arrival trace would measure an emptying system."""
+    ends = [math.fsum(v.arrival.values) for v in scenario.vms if v.trace_jobs is not None]
+    if ends and horizon > max(ends):
+        raise InvalidParameter(
+            f"horizon={horizon!r} runs past the last arrival of the trace (t={max(ends)!r}); "
+            "give a horizon within the trace")
 
 
 def pilot_responses(scenario, seed, replication, customers=None, horizon=None, engine="simpy"):
@@ -286,6 +317,10 @@ def simulate(scenario, customers=None, horizon=None, replications=10, seed=None,
     )
     engine = resolve_engine(scenario, engine)
     edges = _check_bins(size_bins, replications)
+    if scenario.replays and replications != 1:
+        raise InvalidParameter(
+            f"a replayed trace (dists.Sequential, VM.from_trace) is one sample path: replications must be 1 "
+            f"(the interval then comes from batch means inside the run), got {replications}")
     batch_arg = batches if replications == 1 else None
     bar = dict(total=replications, desc="replications", disable=not progress, leave=False)
     removed = None
@@ -323,7 +358,8 @@ def _conditional(outputs, edges) -> pd.DataFrame:
 
 
 def _summarise(outputs, scenario, customers, horizon, replications, seed, warmup, engine, edges=None):
-    keys = list(outputs[0]["measurement"].values)
+    # a metric that some replication could not estimate (a percentile of too few departures) is left out
+    keys = [k for k in outputs[0]["measurement"].values if all(k in o["measurement"].values for o in outputs)]
     per_rep = pd.DataFrame(
         [(r, metric, group, out["measurement"].values[metric, group])
          for r, out in enumerate(outputs) for metric, group in keys],
@@ -338,6 +374,11 @@ def _summarise(outputs, scenario, customers, horizon, replications, seed, warmup
             iv = stats.student_t_interval(outputs[0]["measurement"].batches[metric, group],
                                           method="batch means")
             mean = outputs[0]["measurement"].values[metric, group]
+            if metric.split("_", 1)[0] in PERCENTILES:
+                # sectioning (Asmussen & Glynn 2007, §III.5): centre on the whole run's quantile, the
+                # half-width from the batch quantiles (a batch quantile is biased for short batches)
+                half = (iv.high - iv.low) / 2
+                iv = stats.Interval(mean, mean - half, mean + half, half, iv.n, "sectioning", iv.level)
         rows.append((metric, group, mean, iv.low, iv.high, iv.n))
     summary = pd.DataFrame(rows, columns=["metric", "group", "mean", "ci_low", "ci_high", "n"])
     batch_rows = [] if replications >= 2 else [
@@ -356,5 +397,6 @@ def _summarise(outputs, scenario, customers, horizon, replications, seed, warmup
         summary=summary, per_replication=per_rep, batches=batch_frame, diagnostics=diag,
         conditional=_conditional(outputs, edges), customers=customers,
         horizon=horizon, replications=replications, seed=seed, warmup=warmup,
-        method="replications" if replications >= 2 else "batch means", engine=engine,
+        method="replications" if replications >= 2 else (
+            "batch means (trace replay: one sample path)" if scenario.replays else "batch means"), engine=engine,
     )
