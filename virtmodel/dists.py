@@ -58,6 +58,7 @@ __all__ = [
     "Empirical",
     "Poisson",
     "Compound",
+    "Sequential",
 ]
 
 #: Tolerance on ``sum(probs) == 1`` for :class:`HyperExponential`.
@@ -892,6 +893,118 @@ class Empirical(Distribution):
     def to_scipy(self):
         values, counts = np.unique(self._sorted, return_counts=True)
         return stats.rv_discrete(values=(values, counts / self._sorted.size))
+
+
+# ---------------------------------------------------------------------------
+# trace replay
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sequential(Distribution):
+    """Measured values replayed in their order (trace-driven simulation), like Ciw's ``Sequential``.
+
+    In the simulator a VM whose ``arrival`` (interarrival times) or
+    ``service`` is ``Sequential`` gets exactly these values, one per job, in
+    this order: the trace is one sample path.  As a distribution it is the
+    empirical law of the values (moments, ``cdf``, ``laplace`` as
+    :class:`Empirical`), so predictions and offered loads see the trace's
+    moments.
+
+    Parameters
+    ----------
+    values : sequence of float
+        Nonnegative values (at least one, not all zero), in replay order.
+    cycle : bool, default False
+        What happens after the last value.  False (the default): the replay
+        **ends** — an arrival stream simply has no more arrivals (the trace is
+        over), while running out of service times, or ``sample`` asked for
+        more values than there are, raises :class:`~virtmodel.errors.InvalidParameter`
+        saying how many there are.  Nothing is invented past the end of a
+        measurement unless asked.  True: start again from the first value
+        (Ciw's behaviour), for a short pattern repeated for ever.
+
+    Notes
+    -----
+    ``sample(rng, size)`` returns the *first* ``size`` values in order (it
+    does not use ``rng``; a replay has no randomness), cycling if
+    ``cycle=True``.  The simulator replays the whole sequence with
+    :meth:`replay`.  Moments are population moments of the values:
+    :math:`E[X^k] = \\frac1n \\sum_i x_i^k`.
+
+    Examples
+    --------
+    >>> d = Sequential([3.0, 1.0, 2.0])
+    >>> d.mean, d.variance
+    (2.0, 0.6666666666666666)
+    >>> import numpy as np
+    >>> d.sample(np.random.default_rng(0), 2).tolist()
+    [3.0, 1.0]
+    >>> Sequential([3.0, 1.0], cycle=True).sample(np.random.default_rng(0), 5).tolist()
+    [3.0, 1.0, 3.0, 1.0, 3.0]
+    >>> list(d.replay())
+    [3.0, 1.0, 2.0]
+    """
+
+    values: tuple[float, ...]
+    cycle: bool = False
+
+    def __post_init__(self):
+        arr = _vector(nonnegative, "values", self.values)
+        if not arr.any():
+            raise InvalidParameter(f"values must not all be zero (mean must be > 0), got {_fmt(arr)}")
+        if not isinstance(self.cycle, bool):
+            raise InvalidParameter(f"cycle must be True or False, got {self.cycle!r}")
+        object.__setattr__(self, "values", tuple(arr.tolist()))
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @cached_property
+    def _law(self) -> Empirical:
+        return Empirical(self.values)
+
+    @property
+    def mean(self):
+        return self._law.mean
+
+    @property
+    def variance(self):
+        return self._law.variance
+
+    def _raw_moment(self, k):
+        return self._law._raw_moment(k)
+
+    def _cdf(self, x):
+        return self._law._cdf(x)
+
+    def _partial_moment(self, k, x):
+        return self._law._partial_moment(k, x)
+
+    def _laplace(self, s):
+        return self._law._laplace(s)
+
+    def replay(self):
+        """Iterator over the values in order (endless when ``cycle`` is True)."""
+        if self.cycle:
+            while True:
+                yield from self.values
+        else:
+            yield from self.values
+
+    def _sample(self, rng, size):
+        shape = size if isinstance(size, tuple) else (size,)
+        total = int(np.prod(shape, dtype=np.int64))
+        n = len(self.values)
+        if total > n and not self.cycle:
+            raise InvalidParameter(
+                f"size must be <= {n} (the number of values of this Sequential), got {total}; "
+                "pass cycle=True to repeat the values")
+        out = np.resize(np.array(self.values, dtype=np.float64), total)
+        return out.reshape(shape) if isinstance(size, tuple) else out
+
+    def to_scipy(self):
+        return self._law.to_scipy()
 
 
 # ---------------------------------------------------------------------------

@@ -43,6 +43,17 @@ class VM:
         is the cold boot, also used by a later ``Start`` event.
     warm_boot : Distribution or None
         Boot time from a snapshot, for ``Start(warm=True)`` events.
+    patience : Distribution or None
+        How long each job is willing to wait: a job that has not started
+        service when its patience runs out leaves (abandons) and is never
+        served (Palm's model; ``Exponential`` patience with exponential
+        service and Poisson arrivals is Erlang-A, M/M/c+M).  Metrics then
+        include ``abandonment_probability``, ``mean_wait_served`` and
+        ``mean_wait_abandoned``.  None: jobs wait for ever.
+
+    See Also
+    --------
+    VM.from_trace : a VM whose jobs replay a measured trace.
 
     Examples
     --------
@@ -60,6 +71,7 @@ class VM:
     configure: Distribution | None = None
     boot: Distribution | None = None
     warm_boot: Distribution | None = None
+    patience: Distribution | None = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.strip():
@@ -73,11 +85,105 @@ class VM:
         object.__setattr__(self, "priority", nonnegative_int(f"VM {self.name!r}: priority", self.priority))
         if self.vcpus is not None:
             object.__setattr__(self, "vcpus", positive_int(f"VM {self.name!r}: vcpus", self.vcpus))
-        for attr in ("create", "configure", "boot", "warm_boot"):
+        for attr in ("create", "configure", "boot", "warm_boot", "patience"):
             value = getattr(self, attr)
             if value is not None and not isinstance(value, Distribution):
                 raise InvalidParameter(
                     f"VM {self.name!r}: {attr} must be a virtmodel.dists Distribution or None, got {value!r}")
+
+    @classmethod
+    def from_trace(cls, name, arrival_times, sizes, **kwargs) -> VM:
+        """A VM whose jobs replay a measured trace: job k arrives at ``arrival_times[k]`` with size ``sizes[k]``.
+
+        Both become :class:`~virtmodel.dists.Sequential` distributions (the
+        interarrival gaps, the first one measured from time 0, and the sizes),
+        so the trace runs through any policy unchanged.  A trace is one
+        sample path: :func:`virtmodel.simulate` takes ``replications=1`` for
+        it and gives batch-means intervals (``SimResult.method`` says so); the
+        run may not ask for more jobs than the trace holds.
+
+        Parameters
+        ----------
+        name : str
+        arrival_times : sequence of float
+            Finite, >= 0 and strictly increasing (shift a trace to start near
+            0; the time unit is the model's).
+        sizes : sequence of float
+            Service requirements, finite and >= 0, one per arrival.
+        **kwargs
+            Any other :class:`VM` field (``patience``, ``priority``, ``vcpus``...).
+
+        Raises
+        ------
+        InvalidParameter
+            Not 1-d numbers, lengths differ, times not strictly increasing
+            (names the first offending index) or negative, negative sizes.
+
+        Notes
+        -----
+        The simulator rebuilds the arrival instants as the running float sum
+        of the gaps, which reproduces the given times exactly except possibly
+        for the last bit of an instant more than twice its predecessor
+        (Sterbenz's lemma covers the rest).
+
+        Examples
+        --------
+        >>> v = VM.from_trace("log", [0.5, 1.0, 3.0], [0.2, 0.4, 0.3])
+        >>> v.arrival.values, v.trace_jobs
+        ((0.5, 0.5, 2.0), 3)
+        """
+        import numpy as np
+
+        from .dists import Sequential
+
+        def column(label, values):
+            if isinstance(values, (str, bytes)) or values is None:
+                raise InvalidParameter(f"VM {name!r}: {label} must be a 1-d sequence of numbers, got {values!r}")
+            try:
+                arr = np.asarray(values, dtype=float)
+            except (TypeError, ValueError):
+                raise InvalidParameter(
+                    f"VM {name!r}: {label} must be a 1-d sequence of numbers, got {values!r}") from None
+            if arr.ndim != 1 or arr.size == 0:
+                raise InvalidParameter(
+                    f"VM {name!r}: {label} must be a non-empty 1-d sequence, got shape {arr.shape}")
+            if not np.all(np.isfinite(arr)):
+                bad = int(np.flatnonzero(~np.isfinite(arr))[0])
+                raise InvalidParameter(f"VM {name!r}: {label} must be finite, got {label}[{bad}]={float(arr[bad])!r}")
+            if np.any(arr < 0):
+                bad = int(np.flatnonzero(arr < 0)[0])
+                raise InvalidParameter(f"VM {name!r}: {label} must be >= 0, got {label}[{bad}]={float(arr[bad])!r}")
+            return arr
+
+        times = column("arrival_times", arrival_times)
+        size = column("sizes", sizes)
+        if times.size != size.size:
+            raise InvalidParameter(
+                f"VM {name!r}: sizes must have one value per arrival ({times.size}), got {size.size}")
+        steps = np.diff(times)
+        if np.any(steps <= 0):
+            bad = int(np.flatnonzero(steps <= 0)[0]) + 1
+            raise InvalidParameter(
+                f"VM {name!r}: arrival_times must be strictly increasing, got arrival_times[{bad}]="
+                f"{float(times[bad])!r} <= arrival_times[{bad - 1}]={float(times[bad - 1])!r}")
+        gaps = np.diff(times, prepend=0.0)
+        return cls(name, arrival=Sequential(gaps), service=Sequential(size), **kwargs)
+
+    @property
+    def trace_jobs(self) -> int | None:
+        """Number of jobs when the arrivals replay a finite trace (a non-cycling Sequential), else None."""
+        from .dists import Sequential
+
+        if isinstance(self.arrival, Sequential) and not self.arrival.cycle:
+            return len(self.arrival)
+        return None
+
+    @property
+    def replays(self) -> bool:
+        """Whether arrivals or service replay measured values (a Sequential): one sample path."""
+        from .dists import Sequential
+
+        return isinstance(self.arrival, Sequential) or isinstance(self.service, Sequential)
 
     @property
     def has_stages(self) -> bool:
@@ -177,7 +283,8 @@ class Scenario:
         if not isinstance(self.allow_overload, bool):
             raise InvalidParameter(f"allow_overload must be True or False, got {self.allow_overload!r}")
         self.policy.validate(self)
-        if self.capacity is None and not self.allow_overload and not self.utilization < 1:
+        if (self.capacity is None and not self.allow_overload and not self.utilization < 1
+                and not all(v.patience is not None for v in vms)):  # abandonment keeps a queue stable
             raise UnstableSystem(
                 f"utilization must be < 1 for a steady state, got {self.utilization:.6g} "
                 f"(offered load {self.offered_load:.6g} on {self.pcpus} pCPU(s)); "
@@ -189,6 +296,16 @@ class Scenario:
     def has_lifecycle(self) -> bool:
         """Whether any VM has lifecycle stages or events (the simulator then tracks VM states)."""
         return bool(self.events) or any(v.has_stages for v in self.vms)
+
+    @property
+    def has_patience(self) -> bool:
+        """Whether some VM's jobs abandon (``VM.patience``)."""
+        return any(v.patience is not None for v in self.vms)
+
+    @property
+    def replays(self) -> bool:
+        """Whether some VM replays a measured trace (:class:`~virtmodel.dists.Sequential`)."""
+        return any(v.replays for v in self.vms)
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -24,3 +24,4 @@ __all__ = [
 ]
 from .polling import PollingSystem  # noqa: E402,F401,I001  (not in __all__ above, to keep this a one-line addition)
 from .allocation import long_run_shares, water_fill  # noqa: E402,F401  (not in __all__ above, a one-line addition)
+from .abandonment import MMcM, erlang_a  # noqa: E402,F401  (Erlang-A; a one-line addition)

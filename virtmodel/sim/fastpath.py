@@ -68,8 +68,10 @@ def lindley_waits(interarrivals, services) -> np.ndarray:
 
 
 def supports(scenario) -> bool:
-    """Whether the fast path simulates ``scenario`` exactly (FCFS, one pCPU, no capacity limit)."""
-    return isinstance(scenario.policy, FCFS) and scenario.pcpus == 1 and scenario.capacity is None
+    """Whether the fast path simulates ``scenario`` exactly (FCFS, one pCPU, no capacity limit,
+    no patience, no replayed trace)."""
+    return (isinstance(scenario.policy, FCFS) and scenario.pcpus == 1 and scenario.capacity is None
+            and not scenario.has_patience and not scenario.replays)
 
 
 class FastFCFS:
@@ -83,8 +85,9 @@ class FastFCFS:
     def __init__(self, scenario, seed, replication: int = 0):
         if not supports(scenario):
             raise InvalidParameter(
-                f"engine='fast' needs FCFS on one pCPU without a capacity limit, got policy "
-                f"{scenario.policy!r}, pcpus={scenario.pcpus}, capacity={scenario.capacity}"
+                f"engine='fast' needs FCFS on one pCPU without a capacity limit, patience or replayed trace, "
+                f"got policy {scenario.policy!r}, pcpus={scenario.pcpus}, capacity={scenario.capacity}, "
+                f"patience={scenario.has_patience}, trace={scenario.replays}"
             )
         self.scenario = scenario
         self.seed = seed

@@ -21,7 +21,7 @@ __all__ = ["BLOCK", "vm_rng", "system_rng", "draws", "draw_n"]
 BLOCK = 4096
 
 _VM, _SYSTEM = 0, 1
-ARRIVAL, SERVICE, LIFECYCLE = 0, 1, 2
+ARRIVAL, SERVICE, LIFECYCLE, PATIENCE = 0, 1, 2, 3
 
 
 def _entropy(seed):
@@ -43,7 +43,19 @@ def system_rng(seed, replication: int, source: int) -> np.random.Generator:
 
 
 def draws(dist, rng: np.random.Generator, block: int = BLOCK) -> Iterator[float]:
-    """Endless iterator of floats from ``dist``, sampled ``block`` at a time."""
+    """Endless iterator of floats from ``dist``, sampled ``block`` at a time.
+
+    A :class:`~virtmodel.dists.Sequential` (a measured trace) is replayed
+    instead, value by value, without touching ``rng``; unless it cycles the
+    iterator ends with the trace.
+    """
+    replay = getattr(dist, "replay", None)
+    if replay is not None:
+        return replay()
+    return _draws(dist, rng, block)
+
+
+def _draws(dist, rng, block):
     sample = dist.sample
     while True:
         yield from sample(rng, block).tolist()

@@ -39,7 +39,7 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import chain, repeat
 
 import numpy as np
 import simpy
@@ -47,7 +47,7 @@ import simpy
 from . import credit as _credit  # noqa: F401  (registers the ProportionalShare and Credit schedulers)
 from . import polling as _polling  # noqa: F401  (registers the Polling scheduler)
 from .schedulers import make_scheduler
-from .streams import ARRIVAL, BLOCK, LIFECYCLE, SERVICE, draws, vm_rng
+from .streams import ARRIVAL, BLOCK, LIFECYCLE, PATIENCE, SERVICE, draws, vm_rng
 
 __all__ = ["Hypervisor", "Records"]
 
@@ -63,6 +63,9 @@ class Records:
     that serve a job in pieces: time slicing, preemption, sharing) is the
     pCPU time each job has used so far, switch overhead included; it is None
     when every job runs from ``start`` to ``depart`` in one piece.
+    ``abandoned`` (VMs with patience) marks jobs that left unserved when
+    their patience ran out; their ``depart`` is that instant and they are
+    not in ``order`` (which lists served jobs); None without patience.
     """
 
     arrival: np.ndarray
@@ -74,6 +77,7 @@ class Records:
     order: np.ndarray
     now: float
     occupied: np.ndarray | None = None
+    abandoned: np.ndarray | None = None
 
     def responses(self) -> np.ndarray:
         """Response times of the departed jobs, in departure order."""
@@ -92,6 +96,25 @@ def _arrival_times(dist, rng, vm_index):
         times = np.cumsum(np.concatenate(([t], sample(rng, BLOCK))))[1:]
         yield from zip(times.tolist(), repeat(vm_index))
         t = float(times[-1])
+
+
+def _trace_arrival_times(dist, vm_index):
+    """(time, vm_index) pairs of a replayed trace (a Sequential of gaps): the
+    running float sum, as the eager process computes it; ends with the trace."""
+    t = 0.0
+    for dt in dist.replay():
+        t += dt
+        yield t, vm_index
+
+
+def _trace_sizes(vm):
+    """The service times of a VM whose service is a Sequential; a clear error when they run out."""
+    yield from draws(vm.service, None)
+    from ..errors import InvalidParameter
+
+    raise InvalidParameter(
+        f"VM {vm.name!r}: its service trace (Sequential of {len(vm.service)} values) ran out: it needs one "
+        "value per job; give as many sizes as arrivals, simulate fewer jobs, or pass cycle=True")
 
 
 class Hypervisor:
@@ -143,8 +166,13 @@ class Hypervisor:
         self._slice_began = [0.0] * c
         self._pcpus: list[simpy.Process] = []
         self._sizes = [draws(vm.service, vm_rng(seed, replication, i, SERVICE))
+                       if not hasattr(vm.service, "replay") else _trace_sizes(vm)
                        for i, vm in enumerate(scenario.vms)]
         self.lifecycle = scenario.has_lifecycle
+        self.patient = scenario.has_patience
+        self.deadline: list[float] | None = None
+        if self.patient:
+            self._start_patience(sched)
         if self.lifecycle:
             self._start_lifecycle(sched)
             lazy_arrivals = False  # states change at arrivals' instants: admit each one as an event
@@ -153,8 +181,11 @@ class Hypervisor:
         self.lazy_arrivals = lazy_arrivals
         if lazy_arrivals:
             streams = [_arrival_times(vm.arrival, vm_rng(seed, replication, i, ARRIVAL), i)
+                       if not hasattr(vm.arrival, "replay") else _trace_arrival_times(vm.arrival, i)
                        for i, vm in enumerate(scenario.vms)]
             self._feed = streams[0] if len(streams) == 1 else heapq.merge(*streams)
+            if scenario.replays:  # a trace ends: then the next arrival is never
+                self._feed = chain(self._feed, repeat((math.inf, -1)))
             self._next_arrival, self._next_vm = next(self._feed)
             self._watch = None
             env.process(self._watcher())
@@ -180,6 +211,8 @@ class Hypervisor:
         self.size.append(x)
         self.start.append(math.nan)
         self.depart.append(math.nan)
+        if self.patient:
+            self.deadline.append(t + next(self._patience[vm_index]))
         if self.sliced:
             self.remaining.append(x)
             self.occupied.append(0.0)
@@ -211,6 +244,7 @@ class Hypervisor:
         capacity, nan = self._capacity, math.nan
         in_system = self.in_system
         sliced, remaining, occupied = self.sliced, self.remaining, self.occupied
+        deadline, patience = self.deadline, self._patience if self.patient else None
         while t <= now:
             job = len(arrival)
             arrival.append(t)
@@ -219,6 +253,8 @@ class Hypervisor:
             size.append(x)
             start.append(nan)
             depart.append(nan)
+            if deadline is not None:
+                deadline.append(t + next(patience[i]))
             if sliced:
                 remaining.append(x)
                 occupied.append(0.0)
@@ -240,6 +276,8 @@ class Hypervisor:
                 self._watch = env.event()
                 yield self._watch
             due = self._next_arrival
+            if due == math.inf:
+                return  # the trace is over: no more arrivals to watch for
             delay = due - env.now
             if env.now + delay < due:  # rounding: never wake an ulp before the arrival
                 delay = math.nextafter(delay, math.inf)
@@ -312,6 +350,8 @@ class Hypervisor:
         timeout = env.timeout
         sched = self.scheduler
         next_job, slice_for = self._next_job if self.lifecycle else sched.next_job, sched.slice_for
+        if self.patient:
+            next_job = self._next_patient_job
         start, depart = self.start, self.depart
         departed = self.order.append
         notify = getattr(sched, "on_depart", None)
@@ -375,6 +415,45 @@ class Hypervisor:
             else:
                 remaining[job] = left
                 put_back(job)
+
+    # -- patience (abandonment) ----------------------------------------------------
+    def _start_patience(self, sched):
+        """Each job draws a patience at arrival (stream PATIENCE of its VM); one not started
+        by ``arrival + patience`` abandons.
+
+        Abandonment is applied lazily but exactly: an abandoned job takes no
+        pCPU time, so it only matters when a pCPU picks the next job; the
+        pick skips (and drops) every job whose deadline has passed, which
+        leaves the same waiting set as if each had left at its deadline.
+        Exact for the policies whose decisions are taken only when a pCPU
+        picks (``mode = "whole"``: FCFS, SJF, non-preemptive priority,
+        delay-dependent priority, FCFS with vCPU limits).
+        """
+        from ..errors import InvalidParameter
+
+        if sched.mode != "whole" or self.lifecycle or self.scenario.capacity is not None:
+            raise InvalidParameter(
+                "patience (abandonment) is simulated for non-preemptive policies that run each job to "
+                "completion (FCFS, SJF, Priority(preemptive=False), DelayDependentPriority), without "
+                "lifecycle events or a capacity limit; not implemented for policy "
+                f"{self.scenario.policy!r}, capacity={self.scenario.capacity!r}, "
+                f"lifecycle={self.lifecycle}")
+        self.deadline = []
+        self._patience = [draws(v.patience, vm_rng(self.seed, self.replication, i, PATIENCE))
+                          if v.patience is not None else repeat(math.inf)
+                          for i, v in enumerate(self.scenario.vms)]
+
+    def _next_patient_job(self):
+        """next_job with abandonment: drop waiting jobs whose patience ran out before now."""
+        sched, now, deadline = self.scheduler, self.env.now, self.deadline
+        notify = getattr(sched, "on_depart", None)
+        while True:
+            job = sched.next_job()
+            if job is None or deadline[job] >= now:
+                return job
+            if notify is not None:
+                notify(job)  # it will never run: give back its vCPU
+            self.in_system -= 1
 
     # -- lifecycle (see virtmodel.events) ----------------------------------------
     def _start_lifecycle(self, sched):
@@ -486,7 +565,16 @@ class Hypervisor:
             return
         self._done = self.env.event()
         self._target = count
-        self.env.run(until=self._done)
+        try:
+            self.env.run(until=self._done)
+        except RuntimeError as exc:  # simpy: no events left, i.e. a replayed trace is over
+            if not self.scenario.replays:
+                raise
+            from ..errors import InvalidParameter
+
+            raise InvalidParameter(
+                f"the trace ends after {self.departures} departures; the run needs {count} (customers plus "
+                "the warm-up removed): simulate fewer customers, or give a horizon") from exc
 
     def run_until(self, time: float) -> None:
         """Advance the clock to ``time``."""
@@ -501,14 +589,20 @@ class Hypervisor:
         now = float(self.env.now)
         if self.lazy_arrivals and self._next_arrival <= now:
             self._ingest(now)
+        depart, abandoned = np.asarray(self.depart, dtype=float), None
+        if self.patient:
+            deadline = np.asarray(self.deadline, dtype=float)
+            abandoned = np.isnan(np.asarray(self.start, dtype=float)) & ~blocked & (deadline <= now)
+            depart[abandoned] = deadline[abandoned]  # they left when their patience ran out
         return Records(
             arrival=np.asarray(self.arrival, dtype=float),
             vm=np.asarray(self.vm, dtype=np.int64),
             size=np.asarray(self.size, dtype=float),
             start=np.asarray(self.start, dtype=float),
-            depart=np.asarray(self.depart, dtype=float),
+            depart=depart,
             blocked=blocked,
             order=np.asarray(self.order, dtype=np.int64),
             now=now,
             occupied=np.asarray(self.occupied, dtype=float) if self.sliced else None,
+            abandoned=abandoned,
         )

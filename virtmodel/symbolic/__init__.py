@@ -9,6 +9,7 @@ True
 """
 
 from . import (
+    abandonment,  # noqa: F401  (registers the Erlang-A derivation)
     allocation,  # noqa: F401  (registers the allocation derivations: Kaufman-Roberts, DRF, idle memory tax)
     clock,  # noqa: F401  (registers the guest-clock derivations: NTP on-wire, Allan, holdover, lost ticks)
     lifecycle,  # noqa: F401  (registers the boot-storm derivations)
