@@ -139,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
                    help="processes for replications (results do not depend on it)")
     v.add_argument("--no-progress", action="store_true", help="no progress bar")
-    v.add_argument("--area", action="append", choices=["queues", "scheduling", "polling", "allocation", "hypervisor"],
+    v.add_argument("--area", action="append",
+                   choices=["queues", "scheduling", "polling", "allocation", "hypervisor", "admission"],
                    help="only this area of the battery (repeatable; default: all)")
     v.set_defaults(func=_validate)
 

@@ -56,7 +56,7 @@ def _single(load, service, servers=1, capacity=None):
 
 
 #: the areas of the battery, in order
-AREAS = ("queues", "scheduling", "polling", "allocation", "hypervisor")
+AREAS = ("queues", "scheduling", "polling", "allocation", "hypervisor", "admission")
 
 
 def battery(areas=AREAS) -> list[Check]:
@@ -67,7 +67,9 @@ def battery(areas=AREAS) -> list[Check]:
     high-variance (H2, scv 4) service; ``"polling"``: symmetric exact waits
     and the asymmetric pseudo-conservation law; ``"allocation"``:
     proportional-share and credit long-run shares; ``"hypervisor"``:
-    virtualization overhead, consolidation, boot storms.
+    virtualization overhead, consolidation, boot storms; ``"admission"``:
+    one host's blocking per flavour against Kaufman-Roberts, minimum vs
+    dynamic allocation latency.
     """
     unknown = sorted(set(areas) - set(AREAS))
     if unknown:
@@ -91,6 +93,10 @@ def battery(areas=AREAS) -> list[Check]:
         from .battery_hypervisor import hypervisor_checks
 
         checks += hypervisor_checks()
+    if "admission" in areas:
+        from .battery_admission import admission_checks
+
+        checks += admission_checks()
     return checks
 
 
