@@ -1,16 +1,18 @@
-"""Proportional-share and Xen-style credit schedulers for the simulator.
+"""Proportional-share and Xen credit1 schedulers for the simulator.
 
-* :class:`ProportionalShareScheduler` — weighted generalized processor
+* :class:`ProportionalShareScheduler` -- weighted generalized processor
   sharing between VMs, simulated exactly (fluid, no quantum).
-* :class:`CreditScheduler` — a credit scheduler after Xen's
-  (``sched_credit.c``; Cherkasova, Gupta & Vahdat, "Comparison of the three
-  CPU schedulers in Xen", SIGMETRICS Perform. Eval. Rev. 35(2), 2007):
-  weights, caps, BOOST/UNDER/OVER priorities, time slices and accounting.
+* :class:`CreditScheduler` -- Xen's credit scheduler (credit1) as
+  ``xen/common/sched/credit.c`` runs it: credit and weight per active vCPU,
+  BOOST/UNDER/OVER, ticks, accounting, caps, the rate limit, per-pCPU run
+  queues with tickling and stealing (Cherkasova, Gupta & Vahdat,
+  "Comparison of the three CPU schedulers in Xen", SIGMETRICS Perform. Eval.
+  Rev. 35(2), 2007, for the behaviour; the source for the rules).
 
-Both serve the jobs of a VM FCFS, one job per vCPU: a VM with v vCPUs (the
-pCPUs when ``VM.vcpus`` is None) runs at most v of its jobs at once, the
-oldest ones.  Their long-run shares are predicted by
-:func:`virtmodel.analytic.allocation.long_run_shares`.
+In both the hypervisor schedules vCPUs, not jobs: a VM with v vCPUs (one per
+pCPU when ``VM.vcpus`` is None) serves its jobs FCFS, one job per vCPU, and a
+job ending inside a running vCPU costs nothing.  Their long-run shares are
+predicted by :func:`virtmodel.analytic.allocation.long_run_shares`.
 """
 
 from __future__ import annotations
@@ -63,6 +65,12 @@ def share(capacity, weights, limits):
 @implements(ProportionalShare)
 class ProportionalShareScheduler(Scheduler):
     """Weighted GPS between VMs, FCFS within a VM, simulated exactly.
+
+    **What the hypervisor sees**: each VM's number of busy vCPUs (m_i,
+    below) and its weight -- not jobs.  Sharing is fluid, so there is no
+    time slice or run queue position to lose: a job ending inside a busy
+    vCPU hands the vCPU to the VM's next job at no cost, and the VM's rate
+    changes only when its number of busy vCPUs does.
 
     VM i with n_i jobs serves its oldest m_i = min(n_i, v_i) jobs, each at
     rate r_i / m_i, where the rates r = (r_i) water-fill the pCPUs by weight
