@@ -49,7 +49,9 @@ class SimResult:
         ``"replications"`` (Student-t over replication means, R - 1 degrees
         of freedom) or ``"batch means"`` (one run, Student-t over batches).
     engine : str
-        ``"simpy"`` (the reference model) or ``"fast"`` (vectorised Lindley).
+        ``"simpy"`` (the reference model), ``"compiled"`` (the numba kernels,
+        job-for-job equal to simpy) or ``"fast"`` (vectorised Lindley): the
+        engine that ran (``engine="auto"`` resolves to compiled or simpy).
     """
 
     summary: pd.DataFrame

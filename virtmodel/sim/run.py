@@ -260,7 +260,7 @@ def _map(fn, jobs, workers, bar):
 
 
 def simulate(scenario, customers=None, horizon=None, replications=10, seed=None, warmup="mser5",
-             batches=20, workers=1, engine="simpy", progress=False, size_bins=None) -> SimResult:
+             batches=20, workers=1, engine="auto", progress=False, size_bins=None) -> SimResult:
     """Simulate ``scenario`` as seeded replications and estimate every metric with a 95 % CI.
 
     Parameters
@@ -282,7 +282,7 @@ def simulate(scenario, customers=None, horizon=None, replications=10, seed=None,
         Number of batches when ``replications == 1``.
     workers : int, default 1
         Processes to run replications on; results are identical for any value.
-    engine : {"simpy", "compiled", "auto", "fast"}
+    engine : {"auto", "simpy", "compiled", "fast"}, default "auto"
         ``"simpy"``: the reference model; ``"compiled"``: the numba kernels
         (:mod:`virtmodel.sim.compiled`; same jobs, order and times as simpy for
         the same seed; raises for a scenario they do not implement);
