@@ -51,14 +51,14 @@ from pathlib import Path
 import numpy as np
 
 from ._errors import ChecksumMismatch, CorruptDataFile, DataError, DataFileMissing, NoFetcher, UnknownDataset
-from ._fetch import BASE_URL_VAR, fetch
+from ._fetch import BASE_URL_VAR, fetch, fetch_all
 from ._loaders import CHRONY_COLUMNS, LOADERS, check_options, decimal_to_ns, exact_offset_delay, read_chrony_log
 from ._registry import DATASETS, DataFile, Dataset, names
 from ._registry import get as info
 from ._store import ENV_VAR, data_dir, file_path, verify_file
 
 __all__ = [
-    "load", "fetch", "path", "paths", "info", "names", "datasets", "data_dir", "available",
+    "load", "fetch", "fetch_all", "path", "paths", "info", "names", "datasets", "data_dir", "available",
     "exact_offset_delay", "decimal_to_ns", "read_chrony_log", "CHRONY_COLUMNS",
     "Dataset", "DataFile", "DATASETS", "ENV_VAR", "BASE_URL_VAR",
     "DataError", "UnknownDataset", "DataFileMissing", "ChecksumMismatch", "CorruptDataFile", "NoFetcher",

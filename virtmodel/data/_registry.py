@@ -324,8 +324,9 @@ _DATASETS = (
             DataFile("vm_workload/azure_v1_arrivals_lifetimes/LICENSE", "as_is", "resources/traces/LICENSE",
                      documentation=True),
         ),
-        recipe=("v1.test.txt.gz and v1.test.c2591400.txt.gz flattened to one row per VM with "
-                "resources/maps/flav_map.txt and v1.interval_map.txt (see INPUT.md)"),
+        recipe=("resources/traces/v1.test.txt and v1.test.c2591400.txt (plain text at this commit) "
+                "flattened to one row per VM with resources/maps/flav_map.txt and v1.interval_map.txt (a bin's "
+                "bounds are the least and greatest seconds mapped to it; see INPUT.md)"),
         returns=("DataFrame sorted by bin_end_s (file order within a bin): bin_end_s, tenant_batch, "
                  "flavor (category), vcpus, mem_gb, censored (bool), dur_bin, dur_bin_lo_s, dur_bin_hi_s."),
         pitfalls=("Lifetimes are known only to a bin [dur_bin_lo_s, dur_bin_hi_s]; a censored VM's bin "
@@ -350,11 +351,13 @@ _DATASETS = (
             DataFile("vm_workload/google_gcd_1600vm/gcd_vms_long.csv.gz", "derived"),
             DataFile("vm_workload/google_gcd_1600vm/README.md", "as_is", "README.md", documentation=True),
         ),
-        recipe=("GCD_VMs.tar.gz (files GCD_VMs/vm_JOB_N: 288 lines 'cpu_pct mem_pct') to long format: "
-                "vm, t_index_5min, cpu_util_pct, mem_util_pct"),
+        recipe=("GCD_VMs.tar.gz (files GCD_VMs/vm_JOB_N: 288 lines 'cpu_pct mem_pct') to long format in "
+                "archive order: vm, t_index_5min, cpu_util_pct, mem_util_pct (values printed with %g)"),
         returns=("long DataFrame sorted by vm, t_index_5min: vm (category), t_index_5min (int16), "
                  "cpu_util_pct, mem_util_pct (float64); form='wide' gives two vm x 288 frames in a dict."),
-        pitfalls=("613 memory values exceed 100 % (up to 215 %) in the source: kept as is.",),
+        pitfalls=("613 memory values exceed 100 % (up to 215 %) in the source: kept as is.",
+                  "The derived file keeps 6 significant digits of the source's values (printf %g: "
+                  "7.249499999999999 became 7.2495); the recipe does the same.",),
     ),
     Dataset(
         name="gnss_chrony_chain",
@@ -376,7 +379,7 @@ _DATASETS = (
                      documentation=True),
         ),
         recipe=("GNS181PEX lines of 7/AS{1..4}_final.txt parsed to host, ref_time_unix, sys_time_unix, "
-                "offset_s, ltcy_us, exec_us"),
+                "offset_s (text as logged), ltcy_us, exec_us (as Python floats: 0.10 became 0.1)"),
         returns=("DataFrame sorted by host, ref_time_ns: host (category AS1..AS4), hop (int8, 0..3), "
                  "ref_time_unix and sys_time_unix (str, exact as logged), ref_time_ns and sys_time_ns "
                  "(int64 Unix nanoseconds, exact), offset_ns (int64, ref - sys, exact), offset_s (float64, "
