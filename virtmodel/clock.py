@@ -278,9 +278,8 @@ class ClockScenario:
     --------
     >>> import virtmodel as vm
     >>> from virtmodel.analytic.clock import Oscillator
-    >>> from virtmodel.clock import Deschedule
     >>> sc = vm.ClockScenario(n_vms=4, horizon=200.0, oscillator=Oscillator(frequency_ppm=5.0),
-    ...                       descheduling=Deschedule(0.03, 0.01), tick_policy="delay")
+    ...                       descheduling=vm.clock.Deschedule(0.03, 0.01), tick_policy="delay")
     >>> vm.predict(sc).value("clock_rate_error")
     -0.249995
     """
