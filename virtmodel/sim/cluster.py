@@ -84,13 +84,46 @@ def _heap_pop(ht, hi, size):
 
 
 @numba.njit(cache=True)
+def _best_score(policy, c, m, free_c, free_m, inv_c, inv_m, inv_c2, inv_m2, scores):
+    """Host with the highest score among those with room (-1: none); ties (within 1e-12) to the lowest index.
+
+    Two passes, the first branch-free so that it vectorises: best fit scores minus the normalised free
+    capacity left, worst fit plus it, dot product the alignment of demand and free capacity.
+    """
+    nh = free_c.size
+    top = -np.inf
+    for h in range(nh):
+        fits = (free_c[h] + _EPS >= c) & (free_m[h] + _EPS >= m)
+        if policy == 3:
+            s = c * free_c[h] * inv_c2[h] + m * free_m[h] * inv_m2[h]
+        else:
+            s = (free_c[h] - c) * inv_c[h] + (free_m[h] - m) * inv_m[h]
+            if policy == 1:
+                s = -s
+        s = s if fits else -np.inf
+        scores[h] = s
+        top = max(top, s)
+    if top == -np.inf:
+        return -1
+    for h in range(nh):
+        if scores[h] >= top - 1e-12:
+            return h
+    return -1
+
+
+@numba.njit(cache=True)
 def _kernel(times, cpu, mem, life, host_cpu, host_mem, policy, start):
     """Place every request; returns (host per request or -1, CPU-time integral and window after ``start``)."""
     n = times.size
     nh = host_cpu.size
     free_c = host_cpu.copy()
     free_m = host_mem.copy()
+    inv_c = 1.0 / host_cpu
+    inv_m = 1.0 / host_mem
+    inv_c2 = inv_c * inv_c
+    inv_m2 = inv_m * inv_m
     placed = np.full(n, -1, np.int64)
+    scores = np.empty(nh)
     ht = np.empty(n)
     hi = np.empty(n, np.int64)
     size = 0
@@ -116,24 +149,14 @@ def _kernel(times, cpu, mem, life, host_cpu, host_mem, policy, start):
             last = t
         c = cpu[k]
         m = mem[k]
-        best = -1
-        score = 0.0
-        for h in range(nh):
-            if free_c[h] + _EPS < c or free_m[h] + _EPS < m:
-                continue
-            if policy == 0:
-                best = h
-                break
-            if policy == 3:
-                s = (c / host_cpu[h]) * (free_c[h] / host_cpu[h]) + (m / host_mem[h]) * (free_m[h] / host_mem[h])
-                if best < 0 or s > score + 1e-12:
+        if policy == 0:
+            best = -1
+            for h in range(nh):
+                if free_c[h] + _EPS >= c and free_m[h] + _EPS >= m:
                     best = h
-                    score = s
-                continue
-            s = (free_c[h] - c) / host_cpu[h] + (free_m[h] - m) / host_mem[h]
-            if best < 0 or (policy == 1 and s < score - 1e-12) or (policy == 2 and s > score + 1e-12):
-                best = h
-                score = s
+                    break
+        else:
+            best = _best_score(policy, c, m, free_c, free_m, inv_c, inv_m, inv_c2, inv_m2, scores)
         if best >= 0:
             placed[k] = best
             free_c[best] -= c
