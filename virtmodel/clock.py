@@ -316,7 +316,7 @@ class ClockScenario:
             raise InvalidParameter(f"sync must be NTP(...), PTP(...) or None, got {self.sync!r}")
         if self.sync is not None:
             _on_grid("poll_interval" if isinstance(self.sync, NTP) else "sync_interval", self.sync.interval, self.step)
-        if self.descheduling is not None and not isinstance(self.descheduling, Deschedule):
+        if self.descheduling is not None and not all(hasattr(self.descheduling, a) for a in ("mean_run", "periodic")):
             raise InvalidParameter(f"descheduling must be a Deschedule or None, got {self.descheduling!r}")
         if self.tick_policy not in C.TICK_POLICIES:
             raise InvalidParameter(f"tick_policy must be one of {list(C.TICK_POLICIES)}, got {self.tick_policy!r}")
