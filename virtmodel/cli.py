@@ -5,6 +5,8 @@
     write it (CSV plus a JSON sidecar) and exit 1 if an exact model fails.
 ``virtmodel derive NAME [--latex]`` / ``virtmodel derive --list``
     Show a sympy derivation.
+``virtmodel data list | info NAME | fetch NAME|--all | path [NAME] | verify | summary``
+    Real datasets (virtmodel.data): list, describe, download with sha256 checks.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ def _validate(args) -> int:
     show = table[["check", "metric", "group", "analytic", "sim_mean", "ci_low", "ci_high", "rel_error",
                   "agrees", "passes"]].copy()
     show["exact"] = table["exact"].map({True: "exact", False: "approx"})
+    if "engine" in table:
+        show["engine"] = table["engine"]  # which simulator made each row (compiled or simpy)
     with pd.option_context("display.width", 200, "display.max_rows", None, "display.max_colwidth", 32):
         print(show.to_string(index=False, float_format=lambda x: f"{x:.5g}"))
     outside = meta["exact_rows_outside_95_interval"]
@@ -140,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="processes for replications (results do not depend on it)")
     v.add_argument("--no-progress", action="store_true", help="no progress bar")
     v.add_argument("--area", action="append",
-                   choices=["queues", "scheduling", "polling", "allocation", "hypervisor", "admission"],
+                   choices=["queues", "scheduling", "polling", "allocation", "hypervisor", "admission", "clock"],
                    help="only this area of the battery (repeatable; default: all)")
     v.set_defaults(func=_validate)
 
@@ -161,6 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default=None, help="store directory (default data/sweeps/NAME/)")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(func=_sweep)
+
+    from .data._cli import add_data_parser
+
+    add_data_parser(sub)  # virtmodel data list | info NAME | fetch NAME|--all | path | verify | summary
     return parser
 
 

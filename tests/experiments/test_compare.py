@@ -34,7 +34,7 @@ def table():
 
 def test_columns(table):
     assert COLUMNS == CONTRACT
-    assert list(table.columns) == CONTRACT + ["exact", "model", "n"]
+    assert list(table.columns) == CONTRACT + ["exact", "model", "n", "engine"]
     assert vm.compare is compare
 
 

@@ -30,10 +30,11 @@ def compare(scenario, prediction=None, **simulate_kwargs) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``metric, group, analytic, sim_mean, ci_low, ci_high, rel_error,
-        agrees, exact, model, n``: ``rel_error`` = |sim_mean - analytic| /
+        agrees, exact, model, n, engine``: ``rel_error`` = |sim_mean - analytic| /
         |analytic| and ``agrees`` is True when the analytic value lies inside
         the 95 % interval; ``n`` is the number of replications (or batches)
-        behind the interval.  Rows cover the metrics both sides report.
+        behind the interval; ``engine`` the simulator that ran (``SimResult.engine``).
+        Rows cover the metrics both sides report.
 
     Raises
     ------
@@ -60,4 +61,5 @@ def compare(scenario, prediction=None, **simulate_kwargs) -> pd.DataFrame:
     tab["agrees"] = (tab["ci_low"] <= tab["analytic"]) & (tab["analytic"] <= tab["ci_high"])
     tab["exact"] = pred.exact
     tab["model"] = pred.model
-    return tab[COLUMNS + ["exact", "model", "n"]]
+    tab["engine"] = res.engine
+    return tab[COLUMNS + ["exact", "model", "n", "engine"]]

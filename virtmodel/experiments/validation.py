@@ -56,7 +56,7 @@ def _single(load, service, servers=1, capacity=None):
 
 
 #: the areas of the battery, in order
-AREAS = ("queues", "scheduling", "polling", "allocation", "hypervisor", "admission")
+AREAS = ("queues", "scheduling", "polling", "allocation", "hypervisor", "admission", "clock")
 
 
 def battery(areas=AREAS) -> list[Check]:
@@ -69,7 +69,9 @@ def battery(areas=AREAS) -> list[Check]:
     proportional-share and credit long-run shares; ``"hypervisor"``:
     virtualization overhead, consolidation, boot storms; ``"admission"``:
     one host's blocking per flavour against Kaufman-Roberts, minimum vs
-    dynamic allocation latency.
+    dynamic allocation latency; ``"clock"``: lost-tick rate errors, catch-up
+    feasibility and backlog growth, NTP/PTP offset errors, oscillator and
+    holdover (guest clocks, :class:`virtmodel.ClockScenario`).
     """
     unknown = sorted(set(areas) - set(AREAS))
     if unknown:
@@ -97,6 +99,10 @@ def battery(areas=AREAS) -> list[Check]:
         from .battery_admission import admission_checks
 
         checks += admission_checks()
+    if "clock" in areas:
+        from .battery_clock import clock_checks
+
+        checks += clock_checks()
     return checks
 
 
@@ -158,7 +164,8 @@ def run_battery(checks=None, customers=50_000, replications=10, seed=2026, worke
     """Predict and simulate every check; return the tidy comparison table.
 
     Columns: ``check, model, exact, metric, group, analytic, sim_mean, ci_low,
-    ci_high, rel_error, agrees, passes, customers, replications, seed``.
+    ci_high, rel_error, agrees, passes, customers, replications, seed, engine``
+    (``engine``: which simulator made the row, ``SimResult.engine``).
     ``agrees``: analytic inside the 95 % interval; ``passes``: inside the
     family-wise (Bonferroni) interval over all exact rows, and always True
     for approximate models.  Each check gets its own seed, ``seed + index``.
@@ -186,6 +193,7 @@ def run_battery(checks=None, customers=50_000, replications=10, seed=2026, worke
                 rel_error=rel, agrees=bool(lo <= analytic <= hi),
                 passes=bool(flo <= analytic <= fhi) or not pred.exact,
                 customers=int(customers * check.length), replications=replications, seed=s,
+                engine=res.engine,
             ))
     table = pd.DataFrame(rows)
     table.attrs["family_level"] = family_level
