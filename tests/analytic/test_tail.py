@@ -18,7 +18,16 @@ from hypothesis import strategies as st
 from scipy import integrate
 
 import virtmodel as vm
-from virtmodel.analytic.tail import MG1Response, MG1Wait, MMcResponse, MMcWait, md1_wait_cdf
+from virtmodel.analytic.scheduling import MG1Priority
+from virtmodel.analytic.tail import (
+    MG1PriorityResponse,
+    MG1PriorityWait,
+    MG1Response,
+    MG1Wait,
+    MMcResponse,
+    MMcWait,
+    md1_wait_cdf,
+)
 from virtmodel.dists import Deterministic, Erlang, Exponential, HyperExponential, LogNormal, Uniform
 from virtmodel.errors import InvalidParameter, NoClosedForm, UnstableSystem
 
@@ -121,7 +130,7 @@ def test_md1_erlang_formula():
 
 def test_merged_streams_have_one_wait_and_their_own_response():
     sc = vm.Scenario(1, [vm.VM("a", Exponential(0.3), Exponential(1.0)),
-                         vm.VM("b", Exponential(0.3), Erlang.from_mean(1.0, 2))])
+                         vm.VM("b", Exponential(0.3), Erlang.from_mean(2, 1.0))])
     p = vm.predict(sc)
     assert p.quantile("wait", 0.95, "a") == pytest.approx(p.quantile("wait", 0.95, "b"))
     for g in ("a", "b"):
@@ -130,6 +139,38 @@ def test_merged_streams_have_one_wait_and_their_own_response():
         assert area == pytest.approx(p.value("mean_response", g), rel=1e-7)
         assert p.value("p95_response", g) == pytest.approx(float(p.quantile("response", 0.95, g)))
     assert p.value("p99_wait") == pytest.approx(float(p.quantile("wait", 0.99)))
+
+
+def test_priority_class_waits_have_cobhams_means_and_one_class_is_pollaczek_khinchine():
+    """Non-preemptive priority (Takagi 1991, §3.5): the mean of each class's wait distribution is Cobham's
+    mean wait (Cobham, Oper. Res. 2, 1954); with one class the transform is the M/G/1 one."""
+    rates, laws = (0.2, 0.3, 0.25), (Exponential(2.0), HyperExponential.balanced(1.0, 4.0), Erlang.from_mean(3, 1.0))
+    cobham = MG1Priority(list(rates), list(laws), preemptive=False).mean_wait
+    for k in range(3):
+        d = MG1PriorityWait(rates, laws, k)
+        upper = float(d.quantile(1 - 1e-13))
+        area, _ = integrate.quad(lambda x, d=d: float(d.sf(x)), 0, upper, limit=400)
+        assert area == pytest.approx(float(cobham[k]), rel=1e-7)
+        assert float(d.cdf(0.0)) == pytest.approx(1 - sum(r * law.mean for r, law in zip(rates, laws, strict=True)))
+        assert np.all(d.inversion_error([0.5, 5.0]) < 1e-8)
+        r = MG1PriorityResponse(rates, laws, k)
+        upper = float(r.quantile(1 - 1e-13))
+        area, _ = integrate.quad(lambda x, r=r: float(r.sf(x)), 0, upper, limit=400)
+        assert area == pytest.approx(float(cobham[k]) + laws[k].mean, rel=1e-7)
+    one = MG1PriorityWait((0.6,), (HyperExponential.balanced(1.0, 4.0),), 0)
+    t = np.array([0.5, 2.0, 9.0])
+    np.testing.assert_allclose(one.sf(t), MG1Wait(0.6, HyperExponential.balanced(1.0, 4.0)).sf(t), atol=1e-10)
+    p = vm.predict(vm.Scenario(1, [vm.VM("hi", Exponential(0.3), Exponential(1.0), priority=0),
+                                   vm.VM("lo", Exponential(0.3), Exponential(1.0), priority=1)],
+                               policy=vm.policies.Priority()))
+    assert p.value("p99_wait", "lo") > p.value("p99_wait", "hi")
+    mixed = 0.5 * p.cdf("response", 3.0, "hi") + 0.5 * p.cdf("response", 3.0, "lo")
+    assert float(p.cdf("response", 3.0)) == pytest.approx(float(mixed), rel=1e-12)
+    preemptive = vm.predict(vm.Scenario(1, [vm.VM("hi", Exponential(0.3), Exponential(1.0), priority=0),
+                                            vm.VM("lo", Exponential(0.3), Exponential(1.0), priority=1)],
+                                        policy=vm.policies.Priority(preemptive=True)))
+    with pytest.raises(NoClosedForm, match="non-preemptive"):
+        preemptive.cdf("response", 1.0, "lo")
 
 
 def test_bad_input_is_refused_with_reasons():

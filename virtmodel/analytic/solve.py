@@ -540,11 +540,11 @@ def _fcfs_distributions(scenario):
     return distribution
 
 
-def _with_percentiles(scenario, prediction):
+def _with_percentiles(scenario, prediction, distribution=None):
     """Attach the distributions and add the p50/p95/p99 rows of wait and response where they are exact."""
     from .tail import PERCENTILES
 
-    distribution = _fcfs_distributions(scenario)
+    distribution = distribution or _fcfs_distributions(scenario)
     groups = list(dict.fromkeys(prediction.values["group"]))
     rows = []
     try:
@@ -846,7 +846,39 @@ def _priority(scenario) -> Prediction:
             sizes, out = _sizes_arg(x)
             return out(wait[k] + sizes)  # non-preemptive: the wait does not depend on the own size
 
-    return Prediction(_frame(_policy_rows(scenario, per_vm, overall)), True, name, source, conditional)
+    prediction = Prediction(_frame(_policy_rows(scenario, per_vm, overall)), True, name, source, conditional)
+    return _with_percentiles(scenario, prediction, _priority_distributions(scenario, members, rates, cls_of))
+
+
+def _priority_distributions(scenario, members, rates, cls_of):
+    """``distribution(metric, group)`` for one pCPU and non-preemptive priorities (analytic/tail.py);
+    "all" mixes the VMs by arrival rate.  NoClosedForm elsewhere, with the reason."""
+    from . import tail
+
+    policy = scenario.policy
+
+    def laws(group):
+        return group[0].service if len(group) == 1 else [(v.arrival_rate / math.fsum(
+            u.arrival_rate for u in group), v.service) for v in group]
+
+    def one(metric, v):
+        classes = tuple(laws(g) for g in members)
+        k = cls_of[v.name]
+        if metric == "wait":
+            return tail.MG1PriorityWait(tuple(rates), classes, k)
+        return tail.MG1PriorityResponse(tuple(rates), classes, k, v.service)
+
+    def distribution(metric, group):
+        if scenario.pcpus != 1 or policy.preemptive:
+            raise NoClosedForm("the waiting- and response-time distributions under priorities are implemented "
+                               "for one pCPU and non-preemptive priorities (Takagi 1991, §3.5); simulate the "
+                               "percentiles instead")
+        if group != "all":
+            return one(metric, next(v for v in scenario.vms if v.name == group))
+        lam = scenario.arrival_rate
+        return tail.Mixture([v.arrival_rate / lam for v in scenario.vms], [one(metric, v) for v in scenario.vms])
+
+    return distribution
 
 
 @solves(DelayDependentPriority)
@@ -886,3 +918,4 @@ def _delay_dependent(scenario) -> Prediction:
 
 from . import polling as _polling  # noqa: E402,F401,I001  (registers the Polling solver)
 from . import allocation as _allocation  # noqa: E402,F401  (registers ProportionalShare/Credit solvers)
+from . import linux_fair as _linux_fair  # noqa: E402,F401  (registers the LinuxFair solver)
