@@ -60,7 +60,8 @@ class gammainc(sp.Function):  # noqa: N801 (named after scipy.special.gammainc, 
         return sp.lowergamma(s, z) / sp.gamma(s)
 
     def _latex(self, printer):
-        return r"P\left(%s, %s\right)" % (printer._print(self.args[0]), printer._print(self.args[1]))
+        s, z = (printer._print(arg) for arg in self.args)
+        return rf"P\left({s}, {z}\right)"
 
 
 def _series_identity_check(order=7):
