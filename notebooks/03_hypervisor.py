@@ -200,7 +200,10 @@ tab[tab.metric == "work_weighted_wait"][["analytic", "sim_mean", "ci_low", "ci_h
 # The light VM gets what it asks for; the rest of the pCPU is water-filled by
 # weight.  Under the credit scheduler caps make the host idle while work
 # waits; the capped VMs show steal time (vCPU time wanted but not given).
-# Times in seconds, 5 ms jobs, Xen's 30 ms slice and 10 ms tick.
+# Times in seconds, 5 ms jobs, Xen's 30 ms slice and 10 ms tick.  Credit is
+# simulated as Xen's credit1 (weight per active vCPU; see docs/xen_credit1.md):
+# beside a light VM the saturated VMs' split leans slightly towards equal
+# (the prediction is then marked approximate).
 
 # %%
 from virtmodel.analytic.allocation import long_run_shares  # noqa: E402

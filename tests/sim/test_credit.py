@@ -274,6 +274,18 @@ def test_credit_exact_only_without_saturation():
     assert not vm.predict(_unequal_vcpus({})).exact
 
 
+def test_hypervisor_battery_has_the_credit1_cases():
+    from virtmodel.analytic.credit import BoostLatency
+    from virtmodel.experiments.battery_hypervisor import hypervisor_checks
+
+    credit = [c for c in hypervisor_checks() if c.label.startswith("credit1")]
+    assert len(credit) == 3
+    equal, weighted, boost = credit
+    assert 4 * vm.predict(equal.scenario).value("utilization", "a") == pytest.approx(8 / 3)
+    assert 4 * vm.predict(weighted.scenario).value("utilization", "b") == pytest.approx(2.0)
+    assert isinstance(boost.scenario, BoostLatency)
+
+
 # --------------------------------------------------------------------------- bad input
 
 

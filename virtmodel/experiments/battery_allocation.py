@@ -3,7 +3,9 @@
 Each scenario has a saturated host (``allow_overload=True``): some VMs
 always have work, so only their long-run shares (``utilization``,
 ``throughput``) are predicted, by the weighted water-filling of
-:func:`virtmodel.analytic.allocation.long_run_shares`, exactly.  Every VM
+:func:`virtmodel.analytic.allocation.long_run_shares` (exactly for
+ProportionalShare; for Credit, Xen's accounting with weight per active vCPU,
+marked approximate -- see ``docs/xen_credit1.md``).  Every VM
 departs jobs at a positive rate, so the battery's ``simulate(customers=N)``
 works (N departures in total).  Credit scenarios use seconds and 5 ms jobs
 against Xen's 30 ms time slice and 10 ms tick.
