@@ -15,7 +15,7 @@ from pathlib import Path
 import matplotlib as mpl
 import numpy as np
 
-__all__ = ["paper_style", "save", "plot_metric_vs_load", "plot_slowdown", "COLUMN_WIDTH"]
+__all__ = ["paper_style", "save", "plot_metric_vs_load", "plot_slowdown", "plot_ccdf", "ccdf_points", "COLUMN_WIDTH"]
 
 #: width of one column of a two-column paper, inches
 COLUMN_WIDTH = 3.4
@@ -105,5 +105,62 @@ def plot_slowdown(ax, analytic, simulated, label_col="policy"):
     ax.set_xscale("log")
     ax.set_xlabel("job size $x$")
     ax.set_ylabel("mean slowdown $E[T\\mid x]/x$")
+    ax.legend(frameon=False)
+    return ax
+
+
+def ccdf_points(summary, metric="response", group="all"):
+    """The simulated percentiles of ``metric`` (``"response"`` or ``"wait"``) as CCDF points.
+
+    ``summary`` is ``SimResult.summary`` (or ``to_frame()``); returns a
+    DataFrame with ``q, tail`` (= 1 - q), ``value, ci_low, ci_high`` for each
+    ``pNN_metric`` row of ``group``, sorted by q.
+    """
+    import pandas as pd
+
+    from .analytic.tail import PERCENTILES
+
+    rows = []
+    for name, q in PERCENTILES.items():
+        hit = summary[(summary["metric"] == f"{name}_{metric}") & (summary["group"] == group)]
+        if len(hit):
+            r = hit.iloc[0]
+            rows.append((q, 1 - q, r["mean"], r["ci_low"], r["ci_high"]))
+    return pd.DataFrame(rows, columns=["q", "tail", "value", "ci_low", "ci_high"]).sort_values("q")
+
+
+def plot_ccdf(ax, curves=None, points=None, label_col="label"):
+    """Complementary CDF P(X > t) on log axes: analytic lines, simulated percentiles as points.
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame, optional
+        Columns ``label_col, t, sf`` (e.g. ``prediction.cdf`` evaluated on a
+        grid, ``sf = 1 - cdf``); one line per label.
+    points : pandas.DataFrame, optional
+        Columns ``label_col, tail, value, ci_low, ci_high`` (from
+        :func:`ccdf_points` with a label added): each simulated percentile
+        at height 1 - q with its 95 % interval as a horizontal bar.
+    """
+    labels = list(dict.fromkeys(([] if curves is None else list(curves[label_col]))
+                                + ([] if points is None else list(points[label_col]))))
+    for i, label in enumerate(labels):
+        colour = f"C{i}"
+        drawn = False
+        if curves is not None:
+            part = curves[curves[label_col] == label]
+            part = part[part["sf"] > 0]
+            if len(part):
+                ax.plot(part["t"], part["sf"], "-", color=colour, label=str(label))
+                drawn = True
+        if points is not None:
+            part = points[points[label_col] == label]
+            if len(part):
+                err = np.vstack([part["value"] - part["ci_low"], part["ci_high"] - part["value"]])
+                ax.errorbar(part["value"], part["tail"], xerr=err, fmt="o", color=colour, capsize=2,
+                            label=None if drawn else str(label))
+    ax.set_yscale("log")
+    ax.set_xlabel("time $t$")
+    ax.set_ylabel("$P(X > t)$")
     ax.legend(frameon=False)
     return ax
