@@ -45,6 +45,7 @@ import numpy as np
 import simpy
 
 from . import credit as _credit  # noqa: F401  (registers the ProportionalShare and Credit schedulers)
+from . import linux_fair as _linux_fair  # noqa: F401  (registers the LinuxFair scheduler)
 from . import polling as _polling  # noqa: F401  (registers the Polling scheduler)
 from .schedulers import make_scheduler
 from .streams import ARRIVAL, BLOCK, LIFECYCLE, PATIENCE, SERVICE, draws, vm_rng
