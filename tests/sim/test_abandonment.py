@@ -25,7 +25,7 @@ def test_erlang_a_inside_intervals_at_three_loads():
     more).  Five metrics at three loads are 15 checks, so each
     interval is Bonferroni's 1 - 0.05/15 (the family passes with probability >= 95 % when the model
     is right).  Power: every such interval's half-width is asserted below 2 % of the exact value
-    (measured 0.3-1.9 %), so a formula off by 2 % would fall outside it.
+    (measured 0.3-1.4 %), so a formula off by 2 % would fall outside it.
     """
     level = 1 - 0.05 / (3 * len(METRICS))
     for seed, (lam, customers) in enumerate(((1.6, 80_000), (2.0, 50_000), (2.8, 40_000))):
