@@ -63,6 +63,11 @@ def test_mm1_trace_replays_simulate_job_for_job(policy):
     for field in ("arrival", "size", "start", "depart"):
         np.testing.assert_array_equal(getattr(a, field)[:m], getattr(b, field)[:m], err_msg=field)
     np.testing.assert_array_equal(a.order, b.order)
+    # and simulate() itself: the same estimates and batch means (one replication on both sides)
+    ra = vm.simulate(random, customers=2000, replications=1, seed=seed)
+    rb = vm.simulate(replay, customers=2000, replications=1, seed=0)
+    assert ra.summary.equals(rb.summary) and ra.batches.equals(rb.batches)
+    assert rb.method == "batch means (trace replay: one sample path)"
 
 
 def test_same_trace_twice_identical():
