@@ -47,7 +47,9 @@ class SimResult:
         ``"mser5"`` or the fraction removed.
     method : str
         ``"replications"`` (Student-t over replication means, R - 1 degrees
-        of freedom) or ``"batch means"`` (one run, Student-t over batches).
+        of freedom) or ``"batch means"`` (one run, Student-t over batches);
+        ``"batch means (trace replay: one sample path)"`` when a VM replays a
+        measured trace (:meth:`virtmodel.VM.from_trace`).
     engine : str
         ``"simpy"`` (the reference model), ``"compiled"`` (the numba kernels,
         job-for-job equal to simpy) or ``"fast"`` (vectorised Lindley): the
