@@ -186,3 +186,63 @@ def test_slew_half_life_and_chain():
     mean, sd = C.chain_offset_spread([60e-6, 56e-6, 108e-6], [43e-6, 40e-6, 30e-6])
     np.testing.assert_allclose(mean, [60e-6, 116e-6, 224e-6])
     np.testing.assert_allclose(sd, [43e-6, math.hypot(43e-6, 40e-6), math.sqrt(43e-12 * 43 + 40e-12 * 40 + 9e-10)])
+
+
+# ---------------------------------------------------------------------------
+# Real measurements (need VIRTMODEL_DATA)
+# ---------------------------------------------------------------------------
+
+needs_data = pytest.mark.skipif(not __import__("os").environ.get("VIRTMODEL_DATA"),
+                                reason="VIRTMODEL_DATA is not set (point it at the shared real-data directory)")
+
+
+@needs_data
+def test_ntp_log_offsets_exact():
+    """1,528 logged exchanges: our offsets equal the exact Decimal value to 1e-9 s; the log's phi is off by
+    up to 2.06e-7 s (double precision on absolute timestamps: 4 roundings of at most 2^-23 s each, halved)."""
+    import virtmodel as vm
+    from virtmodel.experiments.clock_data import DOUBLE_SPACING_AT_LOG, ntp_log_offsets
+
+    frame = vm.data.load("ntp_four_timestamps")
+    out = ntp_log_offsets(frame)
+    assert len(out) == 1528
+    assert out["epoch_error_s"].abs().max() <= 1e-9
+    worst = out["phi_error_s"].abs().max()
+    # each of 4 timestamps rounded by <= spacing/2, the sum halved: <= one spacing, 2^-22 s = 2.38e-7 s
+    assert worst == pytest.approx(2.06e-7, abs=1e-9) and worst <= DOUBLE_SPACING_AT_LOG
+    assert out["double_minus_phi_s"].abs().max() < 1e-9  # phi is the absolute-double computation
+    np.testing.assert_array_equal(vm.data.exact_offset_delay(frame)["offset_s"].to_numpy(), out["exact_s"].to_numpy())
+    assert (out["delay_s"] > 0).all()
+    t1, t2 = frame["t1_ns"].to_numpy(), frame["t2_ns"].to_numpy()
+    assert (t2 < t1).any()  # legitimate: the server's clock is behind
+
+
+@needs_data
+def test_gnss_chain_spread():
+    """Hop means add up exactly; independent hops predict AS2/AS3's spread within 10 % but overpredict AS4's
+    (223 vs 158 us): AS4's hop is anti-correlated with AS3's (its loop filters AS3's jitter); with the measured
+    covariances the sum reproduces every host's spread."""
+    import virtmodel as vm
+    from virtmodel.experiments.clock_data import gnss_chain_hops
+
+    tab = gnss_chain_hops(vm.data.load("gnss_chrony_chain")).set_index("host")
+    np.testing.assert_allclose(tab["predicted_mean_s"], tab["measured_mean_s"], atol=1e-12)
+    np.testing.assert_allclose(tab["predicted_sd_with_covariance_s"], tab["measured_sd_s"], rtol=1e-9)
+    ratio = tab["predicted_sd_s"] / tab["measured_sd_s"]
+    assert abs(ratio["AS2"] - 1) < 0.01 and abs(ratio["AS3"] - 1) < 0.1 and ratio["AS4"] > 1.3
+    assert tab.loc["AS4", "hop_correlation_with_upstream"] < -0.3
+    assert list(tab["measured_mean_s"].round(6) * 1e6) == pytest.approx([0, 60, 116, 224], abs=1.0)
+
+
+@needs_data
+def test_nist_delay_bound():
+    """464 of 467 NIST measurements within delta/2 as logged; the 3 outside fall where the host had lost PPS and
+    was ~11 s off, and corrected by that error all 467 are within."""
+    import virtmodel as vm
+    from virtmodel.experiments.clock_data import nist_delay_bound
+
+    tab = nist_delay_bound(vm.data.load("chrony_pps_nist"))
+    assert len(tab) == 467 and tab["within_raw"].sum() == 464 and tab["within"].all()
+    bad = tab[~tab["within_raw"]]
+    assert (bad["explanation"].str.contains("lost its PPS")).all()
+    assert (bad["local_error_s"].abs() > 10).all()
