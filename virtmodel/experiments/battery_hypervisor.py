@@ -76,6 +76,39 @@ def _credit_checks() -> list[Check]:
     ]
 
 
+def _linux_fair_checks() -> list[Check]:
+    """KVM under Linux EEVDF: cpu.max throttling of isolated requests (closed form) and cpu.weight/cpu.max shares.
+
+    Seconds.  The throttling check: 25 ms requests, one vCPU, ``cpu.max``
+    10 ms per 100 ms, arrivals far enough apart that each meets a full
+    quota at a uniform phase: E[T] = 0.16 s
+    (:func:`~virtmodel.analytic.linux_fair.mean_throttled_response`) at a
+    7 % average CPU use.  The shares check: saturated VMs with cpu.weight
+    100:300:100 on 2 pCPUs, vm1 limited to 1 CPU by ``cpu.max`` (10 ms per
+    10 ms period: short periods keep the window-edge bias, about
+    quota / window, far below the interval).  Both are event-heavy (EEVDF
+    requests of 0.7-1.4 ms), so they run 1/20 and 1/10 of the battery's customers.
+    """
+    from .. import policies
+    from ..analytic.linux_fair import throttling_delay_bound
+    from ..dists import Uniform
+
+    x, q, p = 0.025, 0.010, 0.100
+    low = x + throttling_delay_bound(x, q, p) + p
+    throttled = Scenario(1, [VM("kvm", Uniform(low, low + p), Deterministic(x), vcpus=1)],
+                         policy=policies.LinuxFair(quota={"kvm": q}, period=p))
+    job = Exponential(1 / 0.005)
+    vms = [VM(f"vm{i}", Exponential(400.0), job, vcpus=v) for i, v in enumerate((2, 2, 1))]
+    shares = Scenario(2, vms, policy=policies.LinuxFair(weights={"vm0": 100, "vm1": 300, "vm2": 100},
+                                                        quota={"vm1": 0.010}, period=0.010), allow_overload=True)
+    return [
+        Check("KVM cpu.max 10 ms / 100 ms: isolated 25 ms requests (throttling closed form)", throttled, 0.05),
+        Check("KVM EEVDF cpu.weight 1:3:1, 2 pCPUs, cpu.max 1 CPU on vm1 (long-run shares)", shares, 0.1),
+    ]
+
+
 def hypervisor_checks() -> list[Check]:
-    """Overhead-inflated M/G/1 (full, para), dedicated vs pooled pCPUs, boot-storm makespans, Xen credit1."""
-    return _overhead_checks() + _consolidation_checks() + _boot_storm_checks() + _credit_checks()
+    """Overhead-inflated M/G/1 (full, para), dedicated vs pooled pCPUs, boot-storm makespans, Xen credit1,
+    KVM under Linux EEVDF with cpu.max."""
+    return (_overhead_checks() + _consolidation_checks() + _boot_storm_checks() + _credit_checks()
+            + _linux_fair_checks())
