@@ -211,3 +211,55 @@ def test_coverage_within_binomial_band_compiled(scaled):
     lo, hi = binomial_band(n)
     for metric, value in share.items():
         assert lo <= value <= hi, f"{metric}: coverage {value:.3f} outside [{lo:.3f}, {hi:.3f}] over {n}"
+
+
+# --------------------------------------------------------------------------- bounded memory
+@pytest.mark.parametrize("service", ["exponential", "h2_scv4"])
+@pytest.mark.parametrize("batches", [20, None])
+def test_streaming_equals_measure_on_records(service, batches):
+    """The bounded-memory run (running sums, chunk by chunk) gives the same warm-up truncation and
+    the same point estimates as measure() on the Records of the same run (1e-9 relative), and the
+    same per-customer batch means; chunks of 3 blocks force many chunk boundaries."""
+    from virtmodel.sim.compiled.streaming import stream_replication
+    from virtmodel.sim.run import run_replication
+
+    sc = vm.Scenario(1, [vm.VM("a", Exponential(0.8), SERVICES[service])])
+    records_run = run_replication(sc, 4, 0, customers=30_003, batches=batches, engine="compiled")
+    streamed = stream_replication(sc, 4, 0, 30_003, batches=batches, chunk=3 * 4096)
+    assert streamed["warmup_removed"] == records_run["warmup_removed"]
+    assert streamed["window"] == pytest.approx(records_run["window"], rel=1e-12)
+    for key, value in streamed["measurement"].values.items():
+        assert value == pytest.approx(records_run["measurement"].values[key], rel=1e-9), key
+    if batches:
+        for key in [("mean_response", "all"), ("mean_wait", "all")]:
+            np.testing.assert_allclose(streamed["measurement"].batches[key],
+                                       records_run["measurement"].batches[key], rtol=1e-9)
+
+
+def test_streaming_result_and_refusals():
+    from virtmodel.sim.compiled.streaming import simulate_streaming
+
+    sc = vm.Scenario(1, [vm.VM("a", Exponential(0.5), Exponential(1.0))])
+    a = simulate_streaming(sc, customers=20_000, replications=3, seed=1)
+    b = simulate_streaming(sc, customers=20_000, replications=3, seed=1, chunk=4096)
+    assert a.engine == "compiled" and a.method == "replications"
+    pd_a, pd_b = a.summary.set_index(["metric", "group"]), b.summary.set_index(["metric", "group"])
+    np.testing.assert_allclose(pd_a["mean"], pd_b["mean"], rtol=1e-12)  # chunking does not matter
+    two = vm.Scenario(2, [vm.VM("a", Exponential(0.5), Exponential(1.0))])
+    with pytest.raises(InvalidParameter, match="bounded-memory runs cover one VM under FCFS on one pCPU.*pcpus=2"):
+        simulate_streaming(two, customers=1_000)
+
+
+def test_mser5_from_five_means_equals_mser5():
+    """The bounded-memory MSER-5 (from the stored five-means only) picks the truncation of stats.mser5."""
+    from virtmodel.sim.compiled.streaming import mser5_from_means
+    from virtmodel.sim.stats import mser5
+
+    rng = np.random.default_rng(0)
+    for trial in range(100):
+        n = int(rng.integers(10, 3_000))
+        y = rng.exponential(1.0, n) + rng.uniform(0, 20) * np.exp(-np.arange(n) / rng.uniform(1, 500))
+        if trial % 10 == 0:
+            y[:] = 1.0
+        k = n // 5
+        assert mser5_from_means(y[: 5 * k].reshape(k, 5).mean(axis=1)) == mser5(y)

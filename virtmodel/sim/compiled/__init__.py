@@ -3,13 +3,15 @@
 ``vm.simulate(..., engine="compiled")`` runs :class:`CompiledEngine`;
 ``engine="auto"`` uses it when :func:`supports` says the scenario is one the
 kernels implement, else the simpy model.  See :mod:`.kernels` for what each
-kernel replays and :mod:`.support` for the whitelist.  numba is imported
+kernel replays, :mod:`.support` for the whitelist and :mod:`.streaming` for
+bounded-memory runs (:func:`simulate_streaming`, 10^8 customers without
+per-job records).  numba is imported
 only when a compiled run starts (``CompiledEngine`` is loaded lazily).
 """
 
 from .support import supports, unsupported_reason
 
-__all__ = ["CompiledEngine", "supports", "unsupported_reason", "MAX_SLICES"]
+__all__ = ["CompiledEngine", "supports", "unsupported_reason", "MAX_SLICES", "simulate_streaming"]
 
 
 def __getattr__(name):
@@ -17,4 +19,8 @@ def __getattr__(name):
         from . import engine
 
         return getattr(engine, name)
+    if name == "simulate_streaming":
+        from .streaming import simulate_streaming
+
+        return simulate_streaming
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
