@@ -456,3 +456,50 @@ def test_fetch_errors(server, tmp_path):
     assert _leftovers(tmp_path / "cache") == []
     with pytest.raises(data.UnknownDataset, match="did you mean 'babyboom'"):
         data.fetch("baby_boom", directory=tmp_path)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_cli_list_info_path(capsys, tmp_path):
+    from virtmodel.cli import main
+
+    assert main(["data", "--dir", str(tmp_path), "list"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in data.names())
+    assert max(len(line) for line in out.splitlines()[:-1]) <= 80  # readable at 80 columns
+    assert main(["data", "--dir", str(tmp_path), "info", "ntp_four_timestamps"]) == 0
+    out = capsys.readouterr().out
+    assert "MarcosPernica/AnalisisNTP4 @" in out and "b99831210a8bbd49bda2498d8140fd97ef54272e" in out
+    assert "dd257087ed6e15a6" in out and "absent" in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert main(["data", "--dir", str(tmp_path), "path", "babyboom"]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "queueing")
+    assert main(["data", "info", "bitbrain"]) == 2
+    assert "did you mean 'bitbrains'" in capsys.readouterr().err
+
+
+def test_cli_fetch_and_verify(data_dir, server, tmp_path, capsys):
+    from virtmodel.cli import main
+
+    server.publish("ntp_four_timestamps", data_dir)
+    cache = str(tmp_path / "cache")
+    assert main(["data", "--dir", cache, "fetch", "ntp_four_timestamps", "--base-url", server.url]) == 0
+    assert "1 file(s) present and checked" in capsys.readouterr().out
+    assert main(["data", "--dir", cache, "verify", "ntp_four_timestamps"]) == 0
+    assert "all match their sha256" in capsys.readouterr().out
+    assert main(["data", "--dir", cache, "fetch", "aircraft_arrivals"]) == 2
+    assert "no public source" in capsys.readouterr().err
+    assert main(["data", "--dir", cache, "fetch"]) == 2  # neither names nor --all
+
+
+@pytest.mark.slow
+def test_committed_summary_tables_are_up_to_date(data_dir, tmp_path):
+    """data/*.csv equal what `virtmodel data summary` writes from the real files (about 10 s)."""
+    from pathlib import Path
+
+    from virtmodel.data._summary import write_summaries
+
+    repo_data = Path(__file__).resolve().parents[1] / "data"
+    for path in write_summaries(tmp_path, directory=data_dir):
+        assert path.read_text() == (repo_data / path.name).read_text(), path.name

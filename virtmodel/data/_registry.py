@@ -291,8 +291,8 @@ _DATASETS = (
             "Separator ';' followed by a tab ('; \\t'): read with sep=';' and skipinitialspace.",
             "The Timestamp column is Unix seconds despite the header's [ms].",
             "Rows are sorted by the loader (the README warns they may not be; in this copy they are).",
-            "VM 20 has 4,156 exactly duplicated rows and 2 timestamps with differing rows (it is "
-            "powered off, all zeros, from 2013-07-16 11:50 UTC): exact duplicates are dropped, then "
+            "VM 20 has 4,156 exactly duplicated rows and 2 timestamps with differing rows (its CPU "
+            "columns are zero from 2013-07-16 11:50 UTC on): exact duplicates are dropped, then "
             "the first row of each timestamp kept; attrs['duplicates_dropped'] counts them per VM.",
             "VMs whose CPU usage is zero throughout are listed in attrs['all_zero_vms'] (none in this "
             "copy although the README mentions two); drop_all_zero=True drops them.",
