@@ -152,6 +152,8 @@ def _queue_checks() -> list[Check]:
         Check("M/H2/1 scv 4 load 0.7", _single(0.7, HyperExponential.balanced(1.0, 4.0))),
         Check("M/M/1/10 load 0.9", _single(0.9, exp1, capacity=10)),
         Check("M/M/3/3 Erlang loss load 0.7", _single(0.7, exp1, servers=3, capacity=3)),
+        Check("M/M/2+M Erlang-A load 1.2 (patience mean 2)", Scenario(2, [
+            VM("vm", Exponential(2.4), exp1, patience=Exponential(0.5))])),
         Check("two VMs on one pCPU (exp + H2)", Scenario(1, [
             VM("web", Exponential(0.4), exp1),
             VM("batch", Exponential(0.2), HyperExponential.balanced(2.0, 4.0)),
