@@ -53,7 +53,7 @@ def test_layout_and_metadata(tmp_path):
     path = tmp_path / "s"
     df = run(path)
     names = sorted(p.name for p in path.iterdir())
-    assert names == ["point-000000.parquet", "point-000001.parquet", "point-000002.parquet",
+    assert names == [".lock", "point-000000.parquet", "point-000001.parquet", "point-000002.parquet",
                      "point-000003.parquet", "point-000004.parquet", "point-000005.parquet", "sweep.json"]
     meta = json.loads((path / "sweep.json").read_text())
     d = meta["definition"]

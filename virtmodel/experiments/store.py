@@ -3,6 +3,7 @@
 Layout of a store directory::
 
     sweep.json                 the sweep's definition, its hash and the runs that wrote here
+    .lock                      the writer's lock (filelock); held while a sweep writes
     point-000000.parquet       rows of point 0 (finished without error)
     failed-000007.parquet      the error row of point 7 (recomputed when the sweep is rerun)
 
@@ -22,7 +23,17 @@ the points in flight and never leaves a half-written point file.  A rerun
 with the same definition computes only the points without a
 ``point-*.parquet`` file (the missing and the failed ones); a different
 definition is refused with :class:`~virtmodel.errors.VirtmodelError` naming
-what differs.  The store is meant for one writer at a time.
+what differs.
+
+One writer at a time: :meth:`Store.open` takes an exclusive lock on
+``.lock`` in the directory (:mod:`filelock`, an OS file lock that dies with
+its process) and holds it until :meth:`Store.close`; a second process that
+opens the same store is refused at once, naming the lock.  On reopening,
+every point file is checked (its parquet footer read); one that cannot be
+read (truncated by a crash of the file system, say) is moved aside as
+``corrupt-NNNNNN.parquet`` and its point recomputed, never read as a result.
+A point that cannot be written (a full disk) raises a VirtmodelError that
+says so; the points already written stay.
 """
 
 from __future__ import annotations
@@ -47,6 +58,7 @@ RESULT_COLUMNS = ["point", "replication", "metric", "group", "source", "value", 
 _TEXT = ("metric", "group", "source", "error")
 _FLOAT = ("value", "ci_low", "ci_high")
 _FILE = re.compile(r"^(point|failed)-(\d+)\.parquet$")
+_LOCK = ".lock"
 FORMAT = 1
 
 
@@ -202,6 +214,44 @@ class Store:
         """
         _need_pyarrow()
         store = cls(path)
+        store.path.mkdir(parents=True, exist_ok=True)
+        store._lock()
+        try:
+            store._open(definition, run)
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def _lock(self) -> None:
+        import filelock
+
+        lock_path = self.path / _LOCK
+        self._filelock = filelock.FileLock(str(lock_path), timeout=0)
+        try:
+            self._filelock.acquire()
+        except filelock.Timeout:
+            self._filelock = None
+            raise VirtmodelError(
+                f"store {self.path} is being written by another process (it holds the lock {lock_path}); "
+                "wait for that sweep to finish, or use another store directory"
+            ) from None
+
+    def close(self) -> None:
+        """Release the store's lock (the sweep does this when it ends, also on an error)."""
+        lock = getattr(self, "_filelock", None)
+        if lock is not None:
+            lock.release()
+            self._filelock = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _open(self, definition, run):
+        store = self
         digest = definition_hash(definition)
         entry = {"started": _now(), "finished": None, "git_revision": git_revision(), **(run or {})}
         if store.meta_path.exists():
@@ -216,17 +266,30 @@ class Store:
             meta.setdefault("runs", []).append(entry)
             for stale in store.path.glob(".*.tmp-*"):  # left by a killed run
                 stale.unlink(missing_ok=True)
+            store._set_aside_corrupt()
         else:
-            if store.path.exists() and any(store.path.iterdir()):
+            if any(p.name != _LOCK for p in store.path.iterdir()):
                 raise VirtmodelError(
                     f"store {store.path} exists and is not empty but has no sweep.json; "
                     "choose an empty or new directory"
                 )
-            store.path.mkdir(parents=True, exist_ok=True)
             meta = {"format": FORMAT, "hash": digest, "definition": definition,
                     "started": entry["started"], "finished": None, "runs": [entry]}
         store._write_meta(meta)
-        return store
+
+    def _set_aside_corrupt(self) -> list[int]:
+        """Move every point file whose parquet footer cannot be read to ``corrupt-*``; return their points."""
+        import pyarrow.parquet as pq
+
+        bad = []
+        for (kind, index), path in sorted(self._files().items()):
+            try:
+                pq.read_metadata(path)
+            except Exception:  # noqa: BLE001 - any unreadable file is set aside, whatever pyarrow raises
+                os.replace(path, path.with_name(f"corrupt-{index:06d}.parquet"))
+                if kind == "point":
+                    bad.append(index)
+        return bad
 
     def read_meta(self) -> dict:
         """The parsed ``sweep.json``."""
@@ -273,7 +336,14 @@ class Store:
     def write_point(self, index: int, frame: pd.DataFrame, failed: bool) -> None:
         """Write the rows of point ``index`` atomically (a temp file, then :func:`os.replace`)."""
         target = self.point_file(index, failed)
-        _write_atomic(target, lambda tmp: frame.to_parquet(tmp, index=False))
+        try:
+            _write_atomic(target, lambda tmp: frame.to_parquet(tmp, index=False))
+        except OSError as exc:
+            raise VirtmodelError(
+                f"could not write point {index} to the store {self.path}: {exc}. The points already "
+                "written are kept; free space (or fix the directory) and rerun the sweep with the same store "
+                "to compute the rest"
+            ) from exc
         if not failed:
             self.point_file(index, failed=True).unlink(missing_ok=True)
 

@@ -629,10 +629,12 @@ def sweep(fn, grid, replications=1, seed=0, backend="serial", workers=None, stor
                 _processes(tasks, workers, on_done)
             else:
                 _dask(tasks, workers, dask_address, on_done)
+        if st is not None:
+            st.finish_run(points_computed=len(tasks), points_failed=len(failed))
     finally:
         bar.close()
-    if st is not None:
-        st.finish_run(points_computed=len(tasks), points_failed=len(failed))
+        if st is not None:
+            st.close()  # release the store's lock, also on an error
     result = assemble(points, names, [bodies[i] for i in sorted(bodies)])
     if failed:
         first = sorted(failed)[0]
