@@ -37,7 +37,8 @@ def test_free_running_oscillator_matches_closed_forms():
     """
     osc = Oscillator(offset=1e-4, frequency_ppm=3.0, random_walk_fm=1e-16, white_pm=2e-6, ageing=1e-11)
     sc = vm.ClockScenario(n_vms=30, horizon=3000.0, oscillator=osc, frequency_spread_ppm=0.2, offset_spread=5e-5,
-                          taus=(1.0, 10.0, 300.0), pauses=(Pause("vm3", at=500.0, duration=1000.0),))
+                          taus=(1.0, 10.0, 300.0),
+                          pauses=tuple(Pause(f"vm{i}", at=100.0 * i, duration=1000.0) for i in range(10)))
     pred = vm.predict(sc)
     res = vm.simulate(sc, replications=8, seed=3)
     _inside(pred, res, "clock_offset_rms")
@@ -45,9 +46,9 @@ def test_free_running_oscillator_matches_closed_forms():
     _inside(pred, res, "allan_deviation", "tau=10")
     _inside(pred, res, "allan_deviation", "tau=300", max_half_width=0.05)
     _inside(pred, res, "clock_rate_error", max_half_width=0.05)
-    # one paused VM per replication: the holdover change is noisy, check inside the interval only
-    lo, hi = res.ci("holdover_offset_rms")
-    assert lo <= pred.value("holdover_offset_rms") <= hi
+    # ten paused VMs per replication: the holdover change is noisy (half-width ~5 %)
+    _inside(pred, res, "holdover_offset", max_half_width=0.08)
+    _inside(pred, res, "holdover_offset_rms", max_half_width=0.08)
 
 
 def test_random_walk_fm_sampled_exactly():

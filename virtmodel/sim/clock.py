@@ -48,7 +48,7 @@ __all__ = ["ClockTrace", "simulate_clocks", "clock_metrics", "lag_series"]
 #: system random-source ids
 OSCILLATOR, SPREAD, NETWORK, DESCHEDULE = 200, 201, 202, 203
 _POLICY_CODE = {"delay": 0, "discard": 0, "merge": 1, "catchup": 2, "kvmclock": 3}
-_BLOCK = 512  # samples per block without synchronisation
+_BLOCK = 1024  # samples per block of oscillator noise
 
 
 @dataclass
@@ -206,26 +206,43 @@ class _Oscillators:
         self.y_rw = np.zeros(n)
 
     def block(self, t_start, m):
-        """Phase error (with white PM) at t_start + i h, i = 0..m-1; advances the state by m steps."""
+        """Phase error (with white PM) at t_start + i h, i = 0..m-1; advances the state by m steps.
+
+        Random-walk FM over one step: dy = sqrt(q h) z1 and the phase gained
+        beyond y h is sqrt(q h^3) (z1/2 + z2/sqrt(12)), the exact joint law
+        of a Wiener increment and its integral.  Written with in-place
+        operations on few (n, m) arrays: this is the simulator's hot spot.
+        """
         n = self.x0.shape[0]
         h = self.h
         t = t_start + h * np.arange(m)
-        x = self.x0[:, None] + self.y0[:, None] * t + 0.5 * self.ageing * t**2
+        out = np.multiply.outer(self.y0, t)
+        out += self.x0[:, None]
+        if self.ageing:
+            out += 0.5 * self.ageing * t**2
         if self.q > 0:
+            a = np.sqrt(self.q * h)
+            b = np.sqrt(self.q * h**3)
             z1 = self.rng.standard_normal((n, m))
             z2 = self.rng.standard_normal((n, m))
-            dy = np.sqrt(self.q * h) * z1
-            integral = np.sqrt(self.q * h**3) * (0.5 * z1 + z2 / np.sqrt(12.0))
-            y_start = self.y_rw[:, None] + np.cumsum(dy, axis=1) - dy  # frequency at the start of each step
-            inc = y_start * h + integral
+            inc = np.cumsum(z1, axis=1)
+            y_end = inc[:, -1] * a
+            inc -= z1  # sum of the earlier z1: the random-walk frequency at the start of each step, over a
+            inc *= a * h
+            inc += (self.y_rw * h)[:, None]
+            z1 *= 0.5 * b
+            inc += z1
+            z2 *= b / np.sqrt(12.0)
+            inc += z2
             cum = np.cumsum(inc, axis=1)
-            x_rw = self.x_rw[:, None] + cum - inc  # phase at the start of each step
-            x = x + x_rw
+            out += cum
+            out -= inc  # phase at the start of each step
+            out += self.x_rw[:, None]
             self.x_rw = self.x_rw + cum[:, -1]
-            self.y_rw = self.y_rw + dy.sum(axis=1)
+            self.y_rw = self.y_rw + y_end
         if self.sigma > 0:
-            x = x + self.sigma * self.rng.standard_normal((n, m))
-        return x
+            out += self.sigma * self.rng.standard_normal((n, m))
+        return out
 
 
 def simulate_clocks(scenario, seed, replication, keep_raw=True) -> ClockTrace:
@@ -241,10 +258,12 @@ def simulate_clocks(scenario, seed, replication, keep_raw=True) -> ClockTrace:
     error = np.empty((n, K + 1))
     sync = scenario.sync
     paused = _pause_mask(scenario, times)
+    # the free-running clocks first, in large blocks; the discipline then adds its corrections interval by interval
+    for start in range(0, K + 1, _BLOCK):
+        m = min(_BLOCK, K + 1 - start)
+        error[:, start:start + m] = osc.block(times[start], m)
+    error -= lag
     if sync is None:
-        for start in range(0, K + 1, _BLOCK):
-            m = min(_BLOCK, K + 1 - start)
-            error[:, start:start + m] = osc.block(times[start], m) - lag[:, start:start + m]
         return _finish(scenario, times, error, [], [], [], [], 0)
     net = system_rng(seed, replication, NETWORK)
     m = round(sync.interval / h)
@@ -280,7 +299,7 @@ def simulate_clocks(scenario, seed, replication, keep_raw=True) -> ClockTrace:
     for start in range(0, K + 1, m):
         mm = min(m, K + 1 - start)
         t_now = times[start]
-        free = osc.block(t_now, mm) - lag[:, start:start + mm]
+        free = error[:, start:start + mm]  # a view: the corrections are added in place
         e_now = free[:, 0] + corr
         active = ~paused[:, start]
         d_to = sync.to_server.sample(net, n)
@@ -349,8 +368,8 @@ def simulate_clocks(scenario, seed, replication, keep_raw=True) -> ClockTrace:
             del hold
             # closed form of clock_adjust over the interval: c.offset decays by r each second
             secs = np.floor(h * np.arange(mm) + 1e-9)
-            slew = phase_left[:, None] * (1.0 - r ** secs[None, :])
-            e_block = free + corr[:, None] + freq[:, None] * (h * np.arange(mm))[None, :] + slew
+            free += corr[:, None] + freq[:, None] * (h * np.arange(mm))[None, :] + \
+                phase_left[:, None] * (1.0 - r ** secs[None, :])
             sec_end = np.floor(h * mm + 1e-9)
             corr = corr + freq * h * mm + phase_left * (1.0 - r**sec_end)
             phase_left = phase_left * r**sec_end
@@ -377,9 +396,8 @@ def simulate_clocks(scenario, seed, replication, keep_raw=True) -> ClockTrace:
                 freq[c2] = -ppb
                 latencies.append(np.full(int(c2.sum()), 0.5 / (kp + ki)))
                 sync_errors.append(err[c2])
-            e_block = free + corr[:, None] + freq[:, None] * (h * np.arange(mm))[None, :]
+            free += corr[:, None] + freq[:, None] * (h * np.arange(mm))[None, :]
             corr = corr + freq * h * mm
-        error[:, start:start + mm] = e_block
     return _finish(scenario, times, error, sync_errors, latencies, raw_err, raw_delay, steps_taken)
 
 
