@@ -196,11 +196,8 @@ def test_trace_replay():
 def test_azure_v1_trace_through_100_hosts():
     trace = vm.ClusterTrace.azure_v1()
     assert len(trace) == 410_276 and trace.lifetimes.min() > 0
-    results = {}
-    for policy in ("first_fit", "dot_product"):
-        c = vm.Cluster(100, 64, 512.0, trace=trace, placement=policy)
-        results[policy] = c.replicate(0, 0)
-        assert 0 < results[policy]["blocking_probability", "all"] < 1
+    out = vm.Cluster(100, 64, 512.0, trace=trace, placement="dot_product").replicate(0, 0)
+    assert 0 < out["blocking_probability", "all"] < 1  # about 0.78: 100 hosts are far too few for this trace
     # the fitted pooled model exists for every flavour of the trace
     pred = vm.Cluster(2000, 64, 512.0, trace=trace).predict()
     assert set(trace.flavours) <= set(pred.values.group)
