@@ -179,6 +179,10 @@ def test_quantum_too_small_is_refused_not_a_hang():
     sc = vm.Scenario(1, [vm.VM("a", Exponential(0.5), Deterministic(1.0))], policy=P.RoundRobin(quantum=1e-12))
     with pytest.raises(InvalidParameter, match="quantum=1e-12 is too small.*1e\\+09 slices.*ProcessorSharing"):
         vm.simulate(sc, customers=100, replications=2, seed=1, engine="compiled")
+    # every job fits in 10^9 slices, but the run as a whole would take hours: refused too
+    sc = vm.Scenario(1, [vm.VM("a", Exponential(0.5), Exponential(1.0))], policy=P.RoundRobin(quantum=1e-7))
+    with pytest.raises(InvalidParameter, match="quantum=1e-07 is too small for this run.*slices.*larger quantum"):
+        vm.simulate(sc, customers=100_000, replications=2, seed=1)
 
 
 def _coverage_module():

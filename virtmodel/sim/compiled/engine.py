@@ -34,6 +34,8 @@ __all__ = ["CompiledEngine", "MAX_SLICES"]
 
 #: most round-robin slices one job may need before the run is refused
 MAX_SLICES = 1e9
+#: most round-robin slices a whole run may need (about 10^8 slices take a second)
+MAX_TOTAL_SLICES = 1e11
 
 
 class _Stream:
@@ -188,6 +190,12 @@ class CompiledEngine:
                         f"{float(size.max()):.6g} needs more than {MAX_SLICES:.0e} slices; use a quantum of at "
                         f"least {float(size.max()) / MAX_SLICES:.3g}, or ProcessorSharing() for the limit "
                         "of a vanishing quantum")
+                if n and float(size.sum()) / quantum > MAX_TOTAL_SLICES:
+                    raise InvalidParameter(
+                        f"RoundRobin quantum={quantum!r} is too small for this run: its {n:,} jobs need about "
+                        f"{float(size.sum()) / quantum:.3g} slices (more than {MAX_TOTAL_SLICES:.0e}, hours of "
+                        "simulation); use a larger quantum, fewer customers, or ProcessorSharing() for the "
+                        "limit of a vanishing quantum")
             start = np.full(n, np.nan)
             depart = np.full(n, np.nan)
             blocked = np.zeros(n, dtype=np.bool_)
