@@ -287,3 +287,15 @@ def test_host_strategies_bad_input():
         host_strategies(4, [1, 1], 1.0, reservations=[2, 2], limits=[1, 4])
     with pytest.raises(InvalidParameter):
         host_strategies(4, [-1, 1], 1.0, reservations=[1, 1], limits=[4, 4])
+
+
+def test_host_strategies_general_service():
+    """Minimum with one reserved pCPU per VM is M/G/1 (here M/D/1: 1 + rho/(2(1 - rho))), exact."""
+    from virtmodel.dists import Deterministic
+
+    t = host_strategies(4, [0.7, 0.7], Deterministic(1.0), reservations=[1, 1], limits=[4, 4])
+    v = t.set_index(["strategy", "group", "metric"])
+    assert v.value["minimum", "vm0", "mean_response"] == pytest.approx(1 + 0.7 / (2 * 0.3))
+    assert v.exact["minimum", "all", "mean_response"]
+    assert not v.exact["dynamic", "all", "mean_response"]  # M/D/4: Allen-Cunneen, approximate
+    assert v.value["dynamic", "vm0", "scalability"] == pytest.approx(2.0)

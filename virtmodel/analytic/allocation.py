@@ -887,27 +887,31 @@ def _int_vector(name, value, n, minimum):
     return arr.astype(float).astype(int)
 
 
-def host_strategies(pcpus, arrival_rates, service_rate, reservations, limits, shares=None) -> pd.DataFrame:
+def host_strategies(pcpus, arrival_rates, service, reservations, limits, shares=None) -> pd.DataFrame:
     r"""Utilization, latency and scalability of VMs on one host under three allocation strategies.
 
-    N VMs with Poisson arrivals of rates :math:`\lambda_i` and exponential
-    service of rate μ per pCPU share a host of c pCPUs.  VM i reserves
-    :math:`r_i` pCPUs and may use at most :math:`l_i` (its vCPUs):
+    N VMs with Poisson arrivals of rates :math:`\lambda_i` and i.i.d. jobs
+    (``service``: a rate, meaning exponential jobs, or any
+    :class:`~virtmodel.dists.Distribution`) run FCFS on a host of c pCPUs.
+    VM i reserves :math:`r_i` pCPUs and may use at most :math:`l_i` (its
+    vCPUs):
 
     * **minimum**: each VM gets exactly its reservation, a static partition
-      (separate queues): M/M/r_i per VM, exact.  Needs Σ r_i <= c.
+      (separate queues): M/G/1 (r_i = 1) or M/M/r_i per VM, exact; G/G/r_i
+      (Allen–Cunneen, approximate) for r_i > 1 and non-exponential jobs.
+      Needs Σ r_i <= c.
     * **maximum**: each VM gets exactly its limit (provisioned for its
-      peak): M/M/l_i per VM, exact; the host must hold Σ l_i pCPUs, so
-      ``pcpus_needed`` may exceed c.
-    * **dynamic**: the c pCPUs are pooled and shared work-conservingly by
-      shares between reservation and limit; with identical exponential
-      service, FCFS over the merged stream and no binding ceiling
-      (every l_i >= c) it is M/M/c with rate Σ λ_i (exact); with ceilings
-      it is predicted by :func:`virtmodel.predict` on the equivalent
-      Scenario (vCPU limits: bounds, ``exact=False``).
+      peak): the same queues on l_i pCPUs; the host must hold Σ l_i pCPUs,
+      so ``pcpus_needed`` may exceed c.
+    * **dynamic**: the c pCPUs are pooled and shared work-conservingly;
+      without binding ceilings (every l_i >= c) it is one M/G/c queue of
+      the merged stream (M/M/c exact; otherwise Allen–Cunneen), with
+      ceilings :func:`virtmodel.predict` on the equivalent Scenario (vCPU
+      limits: bounds, ``exact=False``).  Latency under FCFS does not depend
+      on the shares; they set the long-run split when every VM is saturated.
 
-    ``utilization`` = offered work Σ λ_i/μ over the pCPUs the strategy sets
-    aside (Σ r_i, Σ l_i, c).  ``scalability`` of a VM is
+    ``utilization`` = offered work Σ λ_i E[S] over the pCPUs the strategy
+    sets aside (Σ r_i, Σ l_i, c).  ``scalability`` of a VM is
     :math:`R_{max}/R_{min}`: the most pCPUs it can be given (when it is the
     only busy VM) over the pCPUs it is guaranteed when every VM is
     saturated (weighted water-filling by ``shares`` between reservations and
@@ -938,9 +942,8 @@ def host_strategies(pcpus, arrival_rates, service_rate, reservations, limits, sh
     >>> t[(t.metric == "mean_response") & (t.group == "all")].set_index("strategy").value.round(4).to_dict()
     {'minimum': 1.3333, 'maximum': 1.0068, 'dynamic': 1.087}
     """
-    from ..dists import Exponential
+    from ..dists import Distribution, Exponential
     from ..scenario import VM, Scenario
-    from .queues import MMc
     from .solve import predict
 
     c = positive_int("pcpus", pcpus)
@@ -948,7 +951,9 @@ def host_strategies(pcpus, arrival_rates, service_rate, reservations, limits, sh
     if lam.ndim != 1 or lam.size == 0 or not np.all(np.isfinite(lam)) or np.any(lam <= 0):
         raise InvalidParameter(f"arrival_rates must be a 1-D array of finite numbers > 0, got {_fmt(arrival_rates)}")
     n = lam.size
-    mu = float(positive("service_rate", real_array("service_rate", service_rate)))
+    if not isinstance(service, Distribution):
+        service = Exponential(float(positive("service", real_array("service", service))))
+    mean_service = float(service.mean)
     r = _int_vector("reservations", reservations, n, 1)
     lim = _int_vector("limits", limits, n, 1)
     if np.any(lim < r):
@@ -958,24 +963,26 @@ def host_strategies(pcpus, arrival_rates, service_rate, reservations, limits, sh
         raise InvalidParameter(f"reservations must sum to at most pcpus ({c}), got {int(r.sum())}")
     s = _vector("shares", shares, n, default=1.0, strictly_positive=True)
     names = [f"vm{i}" for i in range(n)]
-    offered = float(lam.sum() / mu)
+    offered = float(lam.sum() * mean_service)
     rows = []
     for strategy, servers in (("minimum", r), ("maximum", lim)):
-        resp = np.array([float(MMc(lam[i], mu, int(servers[i])).mean_response) for i in range(n)])
-        rows += [(strategy, names[i], "mean_response", resp[i], True) for i in range(n)]
-        rows += [(strategy, names[i], "utilization", lam[i] / mu / servers[i], True) for i in range(n)]
+        preds = [predict(Scenario(int(servers[i]), [VM(names[i], Exponential(lam[i]), service)])) for i in range(n)]
+        resp = np.array([p.value("mean_response") for p in preds])
+        exact = [bool(p.exact) for p in preds]
+        rows += [(strategy, names[i], "mean_response", resp[i], exact[i]) for i in range(n)]
+        rows += [(strategy, names[i], "utilization", lam[i] * mean_service / servers[i], True) for i in range(n)]
         rows += [(strategy, names[i], "scalability", 1.0, True) for i in range(n)]
-        rows += [(strategy, "all", "mean_response", float(lam @ resp / lam.sum()), True),
+        rows += [(strategy, "all", "mean_response", float(lam @ resp / lam.sum()), all(exact)),
                  (strategy, "all", "utilization", offered / servers.sum(), True),
                  (strategy, "all", "pcpus_needed", float(servers.sum()), True)]
     ceiling = np.minimum(lim, c).astype(float)
     guaranteed = water_fill(c, np.full(n, math.inf), reservations=r.astype(float), limits=ceiling, shares=s)
-    vms = [VM(names[i], Exponential(lam[i]), Exponential(mu), vcpus=None if lim[i] >= c else int(lim[i]))
+    vms = [VM(names[i], Exponential(lam[i]), service, vcpus=None if lim[i] >= c else int(lim[i]))
            for i in range(n)]
     pred = predict(Scenario(c, vms))
     for i in range(n):
         rows += [("dynamic", names[i], "mean_response", pred.value("mean_response", names[i]), pred.exact),
-                 ("dynamic", names[i], "utilization", lam[i] / mu / c, True),
+                 ("dynamic", names[i], "utilization", lam[i] * mean_service / c, True),
                  ("dynamic", names[i], "scalability", float(ceiling[i] / guaranteed[i]), True)]
     rows += [("dynamic", "all", "mean_response", pred.value("mean_response"), pred.exact),
              ("dynamic", "all", "utilization", offered / c, True),
