@@ -503,3 +503,15 @@ def test_committed_summary_tables_are_up_to_date(data_dir, tmp_path):
     repo_data = Path(__file__).resolve().parents[1] / "data"
     for path in write_summaries(tmp_path, directory=data_dir):
         assert path.read_text() == (repo_data / path.name).read_text(), path.name
+
+
+def test_data_directory_is_the_env_var_else_the_user_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv(data.ENV_VAR, str(tmp_path / "copy"))
+    assert data.data_dir() == tmp_path / "copy" == data.path()
+    monkeypatch.delenv(data.ENV_VAR)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # what pooch.os_cache honours on Linux
+    import sys
+
+    if sys.platform.startswith("linux"):
+        assert data.data_dir() == tmp_path / "cache" / "virtmodel"
+    assert data.data_dir(tmp_path / "explicit") == tmp_path / "explicit"

@@ -100,7 +100,10 @@ def _fetch(args) -> int:
             d = info(name)
             if not d.fetchable:
                 fetch(name)  # raises NoFetcher with the explanation
-            print(f"{d.name}: fetching {len(d.files)} file(s) from github.com/{d.repository} ...", flush=True)
+            missing = sum(not (root / f.path).is_file() for f in d.files)
+            if missing or args.force:
+                n = len(d.files) if args.force else missing
+                print(f"{d.name}: downloading {n} file(s) from github.com/{d.repository} ...", flush=True)
             paths = fetch(name, directory=args.dir, base_url=args.base_url, force=args.force,
                           workers=args.workers)
             print(f"{d.name}: {len(paths)} file(s) present and checked in {root / Path(d.files[0].path).parent}")

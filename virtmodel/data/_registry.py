@@ -195,7 +195,8 @@ _DATASETS = (
         returns=("DataFrame, one row per call, sorted by vru_entry: vru_line, customer_id (str), "
                  "call_id (int64), priority (int8), type, outcome, server (category); vru_entry, vru_exit, "
                  "q_start, q_exit, ser_start, ser_exit (datetime64, NaT where the call had no such stage); vru_time_s, "
-                 "q_time_s, ser_time_s (int64 seconds as logged); queued, served, abandoned (bool)."),
+                 "q_time_s, ser_time_s (int64 seconds as logged); queued (has a queue stage), served (outcome "
+                 "AGENT), abandoned (outcome HANG after queueing) (bool)."),
         pitfalls=(
             "Times are times of day on the call's date; a time more than 12 h before the VRU entry is "
             "on the next day (calls that cross midnight), and the loader adds the day.",
