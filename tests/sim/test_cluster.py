@@ -201,3 +201,17 @@ def test_azure_v1_trace_through_100_hosts():
     # the fitted pooled model exists for every flavour of the trace
     pred = vm.Cluster(2000, 64, 512.0, trace=trace).predict()
     assert set(trace.flavours) <= set(pred.values.group)
+
+
+def test_sweep_accepts_a_cluster():
+    """vm.sweep predicts and simulates a scenario kind returned by fn, like a Scenario."""
+
+    def make(hosts):
+        return vm.Cluster(hosts, 4, 1e6, requests=4_000, flavours=[vm.Flavour("s", 1, 1.0, 3.0, Exponential(1.0))])
+
+    df = vm.sweep(make, {"hosts": [1, 2]}, replications=2, seed=1, progress=False)
+    assert df.error.isna().all()
+    rows = df[(df.replication == -1) & (df.metric == "blocking_probability") & (df.group == "all")]
+    assert set(rows.source) == {"analytic", "sim"} and len(rows) == 4
+    analytic = rows[(rows.source == "analytic") & (rows.hosts == 1)].value.iloc[0]
+    assert analytic == pytest.approx(erlang_b(4, 3.0))

@@ -358,7 +358,8 @@ def run_point(fn, wants_rng, point, index, seed_index, replications, seed, simul
     try:
         kw = {"rng": replication_rng(seed, seed_index, 0)} if wants_rng else {}
         first = fn(**point, **kw)
-        if isinstance(first, Scenario):
+        kind = callable(getattr(first, "predict", None)) and callable(getattr(first, "replicate", None))
+        if isinstance(first, Scenario) or kind:  # a Scenario or another scenario kind (BootStorm, Cluster)
             rows = _scenario_rows(first, seed_index, replications, seed, simulate_kwargs)
         else:
             rows = _function_rows(fn, wants_rng, point, first, seed_index, replications, seed)
