@@ -1,13 +1,17 @@
 """The polling derivations (derive layer) agree with virtmodel.analytic.polling (predict layer).
 
 Each derivation builds (its internal sympy checks run: one queue is the M/G/1
-queue with multiple vacations, the symmetric law is Takagi's formula), and
-its lambdified result equals the numeric model over the valid parameter
-range to 1e-9 relative (hypothesis).
+queue with multiple vacations, the symmetric law is Takagi's formula; the
+two-VM exact waits satisfy the pseudo-conservation law and reduce to Takagi's
+symmetric formula), and its lambdified result equals the numeric model over
+the valid parameter range to 1e-9 relative (hypothesis).  The two-VM waits
+are derived from Takagi's generating-function recursion, the numeric code
+solves the moment recursion with matrices: two routes to the same numbers.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import pytest
@@ -16,12 +20,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from virtmodel.analytic import PollingSystem
-from virtmodel.dists import Gamma
+from virtmodel.dists import Deterministic, Gamma
 from virtmodel.symbolic import derivations, derive
 
 REL = 1e-9
 NAMES = ["polling.cycle_time", "polling.pseudo_conservation_exhaustive", "polling.pseudo_conservation_gated",
-         "polling.symmetric_exhaustive_wait", "polling.symmetric_gated_wait"]
+         "polling.symmetric_exhaustive_wait", "polling.symmetric_gated_wait",
+         "polling.two_vm_exhaustive_wait", "polling.two_vm_gated_wait"]
 
 loads = st.floats(min_value=1e-3, max_value=0.97)
 means = st.floats(min_value=1e-2, max_value=1e2)
@@ -82,3 +87,28 @@ def test_symmetric_wait(n, load, mean, scv, switch, switch_scv, discipline):
     value = f(queues=n, arrival_rate=lam, service_mean=mean, service_second_moment=service.moment(2),
               switchover_mean=switch, switchover_variance=sw.variance)
     assert close(value, p.mean_wait[0])
+
+
+@functools.cache
+def two_vm_wait(discipline):
+    return derive(f"polling.two_vm_{discipline}_wait").lambdify()
+
+
+@settings(max_examples=100, deadline=None)
+@given(load=loads, split=st.floats(0.01, 0.99), m1=means, m2=means, c1=scvs, c2=scvs,
+       r1=means, r2=means, d1=st.one_of(st.just(0.0), scvs), d2=st.one_of(st.just(0.0), scvs),
+       discipline=st.sampled_from(["exhaustive", "gated"]))
+def test_two_vm_exact_waits(load, split, m1, m2, c1, c2, r1, r2, d1, d2, discipline):
+    # the derivation gives VM 1's wait; VM 2's is the same expression with the labels swapped
+    services = [gamma(m1, c1), gamma(m2, c2)]
+    switchovers = [Deterministic(r) if d == 0 else gamma(r, d) for r, d in ((r1, d1), (r2, d2))]
+    lam = [split * load / m1, (1 - split) * load / m2]
+    p = PollingSystem(lam, services, switchovers, discipline)
+    f = two_vm_wait(discipline)
+    params = [dict(arrival_rate=lam[i], service_mean=services[i].mean, service_second_moment=services[i].moment(2),
+                   switchover_mean=switchovers[i].mean, switchover_second_moment=switchovers[i].moment(2))
+              for i in range(2)]
+    for vm_index in range(2):
+        own, other = params[vm_index], params[1 - vm_index]
+        kwargs = {f"{k}_1": v for k, v in own.items()} | {f"{k}_2": v for k, v in other.items()}
+        assert close(f(**kwargs), p.mean_wait[vm_index]), (vm_index, f(**kwargs), p.mean_wait[vm_index])

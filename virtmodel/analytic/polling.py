@@ -67,7 +67,9 @@ service the queues must have equal service and switchover distributions.
   buffer-occupancy method (Cooper & Murray 1969; Cooper 1970; Takagi 1986,
   ch. 3; Takagi 1988, §3; Levy & Sidi 1990).  Let ``X^(i)`` be the vector of
   queue contents at the polling epoch of queue i, with first moments
-  ``m_i = E[X^(i)]`` and second moments ``M_i = E[X^(i) X^(i)^T]``.  Queue i
+  ``m_i = E[X^(i)]`` and factorial second moments
+  ``G_i = E[X^(i) X^(i)^T] - diag(m_i)`` (entries ``f_i(j,k)``; on the
+  diagonal ``E[X_j(X_j - 1)]``).  Queue i
   holds ``x_i`` jobs at its polling epoch; its visit lasts
   ``V = B_1 + ... + B_{x_i}`` with ``B`` a busy period of the M/G/1 queue
   (lambda_i, S_i) for exhaustive service (``E[B] = E[S_i]/(1-rho_i)``,
@@ -80,18 +82,19 @@ service the queues must have equal service and switchover distributions.
 
   .. math:: m_{i+1} = P_i m_i + \\lambda E[R_i],
 
-  .. math:: M_{i+1} = P_i M_i P_i^T + m_{i,i}\\bigl(\\mathrm{Var}[B]\\, a a^T + E[B]\\,\\mathrm{diag}(a)\\bigr)
+  .. math:: G_{i+1} = P_i G_i P_i^T + m_{i,i} E[B^2]\\, a a^T
             + E[R_i]\\bigl(P_i m_i \\lambda^T + \\lambda (P_i m_i)^T\\bigr)
-            + E[R_i^2]\\, \\lambda\\lambda^T + E[R_i]\\,\\mathrm{diag}(\\lambda)
+            + E[R_i^2]\\, \\lambda\\lambda^T
 
   (the first- and second-moment equations of the buffer-occupancy method, obtained
   by differentiating Takagi's PGF recursion
   ``F_{i+1}(z) = R_i^*(sum_j lambda_j(1-z_j)) F_i(z_1, ..., B_i^*(sum_j a_j (1-z_j)), ..., z_N)``
-  once and twice at z = 1).  Going once round the cycle, ``m_0 = Q m_0 + c``
-  and ``M_0 = Q M_0 Q^T + C`` with ``Q = P_{N-1} ... P_0``: a linear system
+  once and twice at z = 1; with factorial moments every term is positive,
+  so nothing cancels in light traffic).  Going once round the cycle,
+  ``m_0 = Q m_0 + c`` and ``G_0 = Q G_0 Q^T + C`` with ``Q = P_{N-1} ... P_0``: a linear system
   and a Stein (discrete Lyapunov) equation, solved with numpy and
   :func:`scipy.linalg.solve_discrete_lyapunov`; the other epochs follow by
-  the recursion.  The factorial moment
+  the recursion.  The diagonal factorial moment
   ``f_i(i,i) = E[X_i^(i)(X_i^(i) - 1)]`` then gives the waits
   (Takagi 1988, eqs. for exhaustive and gated service; Levy & Sidi 1990):
 
@@ -223,7 +226,7 @@ def check_polling_stability(arrival_rates, service_means, total_switchover_mean,
 
 def buffer_occupancy(arrival_rates, service_means, service_second_moments, switchover_means,
                      switchover_second_moments, discipline):
-    """First and second moments of the queue contents at every polling epoch (exhaustive or gated).
+    """First and factorial second moments of the queue contents at every polling epoch (exhaustive or gated).
 
     Solves the buffer-occupancy equations of the module docstring: the
     first-moment recursion ``m_{i+1} = P_i m_i + lambda E[R_i]`` round the
@@ -243,7 +246,8 @@ def buffer_occupancy(arrival_rates, service_means, service_second_moments, switc
     first : ndarray, shape (N, N)
         ``first[i, j]`` = mean number of queue-j jobs at the polling epoch of queue i.
     second : ndarray, shape (N, N, N)
-        ``second[i, j, k]`` = E[X_j X_k] at the polling epoch of queue i (raw moments).
+        ``second[i, j, k]`` = ``f_i(j,k)``, the factorial moment ``E[X_j X_k] - [j = k] E[X_j]`` at the
+        polling epoch of queue i.
 
     Examples
     --------
@@ -251,8 +255,8 @@ def buffer_occupancy(arrival_rates, service_means, service_second_moments, switc
     poll are the arrivals during the vacation (exhaustive), lambda E[R]:
 
     >>> first, second = buffer_occupancy([0.5], [1.0], [2.0], [0.4], [0.2], "exhaustive")
-    >>> round(float(first[0, 0]), 12), round(float(second[0, 0, 0]), 12)   # 0.2, 0.25 * 0.2 + 0.2
-    (0.2, 0.25)
+    >>> round(float(first[0, 0]), 12), round(float(second[0, 0, 0]), 12)   # lambda E[R], lambda^2 E[R^2]
+    (0.2, 0.05)
     """
     from scipy.linalg import solve_discrete_lyapunov
 
@@ -270,7 +274,7 @@ def buffer_occupancy(arrival_rates, service_means, service_second_moments, switc
     else:
         raise InvalidParameter(f"discipline must be 'exhaustive' or 'gated' here, got {discipline!r}")
     eye = np.eye(n)
-    lam_outer, lam_diag = np.outer(lam, lam), np.diag(lam)
+    lam_outer = np.outer(lam, lam)
     maps, noise = [], []
     for i in range(n):
         a = lam.copy()  # arrival rates counted during the visit of queue i
@@ -279,7 +283,7 @@ def buffer_occupancy(arrival_rates, service_means, service_second_moments, switc
         keep = eye.copy()
         keep[i, i] = 0.0  # the x_i jobs present leave during the visit
         maps.append(keep + b1[i] * np.outer(a, eye[i]))
-        noise.append((b2[i] - b1[i] ** 2) * np.outer(a, a) + b1[i] * np.diag(a))
+        noise.append(b2[i] * np.outer(a, a))
 
     def first_step(i, m):
         return maps[i] @ m + lam * r1[i]
@@ -287,7 +291,7 @@ def buffer_occupancy(arrival_rates, service_means, service_second_moments, switc
     def second_step(i, m, mm):
         pm = maps[i] @ m
         return (maps[i] @ mm @ maps[i].T + m[i] * noise[i] + r1[i] * (np.outer(pm, lam) + np.outer(lam, pm))
-                + r2[i] * lam_outer + r1[i] * lam_diag)
+                + r2[i] * lam_outer)
 
     cycle = eye.copy()
     offset = np.zeros(n)
@@ -597,7 +601,7 @@ class PollingSystem(_PerClassRates):
         """``(first, second)`` moments of the queue contents at the polling epochs (exhaustive, gated).
 
         ``first[i, j]``: mean number of queue-j jobs when the pCPU polls queue
-        i; ``second[i, j, k]``: ``E[X_j X_k]`` then.  See :func:`buffer_occupancy`.
+        i; ``second[i, j, k]``: the factorial moment ``f_i(j,k)`` then.  See :func:`buffer_occupancy`.
 
         Raises
         ------
@@ -636,7 +640,7 @@ class PollingSystem(_PerClassRates):
             first, second = self.buffer_occupancy
             idx = np.arange(self.queues)
             found = first[idx, idx]  # f_i(i)
-            factorial = second[idx, idx, idx] - found  # f_i(i, i)
+            factorial = second[idx, idx, idx]  # f_i(i, i)
             lam, rho_i = self.arrival_rates, self._rho
             residual = factorial / (2.0 * lam * found)
             if self.discipline == "exhaustive":

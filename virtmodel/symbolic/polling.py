@@ -12,11 +12,25 @@ term ``E[Y]`` is stated from the paper; the algebra that turns it into the law
 is done with sympy and checked against the M/G/1 queue with (gated)
 multiple vacations (one queue) and against Takagi's symmetric results.
 
+Two VMs, exact per-VM waits (``polling.two_vm_exhaustive_wait`` and
+``polling.two_vm_gated_wait``): derived from the premises by the
+buffer-occupancy method (Takagi 1986, ch. 3; Takagi 1988): the joint
+generating functions ``F_i(z_1, z_2)`` of the queue contents at the polling
+epochs obey Takagi's recursion, whose first and second derivatives at z = 1
+(here: coefficients of second-order Taylor expansions) give a linear system,
+solved with sympy; the waits follow from the intervisit / cycle moments.
+Checked inside the derivation against the pseudo-conservation law and
+Takagi's symmetric formula.  The result is the wait of VM 1; VM 2's is the
+same expression with the labels 1 and 2 swapped (the cycle 1 -> R_1 -> 2 ->
+R_2 -> 1 relabelled is the same system).
+
 Public parameter names:
 
 - ``utilization`` (rho), ``total_switchover_mean`` (r), ``total_switchover_second_moment`` (E[R^2]);
 - two queues: ``arrival_rate_1``, ``arrival_rate_2``, ``service_mean_1``, ``service_mean_2``,
-  ``service_second_moment_1``, ``service_second_moment_2``;
+  ``service_second_moment_1``, ``service_second_moment_2``; for the per-VM waits also
+  ``switchover_mean_1``, ``switchover_mean_2``, ``switchover_second_moment_1``,
+  ``switchover_second_moment_2`` (R_1 follows VM 1, R_2 follows VM 2);
 - symmetric systems: ``queues`` (N), ``arrival_rate``, ``service_mean``, ``service_second_moment``
   (per queue), ``switchover_mean`` and ``switchover_variance`` (of one switch, per queue).
 
@@ -268,3 +282,173 @@ def _symmetric_exhaustive_wait():
 def _symmetric_gated_wait():
     """W = delta^2/(2 r_1) + (N lambda E[S^2] + r_1 (N + rho))/(2(1 - rho)), rho = N lambda E[S]."""
     return _symmetric("gated")
+
+
+# ===========================================================================
+# Two VMs: exact per-VM waits (buffer-occupancy method)
+# ===========================================================================
+
+ER_1 = symbol("E[R_1]", r"\mathbb{E}[R_{1}]", positive=True)
+ER_2 = symbol("E[R_2]", r"\mathbb{E}[R_{2}]", positive=True)
+ER2_1 = symbol("E[R_1^2]", r"\mathbb{E}[R_{1}^{2}]", positive=True)
+ER2_2 = symbol("E[R_2^2]", r"\mathbb{E}[R_{2}^{2}]", positive=True)
+EB = symbol("E[B]", r"\mathbb{E}[B]")
+EB2 = symbol("E[B^2]", r"\mathbb{E}[B^{2}]")
+W1 = symbol("W_1")
+_s = symbol("s")
+_u1 = symbol("u_1")  # z_1 - 1
+_u2 = symbol("u_2")  # z_2 - 1
+
+TWO_VMS = (
+    *TWO_QUEUES[:6],
+    ("switchover_mean_1", ER_1),
+    ("switchover_mean_2", ER_2),
+    ("switchover_second_moment_1", ER2_1),
+    ("switchover_second_moment_2", ER2_2),
+)
+#: relabelling VM 1 <-> VM 2 (the same cyclic system seen from the other VM)
+SWAP = {lam1: lam2, lam2: lam1, ES_1: ES_2, ES_2: ES_1, ES2_1: ES2_2, ES2_2: ES2_1,
+        ER_1: ER_2, ER_2: ER_1, ER2_1: ER2_2, ER2_2: ER2_1}
+
+
+def _lst(mean, second, s):
+    """Second-order Taylor polynomial of a Laplace-Stieltjes transform: 1 - E[X] s + E[X^2] s^2 / 2."""
+    return 1 - mean * s + second * s**2 / 2
+
+
+def _busy_period(lam_, mean, second):
+    """(E[B], E[B^2]) of the M/G/1 busy period from the branching premise B = S + B_1 + ... + B_{N(S)}."""
+    first = sp.solve(sp.Eq(EB, mean + lam_ * mean * EB), EB)[0]
+    # given S: N(S) ~ Poisson(lambda S) independent busy periods, E[(sum B_k)^2 | S] = lambda S E[B^2]
+    # + (lambda S)^2 E[B]^2, and 2 E[S sum B_k] = 2 lambda E[S^2] E[B]
+    sec = sp.solve(sp.Eq(EB2, second + 2 * lam_ * second * first + lam_ * mean * EB2
+                         + lam_**2 * second * first**2), EB2)[0]
+    return sp.factor(first), sp.factor(sec)
+
+
+def _solve_linear(equations, unknowns):
+    """Solve linear equations exactly (sympy.solve); {unknown: value}."""
+    return sp.solve(equations, unknowns, dict=True)[0]
+
+
+def _rational_zero(expr) -> bool:
+    """Whether the rational function ``expr`` is identically 0: its numerator over a common denominator expands to 0."""
+    return sp.expand(sp.numer(sp.together(sp.sympify(expr)))) == 0
+
+
+def _second_order(expr):
+    """Terms of total degree <= 2 in (u_1, u_2) of a polynomial, {(i, j): coefficient of u_1^i u_2^j}."""
+    poly = sp.Poly(expr, _u1, _u2)
+    return {k: c for k, c in poly.terms() if sum(k) <= 2}
+
+
+def _truncated_product(a, b):
+    """``a * b`` up to total degree 2 in (u_1, u_2) (higher terms do not reach the second derivatives)."""
+    ta, tb = _second_order(a), _second_order(b)
+    return sum(ca * cb * _u1 ** (i + k) * _u2 ** (j + m)
+               for (i, j), ca in ta.items() for (k, m), cb in tb.items() if i + j + k + m <= 2)
+
+
+def _two_vm(discipline: str) -> Derivation:
+    # f_i(j): mean number of VM-j jobs at VM i's polling epoch; f_i(j,k): factorial second moments there
+    f1, f2 = ([sp.Symbol(f"f_{i}({j})") for j in (1, 2)] for i in (1, 2))
+    g1, g2 = ([sp.Symbol(f"f_{i}({j},{k})") for j, k in ((1, 1), (1, 2), (2, 2))] for i in (1, 2))
+
+    def pgf(f, g):
+        return 1 + f[0] * _u1 + f[1] * _u2 + (g[0] * _u1**2 + 2 * g[1] * _u1 * _u2 + g[2] * _u2**2) / 2
+
+    F1, F2 = pgf(f1, g1), pgf(f2, g2)
+    arrivals = -(lam1 * _u1 + lam2 * _u2)  # sum_j lambda_j (1 - z_j)
+    steps = []
+    if discipline == "exhaustive":
+        b1, b12 = _busy_period(lam1, ES_1, ES2_1)
+        b2, b22 = _busy_period(lam2, ES_2, ES2_2)
+        steps.append(Step(
+            "Exhaustive service empties the queue: a visit to VM i that finds x jobs lasts x busy periods of the "
+            "M/G/1 queue (lambda_i, S_i); by the branching premise B = S + B_1 + ... + B_{N(S)} with N(S) "
+            "Poisson(lambda S), take means and second moments and solve (sympy.solve)",
+            sp.And(_eq(EB, b1), _eq(EB2, b12))))
+        visit1 = _lst(b1, b12, -lam2 * _u2)  # busy periods of VM 1, during which only VM 2 gets jobs (kept)
+        visit2 = _lst(b2, b22, -lam1 * _u1)
+        recursion = ("F_2(z) = R_1*(sum_j lambda_j (1 - z_j)) F_1(theta_1(lambda_2 (1 - z_2)), z_2), "
+                     "F_1(z) = R_2*(sum_j lambda_j (1 - z_j)) F_2(z_1, theta_2(lambda_1 (1 - z_1)))")
+    else:
+        visit1 = _lst(ES_1, ES2_1, arrivals)  # one service per job found, arrivals join every queue
+        visit2 = _lst(ES_2, ES2_2, arrivals)
+        recursion = ("F_2(z) = R_1*(sum_j lambda_j (1 - z_j)) F_1(S_1*(sum_j lambda_j (1 - z_j)), z_2), "
+                     "F_1(z) = R_2*(sum_j lambda_j (1 - z_j)) F_2(z_1, S_2*(sum_j lambda_j (1 - z_j)))")
+    steps.append(Step(
+        f"Takagi's recursion for the joint PGF F_i of the queue contents at VM i's polling epoch ({discipline}): "
+        f"{recursion}.  Each job found at VM 1 is replaced by the jobs that arrive during its "
+        + ("busy period" if discipline == "exhaustive" else "service") + ", then the switchover R_1 adds "
+        "Poisson arrivals everywhere", _eq(sp.Symbol("F_2"), sp.Symbol("R_1^*") * sp.Symbol("F_1(...)"))))
+    steps.append(Step(
+        "Only derivatives up to order 2 at z = 1 are needed, so expand to second order in u_j = z_j - 1: "
+        "F_i = 1 + sum_j f_i(j) u_j + (1/2) sum_jk f_i(j,k) u_j u_k and R*(s) = 1 - E[R] s + E[R^2] s^2/2",
+        _eq(sp.Symbol("F_1"), F1)))
+    rhs2 = _truncated_product(_lst(ER_1, ER2_1, arrivals), F1.subs(_u1, visit1 - 1))
+    rhs1 = _truncated_product(_lst(ER_2, ER2_2, arrivals), F2.subs(_u2, visit2 - 1))
+    equations = []
+    for lhs, rhs in ((F2, rhs2), (F1, rhs1)):
+        equations += [c for k, c in _second_order(lhs - rhs).items() if sum(k) > 0]
+    first = _solve_linear([e for e in equations if not set(e.free_symbols) & {*g1, *g2}], [*f1, *f2])
+    rest = [e.subs(first) for e in equations if set(e.free_symbols) & {*g1, *g2}]
+    second = _solve_linear(rest, [*g1, *g2])
+    found, factorial = sp.factor(first[f1[0]]), sp.factor(second[g1[0]])
+    steps.append(Step(
+        "Match the coefficients of u_1, u_2, u_1^2, u_1 u_2, u_2^2 on both sides of both recursions: 10 linear "
+        "equations; solve the first-order ones, then the second-order ones (sympy.solve).  VM 1's own queue at "
+        "its polling epoch:", sp.And(_eq(f1[0], found), _eq(g1[0], factorial))))
+    rho_1 = lam1 * ES_1
+    if discipline == "exhaustive":
+        wait = factorial / (2 * lam1 * found) + lam1 * ES2_1 / (2 * (1 - rho_1))
+        why = ("The jobs at VM 1's poll are the Poisson arrivals of its intervisit time I_1: f_1(1) = lambda_1 "
+               "E[I_1], f_1(1,1) = lambda_1^2 E[I_1^2]; the Fuhrmann-Cooper decomposition gives W_1 = "
+               "E[I_1^2]/(2E[I_1]) + lambda_1 E[S_1^2]/(2(1 - rho_1))")
+    else:
+        wait = (1 + rho_1) * factorial / (2 * lam1 * found)
+        why = ("The jobs at VM 1's poll are the Poisson arrivals of the cycle C_1 since its last poll: "
+               "f_1(1,1)/f_1(1) = lambda_1 E[C_1^2]/E[C]; an arrival waits the residual cycle and the service of "
+               "the VM-1 jobs that came before it in the cycle, W_1 = (1 + rho_1) E[C_1^2]/(2 E[C])")
+    result = sp.factor(sp.cancel(wait))
+    steps.append(Step(why, _eq(W1, result)))
+
+    # Check 1: the pseudo-conservation law (Boxma & Groenendijk 1987) for rho_1 W_1 + rho_2 W_2
+    _, law = _law(discipline)
+    r_total = ER_1 + ER_2
+    law2 = law.subs({**TWO_QUEUE_VALUES, r: r_total,
+                     R2: ER2_1 - ER_1**2 + ER2_2 - ER_2**2 + r_total**2})
+    w2 = result.xreplace(SWAP)
+    assert _rational_zero(rho_1 * result + lam2 * ES_2 * w2 - law2)
+    steps.append(Step("Check: rho_1 W_1 + rho_2 W_2 is the pseudo-conservation law (difference simplifies to 0); "
+                      "W_2 is W_1 with the labels 1 and 2 swapped", _eq(S, law2)))
+    # Check 2: two alike VMs give Takagi's symmetric formula with N = 2
+    alike = {lam2: lam1, ES_2: ES_1, ES2_2: ES2_1, ER_2: ER_1, ER2_2: ER2_1}
+    takagi = _TAKAGI_SYMMETRIC[discipline].subs({N: 2, lam: lam1, ES: ES_1, ES2: ES2_1, r1: ER_1,
+                                                 delta2: ER2_1 - ER_1**2})
+    assert _rational_zero(result.xreplace(alike) - takagi)
+    steps.append(Step("Check: two alike VMs give Takagi's symmetric formula (N = 2)", _eq(W, takagi)))
+    return Derivation(
+        name=f"polling.two_vm_{discipline}_wait",
+        title=f"Cyclic polling of two VMs, {discipline} service: exact mean wait of VM 1",
+        steps=tuple(steps),
+        result=result,
+        parameters=TWO_VMS,
+        assumptions=(*ASSUMPTIONS, f"{discipline} service at both VMs; switchover R_i follows VM i",
+                     "rho = lambda_1 E[S_1] + lambda_2 E[S_2] < 1 (stationary regime)",
+                     "VM 2's wait: the same expression with the labels 1 and 2 swapped"),
+        source=(f"{TAKAGI}, ch. 3 (buffer-occupancy method); Takagi, ACM Comput. Surv. 20 (1988) 5-28; "
+                "Levy & Sidi, IEEE Trans. Commun. 38 (1990) 1750-1760"),
+    )
+
+
+@derivation("polling.two_vm_exhaustive_wait")
+def _two_vm_exhaustive_wait():
+    """W_1 of two VMs under exhaustive service, from Takagi's PGF recursion (buffer-occupancy method)."""
+    return _two_vm("exhaustive")
+
+
+@derivation("polling.two_vm_gated_wait")
+def _two_vm_gated_wait():
+    """W_1 of two VMs under gated service, from Takagi's PGF recursion (buffer-occupancy method)."""
+    return _two_vm("gated")
