@@ -156,7 +156,9 @@ def fetch(name: str, *, directory: str | os.PathLike | None = None, base_url: st
 
 def _fetch_files(d: Dataset, todo: list[DataFile], root: Path, base: str, workers: int, timeout: float) -> None:
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
-    pooch_log = logging.getLogger("pooch")
+    import pooch
+
+    pooch_log = pooch.get_logger()  # pooch's own Logger (not registered with logging.getLogger)
     level = pooch_log.level
     pooch_log.setLevel(logging.WARNING)
     try:
