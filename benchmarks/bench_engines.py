@@ -1,0 +1,209 @@
+"""Speed of the compiled (numba) engine against the simpy engine and a bare numba Lindley loop.
+
+Five scenarios from issue 11, each measured in one run, side by side:
+
+* **compiled, end to end**: ``vm.simulate(sc, customers=N, replications=R, seed=1,
+  engine="compiled")`` with MSER-5 warm-up (pilot runs included in the time), the per-job
+  Records and the full output analysis (``measure``: means, time averages, percentiles, batch
+  and Little's-law diagnostics);
+* **compiled, kernel**: one ``CompiledEngine`` replication of N departures: drawing the random
+  numbers in numpy blocks plus the numba kernel, no output analysis;
+* **simpy, end to end**: the same ``vm.simulate`` call with ``engine="simpy"`` on fewer customers
+  (it is 10-40x slower; customers per second do not depend on N once N >> warm-up);
+* **limit**: a bare numba Lindley loop over pre-drawn arrays (M/M/1 only), no output analysis,
+  i.e. the fastest a one-pCPU FCFS simulation can go on this machine.
+
+Customers per second count departures simulated in the kept replications (kept + warm-up
+removed); end-to-end wall time also includes the warm-up pilots.  Compile time: the first call
+of each kernel in a fresh process with the numba cache warm (``--compile``), and numba's import.
+
+    python benchmarks/bench_engines.py [--customers 1000000] [--replications 10]
+                                       [--simpy-customers 100000] [--only mm1,priority,rr,ps,mm16]
+    python benchmarks/bench_engines.py --bounded 1e8      # 10^8 customers in bounded memory
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+
+import numpy as np
+from numba import njit
+
+import virtmodel as vm
+from virtmodel.dists import Exponential
+from virtmodel.sim.compiled import CompiledEngine
+
+try:
+    from _machine import machine
+except ImportError:  # run as a module
+    from benchmarks._machine import machine
+
+
+def scenarios():
+    exp = Exponential(1.0)
+    return {
+        "mm1": ("M/M/1 FCFS, load 0.9", vm.Scenario(1, [vm.VM("a", Exponential(0.9), exp)])),
+        "priority": ("two-class priority (non-preemptive), load 0.9", vm.Scenario(
+            1, [vm.VM("hi", Exponential(0.45), exp, priority=0), vm.VM("lo", Exponential(0.45), exp, priority=1)],
+            policy=vm.policies.Priority())),
+        "preemptive": ("two-class preemptive priority, load 0.9", vm.Scenario(
+            1, [vm.VM("hi", Exponential(0.45), exp, priority=0), vm.VM("lo", Exponential(0.45), exp, priority=1)],
+            policy=vm.policies.Priority(preemptive=True))),
+        "rr": ("round robin q=0.1, M/M/1 load 0.9", vm.Scenario(
+            1, [vm.VM("a", Exponential(0.9), exp)], policy=vm.policies.RoundRobin(quantum=0.1))),
+        "ps": ("processor sharing, M/M/1 load 0.9", vm.Scenario(
+            1, [vm.VM("a", Exponential(0.9), exp)], policy=vm.policies.ProcessorSharing())),
+        "mm16": ("M/M/16 FCFS, load 0.9", vm.Scenario(16, [vm.VM("a", Exponential(16 * 0.9), exp)])),
+    }
+
+
+@njit(cache=True)
+def lindley_loop(inter, service):
+    """Bare Lindley recursion W_n = max(0, W_{n-1} + S_{n-1} - A_n); returns the mean wait."""
+    w = 0.0
+    total = 0.0
+    for i in range(1, inter.size):
+        w = w + service[i - 1] - inter[i]
+        if w < 0.0:
+            w = 0.0
+        total += w
+    return total / inter.size
+
+
+def timed(fn):
+    """(wall seconds, CPU seconds of this process, result): the machine is shared, so CPU time
+    says more about the code than wall time does."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    out = fn()
+    return time.perf_counter() - w0, time.process_time() - c0, out
+
+
+def end_to_end(sc, customers, replications, engine):
+    wall, cpu, res = timed(lambda: vm.simulate(sc, customers=customers, replications=replications, seed=1,
+                                               engine=engine))
+    simulated = replications * customers + int(res.diagnostics.groupby("replication")["warmup_removed"].first().sum())
+    return simulated / wall, simulated / cpu, wall, res
+
+
+def kernel_only(sc, customers):
+    def run():
+        eng = CompiledEngine(sc, 1, 0)
+        eng.run_until_departures(customers)
+        return eng.records()
+
+    wall, cpu, _ = timed(run)
+    return customers / wall, customers / cpu
+
+
+def streaming(sc, customers, replications):
+    """Bounded memory (no per-job records): both passes (MSER-5, then the window) counted."""
+    from virtmodel.sim.compiled import simulate_streaming
+
+    wall, cpu, res = timed(lambda: simulate_streaming(sc, customers=customers, replications=replications, seed=1))
+    simulated = replications * customers + int(res.diagnostics["warmup_removed"].sum())
+    return simulated / wall, simulated / cpu, res
+
+
+def limit(customers):
+    rng = np.random.default_rng(1)
+    inter = rng.exponential(1 / 0.9, customers)
+    service = rng.exponential(1.0, customers)
+    lindley_loop(inter[:10], service[:10])
+    t0 = time.perf_counter()
+    lindley_loop(inter, service)
+    loop = time.perf_counter() - t0
+    return customers / loop, loop
+
+
+_COMPILE = """
+import time
+t0 = time.perf_counter()
+import numba  # noqa: F401
+t_numba = time.perf_counter() - t0
+import virtmodel as vm
+from virtmodel.dists import Exponential
+from virtmodel.sim.compiled import CompiledEngine
+exp = Exponential(1.0)
+cases = [("whole", vm.policies.FCFS()), ("preemptive", vm.policies.SRPT()),
+         ("round_robin", vm.policies.RoundRobin(0.1)), ("processor_sharing", vm.policies.ProcessorSharing())]
+for label, pol in cases:
+    sc = vm.Scenario(1, [vm.VM("a", Exponential(0.5), exp), vm.VM("b", Exponential(0.3), exp)], policy=pol)
+    t0 = time.perf_counter()
+    e = CompiledEngine(sc, 1, 0); e.run_until_departures(100); e.records()
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    e = CompiledEngine(sc, 1, 1); e.run_until_departures(100); e.records()
+    print(f"{label}: first call {first:.3f} s, second {time.perf_counter() - t0:.4f} s")
+print(f"numba import {t_numba:.3f} s")
+"""
+
+
+def bounded(customers):
+    """One replication of ``customers`` in bounded memory; peak RSS from getrusage (Linux: KiB)."""
+    import resource
+
+    from virtmodel.sim.compiled import simulate_streaming
+
+    sc = scenarios()["mm1"][1]
+    wall, cpu, res = timed(lambda: simulate_streaming(sc, customers=customers, replications=1, seed=2026))
+    lo, hi = res.ci("mean_response")
+    print(f"Machine: {machine()}")
+    print(f"M/M/1 load 0.9, {customers:,} customers, one replication, bounded memory: {wall:.1f} s wall, "
+          f"{cpu:.1f} s CPU; mean response {res.mean('mean_response'):.5f}, 95 % batch-means interval "
+          f"({lo:.5f}, {hi:.5f}), exact 10, inside: {lo <= 10.0 <= hi}; warm-up removed "
+          f"{int(res.diagnostics['warmup_removed'].iloc[0])}; peak RSS "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--customers", type=int, default=1_000_000)
+    p.add_argument("--replications", type=int, default=10)
+    p.add_argument("--simpy-customers", type=int, default=100_000)
+    p.add_argument("--only", default="mm1,priority,preemptive,rr,ps,mm16")
+    p.add_argument("--no-compile", action="store_true", help="skip the fresh-process compile-time check")
+    p.add_argument("--bounded", type=float, default=None, metavar="N",
+                   help="only: one bounded-memory replication of N customers (e.g. 1e8), M/M/1 load 0.9, "
+                        "seed 2026; prints its time, interval and peak RSS")
+    args = p.parse_args(argv)
+    if args.bounded:
+        return bounded(int(args.bounded))
+    n, r = args.customers, args.replications
+    print(f"Machine: {machine()}")
+    print(f"compiled: {n:,} customers x {r} replications; simpy: {args.simpy_customers:,} x 2\n")
+    # warm: load the cached kernels once in this process (compile time is measured separately)
+    for _, sc in scenarios().values():
+        e = CompiledEngine(sc, 1, 0)
+        e.run_until_departures(100)
+        e.records()
+    print("customers/s by wall time / by CPU time of the process\n")
+    print("| scenario | compiled end to end | compiled kernel (draws + loop) "
+          "| simpy end to end | compiled / simpy (end to end, CPU) |")
+    print("|---|---:|---:|---:|---:|")
+    table = scenarios()
+    for key in args.only.split(","):
+        label, sc = table[key]
+        rate_c, cpu_c, wall_c, res = end_to_end(sc, n, r, "compiled")
+        rate_k, cpu_k = kernel_only(sc, n)
+        rate_s, cpu_s, _, _ = end_to_end(sc, args.simpy_customers, 2, "simpy")
+        print(f"| {label} | {rate_c:,.0f} / {cpu_c:,.0f} | {rate_k:,.0f} / {cpu_k:,.0f} | {rate_s:,.0f} / {cpu_s:,.0f} "
+              f"| {cpu_c / cpu_s:.1f}x |", flush=True)
+    rate_b, cpu_b, res_b = streaming(table["mm1"][1], n, r)
+    lo, hi = res_b.ci("mean_response")
+    print(f"\nM/M/1 load 0.9 in bounded memory (compiled.simulate_streaming, {n:,} x {r}, no per-job records): "
+          f"{rate_b:,.0f} / {cpu_b:,.0f} customers/s; mean response {res_b.mean('mean_response'):.4f} "
+          f"({lo:.4f}, {hi:.4f}), exact 10")
+    rate_l, wall_l = limit(n * r)
+    print(f"limit: bare numba Lindley loop, M/M/1 load 0.9, {n * r:,} customers: {rate_l:,.0f} customers/s "
+          f"({wall_l:.2f} s, random numbers drawn beforehand and not timed)")
+    if not args.no_compile:
+        print("\ncompile time, fresh process, numba cache warm:")
+        out = subprocess.run([sys.executable, "-c", _COMPILE], capture_output=True, text=True, check=True)
+        print(out.stdout.strip())
+
+
+if __name__ == "__main__":
+    main()
