@@ -20,6 +20,7 @@ from virtmodel.dists import (
     Poisson,
 )
 from virtmodel.errors import InvalidParameter, NoClosedForm
+from virtmodel.overhead import PRESETS, ExitInflated
 from virtmodel.symbolic import derive
 
 CASES = [
@@ -103,10 +104,21 @@ def test_bad_input():
         Compound(Exponential(1.0), Exponential(1.0), Exponential(1.0))  # count not integer-valued
     with pytest.raises(InvalidParameter):
         vm.Virtualization("nested", Poisson(1.0), Exponential(1.0))
+    with pytest.raises(InvalidParameter, match="exit_rate must be a number"):
+        vm.Virtualization("full", Poisson(1.5), Exponential(1.0))  # the old per-job count: now io_exits
     with pytest.raises(InvalidParameter):
-        vm.Virtualization("full", Deterministic(1.5), Exponential(1.0))
+        vm.Virtualization("full", -1.0, Exponential(1.0))
     with pytest.raises(InvalidParameter):
-        vm.Virtualization.preset("para", exit_cycles=-1)
+        vm.Virtualization("full", 1.0, Exponential(1.0), io_exits=Exponential(1.0))  # not a count
+    with pytest.raises(InvalidParameter):
+        vm.Virtualization("hardware", 1.0, Exponential(1.0), paging="two-level")
+    with pytest.raises(InvalidParameter):
+        vm.Virtualization.preset("para", world_switch_cycles=-1)
+    with pytest.raises(InvalidParameter):
+        vm.Virtualization.preset("hardware", "nested", world_switch_cycles=0, handling_cycles=0,
+                                 cache_pollution_cycles=0)
+    with pytest.raises(InvalidParameter):
+        vm.Virtualization.preset("hardware").device_model("qemu", 10.0)  # no I/O exits, no device work
 
 
 def test_same_seed_same_samples():
@@ -118,6 +130,7 @@ def test_same_seed_same_samples():
 
 def _virtualized(mode, load=0.6):
     service = vm.Virtualization.preset(mode, seconds_per_unit=1e-4).inflate(Exponential(1.0))
+    assert isinstance(service, ExitInflated)
     return vm.Scenario(1, [vm.VM("vm", Exponential(load / service.mean), service)])
 
 
@@ -139,6 +152,112 @@ def test_full_vs_para_ordering():
 def test_inflated_mg1_matches_simulation(mode):
     sc = _virtualized(mode)
     tab = vm.compare(sc, customers=20_000, replications=8, seed=42)
+    rows = tab[tab.metric.isin(["mean_wait", "mean_response", "utilization"])]
+    assert rows.exact.all()
+    assert rows.agrees.all(), rows.to_string()
+
+
+# --------------------------------------------------------------------------- exits per unit of guest work
+
+RATE_CASES = [
+    ExitInflated(Exponential(1.0), 3.0, Exponential(20.0)),
+    ExitInflated(HyperExponential.balanced(1.0, 4.0), 2.0, Deterministic(0.05), Poisson(1.5)),
+    ExitInflated(Erlang(3, 3.0), 10.0, Erlang(2, 40.0), Deterministic(2)),
+]
+
+
+@pytest.mark.parametrize("dist", RATE_CASES, ids=range(len(RATE_CASES)))
+def test_rate_moments_and_transform_match_monte_carlo_within_5_se(dist):
+    x = dist.sample(np.random.default_rng(12), 400_000)
+    for k in (1, 2, 3):
+        xk = x**k
+        se = xk.std(ddof=1) / math.sqrt(x.size)
+        assert abs(xk.mean() - dist.moment(k)) < 5 * se, k
+    for s in (0.3, 1.7):
+        e = np.exp(-s * x)
+        assert abs(e.mean() - dist.laplace(s)) < 5 * e.std(ddof=1) / math.sqrt(x.size)
+    with pytest.raises(NoClosedForm):
+        dist.cdf(1.0)
+
+
+@pytest.mark.parametrize("dist", RATE_CASES, ids=range(len(RATE_CASES)))
+def test_rate_moments_match_brute_force_sympy(dist):
+    """E[S'^k], k <= 3, from the moment generating function conditioned on S = s, expanded in sympy.
+
+    Given S = s: E[e^{tS'} | s] = e^{ts} exp(r s (M_C(t) - 1)) E[M_C(t)^M] (compound Poisson(r s) of C,
+    and M more exits); the coefficient of t^k / k! is a polynomial in s, averaged with E[S^j].
+    """
+    s_, t = sp.symbols("s t")
+    c = {j: sp.nsimplify(dist.exit_cost.moment(j)) for j in range(1, 4)}
+    r = sp.nsimplify(dist.exit_rate)
+    mgf_c_minus_1 = sum(c[j] * t**j / sp.factorial(j) for j in range(1, 4))  # M_C(t) - 1 to order 3
+    fm = {j: sp.nsimplify(_fact(dist.io_exits, j)) if dist.io_exits else 0 for j in range(1, 4)}
+    mgf_m = 1 + sum(fm[j] * mgf_c_minus_1**j / sp.factorial(j) for j in range(1, 4))
+    total = sp.expand(sp.series(sp.exp(s_ * t + r * s_ * mgf_c_minus_1) * mgf_m, t, 0, 4).removeO())
+    for k in (1, 2, 3):
+        poly = sp.Poly(total.coeff(t, k) * sp.factorial(k), s_)
+        value = sum(coef * sp.nsimplify(dist.base.moment(deg)) for (deg,), coef in poly.terms())
+        assert float(value) == pytest.approx(dist.moment(k), rel=1e-9), k
+
+
+def _fact(count, j):
+    from virtmodel.dists import _factorial_moment
+
+    return _factorial_moment(count, j)
+
+
+def test_rate_derivation_matches_exit_inflated():
+    d = RATE_CASES[0]
+    p = dict(service_mean=d.base.mean, service_second_moment=d.base.moment(2), exit_rate=d.exit_rate,
+             cost_mean=d.exit_cost.mean, cost_second_moment=d.exit_cost.moment(2))
+    assert derive("overhead.rate_moments")(**p) == pytest.approx(d.moment(2), rel=1e-12)
+    wait = derive("overhead.rate_mg1_mean_wait")(arrival_rate=0.5, **p)
+    assert wait == pytest.approx(vm.analytic.MG1(0.5, d).mean_wait, rel=1e-12)
+
+
+def test_overhead_factor_does_not_depend_on_job_length():
+    virt = vm.Virtualization.preset("hardware", "shadow", seconds_per_unit=1e-4)
+    factors = [virt.overhead_factor(Exponential(1 / m)) for m in (0.01, 1.0, 100.0)]
+    assert factors == pytest.approx([virt.cpu_overhead_factor] * 3, rel=1e-12)
+    # I/O exits are per job: they do weigh more on short jobs
+    io = vm.Virtualization.preset("hardware", io_exits=Poisson(3.0), seconds_per_unit=1e-4)
+    assert io.overhead_factor(Exponential(100.0)) > io.overhead_factor(Exponential(0.01)) > io.cpu_overhead_factor
+
+
+def test_time_unit_changes_numbers_not_the_overhead():
+    s = vm.Virtualization.preset("hardware", "shadow")                 # seconds (the default)
+    ms = vm.Virtualization.preset("hardware", "shadow", seconds_per_unit=1e-3)
+    assert ms.exit_rate == pytest.approx(s.exit_rate * 1e-3)
+    assert ms.exit_cost.mean == pytest.approx(s.exit_cost.mean * 1e3)
+    assert ms.cpu_overhead_factor == pytest.approx(s.cpu_overhead_factor, rel=1e-12)
+
+
+def test_preset_orderings():
+    """Shadow paging costs more than nested paging (Adams & Agesen 2006, §5-6: no hardware MMU support
+    made early VT-x slower than binary translation); paravirtualization is cheapest."""
+    f = {key: vm.Virtualization.preset(*key).cpu_overhead_factor for key in PRESETS}
+    assert f["hardware", "shadow"] > f["full", "shadow"] > f["para", "shadow"] > 1.0
+    assert f["hardware", "shadow"] > f["hardware", "nested"] > 1.0
+    for profile in PRESETS.values():
+        assert profile.source and profile.cycles > 0
+
+
+def test_device_model_is_a_vm_competing_for_pcpus():
+    virt = vm.Virtualization.preset("hardware", io_exits=Poisson(2.0), device_work=Deterministic(0.02),
+                                     seconds_per_unit=1e-3)
+    guest = vm.VM("guest", Exponential(0.5), virt.inflate(Exponential(1.0)))
+    qemu = virt.device_model("qemu", job_arrival_rate=0.5)
+    assert qemu.arrival.rate == pytest.approx(1.0) and qemu.offered_load == pytest.approx(0.02)
+    alone = vm.predict(vm.Scenario(1, [guest])).value("mean_wait")
+    shared = vm.predict(vm.Scenario(1, [guest, qemu])).value("mean_wait", "guest")
+    assert shared > alone  # the emulation work takes pCPU time from the guest
+
+
+def test_inflated_mg1_with_rate_exits_matches_simulation():
+    """Hardware virtualization with shadow paging (7 % overhead): exact M/G/1 inside the simulated interval."""
+    service = vm.Virtualization.preset("hardware", "shadow", seconds_per_unit=1e-4).inflate(Exponential(1.0))
+    sc = vm.Scenario(1, [vm.VM("vm", Exponential(0.7 / service.mean), service)])
+    tab = vm.compare(sc, customers=20_000, replications=8, seed=43)
     rows = tab[tab.metric.isin(["mean_wait", "mean_response", "utilization"])]
     assert rows.exact.all()
     assert rows.agrees.all(), rows.to_string()

@@ -1,168 +1,404 @@
-"""Virtualization overhead: every job pays for the exits it takes to the hypervisor.
+"""Virtualization overhead per exit rate: guest CPU time causes exits to the hypervisor, each at a cost.
 
 A guest job that needs S units of CPU on bare metal takes
 
-.. math:: S' = S + \\sum_{i=1}^{N} C_i
+.. math:: S' = S + \\sum_{i=1}^{N} C_i, \\qquad N \\mid S \\sim \\mathrm{Poisson}(r S) + M
 
-in a VM, where N is the number of exits to the VMM the job causes (traps of
-privileged instructions, shadow page-table updates, hypercalls, VM exits of
-hardware virtualization) and C_i the cost of handling each.  S, N and the C_i
-are independent.  :meth:`Virtualization.inflate` returns S' as a
-:class:`~virtmodel.dists.Compound` distribution with exact moments, so every
-model and the simulator apply unchanged: ``VM(..., service=virt.inflate(S))``
-gives the M/G/1 prediction with the inflated moments (Pollaczek-Khinchine
-needs only E[S'] and E[S'^2]) and a simulation that samples S' directly.
+in a VM: exits (VM exits of VT-x/AMD-V, traps and hidden page faults of a
+binary-translating VMM, hypercalls of a paravirtualized guest) happen at a
+rate r per unit of guest CPU time, plus M exits per job for its I/O; each
+costs :math:`C = C_{\\text{switch}} + C_{\\text{handling}} + C_{\\text{cache}}`
+(the world switch itself, the VMM's handling of the exit, and the cache/TLB
+refill the guest pays afterwards).  The C_i are i.i.d. and independent of
+S and M.  Because exits come per unit of work, the overhead factor of the
+CPU part is :math:`1 + r E[C]` whatever the job length (the per-job model
+this replaces made a short job pay as much as a long one).
+:meth:`Virtualization.inflate` returns S' as an :class:`ExitInflated`
+distribution with exact moments of every order and an exact transform, so
+Pollaczek-Khinchine applies unchanged: ``VM(..., service=virt.inflate(S))``
+gives an exact M/G/1 prediction and a simulation that samples S' directly.
 
-The three modes are labels for the technique; what differs between them is
-how many exits a job causes and what one costs:
+Paging: with **shadow** page tables every guest page-table update, page
+fault and CR3 write is an exit (or a hidden fault of the VMM); with
+**nested** paging (Intel EPT, AMD NPT/RVI) the hardware walks both tables
+and those exits vanish, at the price of longer TLB misses (a 2-D walk of up
+to 24 memory references; Bhargava et al., "Accelerating two-dimensional
+page walks for virtualized systems", ASPLOS 2008), which this model folds
+into the guest's native S.
 
-* ``"full"``: full virtualization by binary translation with shadow page
-  tables (VMware's software VMM): no trap for most sensitive instructions,
-  but page-table updates, context switches and I/O enter the VMM
-  (Adams & Agesen, "A comparison of software and hardware techniques for x86
-  virtualization", ASPLOS 2006, §3 and §6);
-* ``"para"``: paravirtualization (Xen): the guest kernel calls the
-  hypervisor explicitly and batches page-table updates into few hypercalls
-  (Barham et al., "Xen and the art of virtualization", SOSP 2003, §2-3: OS
-  benchmarks within a few per cent of native);
-* ``"hardware"``: trap-and-emulate with VT-x / AMD-V: guest code runs
-  natively but every exit is a costly world switch (first-generation exit and
-  entry round trips of the order of a thousand or more cycles; Adams &
-  Agesen 2006, §5-6).
+Device emulation (QEMU's device models, vhost threads, Xen's dom0) runs on
+the host's pCPUs *beside* the guest, not inside its service:
+:meth:`Virtualization.device_model` returns a VM that carries that work, so
+that it competes for the pCPUs in the simulator and in the predictions.
 
-:meth:`Virtualization.preset` encodes these as *illustrative* defaults (the
-relative ordering the papers report, not measurements of any one machine);
-pass measured exit counts and costs for real work.
+Time unit: every preset takes ``seconds_per_unit`` (what one model time unit
+is, in seconds; default 1.0, seconds, as for :class:`~virtmodel.policies.Credit`
+and :class:`~virtmodel.policies.LinuxFair`): exit rates are given per second
+of guest CPU and costs in cycles, and both are converted.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from ._validation import positive
-from .dists import Compound, Deterministic, Distribution, Poisson, _is_count, _scalar
-from .errors import InvalidParameter
+import numpy as np
 
-__all__ = ["Virtualization", "MODES", "PRESETS"]
+from ._validation import nonnegative, positive
+from .dists import (
+    Deterministic,
+    Distribution,
+    Exponential,
+    _factorial_moment,
+    _is_count,
+    _partial_bell,
+    _scalar,
+)
+from .errors import InvalidParameter, NoClosedForm
+
+__all__ = ["Virtualization", "ExitInflated", "ExitProfile", "MODES", "PAGING", "PRESETS"]
 
 #: the virtualization techniques :class:`Virtualization` knows
 MODES = ("full", "para", "hardware")
+#: how guest page tables are virtualized
+PAGING = ("shadow", "nested")
 
-#: illustrative defaults per mode: (mean exits per job, cycles per exit); see Virtualization.preset
+
+@dataclass(frozen=True)
+class ExitProfile:
+    """What one exit costs, in CPU cycles, and how often exits come, per second of guest CPU.
+
+    Attributes
+    ----------
+    exits_per_second : float
+        r, exits per second of guest CPU time (>= 0).
+    world_switch : float
+        Cycles of the transition itself (guest -> VMM -> guest).
+    handling : float
+        Cycles the VMM spends deciding and emulating.
+    cache_pollution : float
+        Cycles the guest loses afterwards refilling caches and TLB.
+    source : str
+        Where each number comes from.
+    """
+
+    exits_per_second: float
+    world_switch: float
+    handling: float
+    cache_pollution: float
+    source: str
+
+    @property
+    def cycles(self) -> float:
+        """Cycles per exit: world switch + handling + cache pollution."""
+        return self.world_switch + self.handling + self.cache_pollution
+
+
+_KVM_SVM_2020 = ("KVM world switch: VMRUN to #VMEXIT round trip of 1,344-1,376 cycles measured around "
+                 "svm_vcpu_run on AMD EPYC (M. Roth, LKML 2020-12, 'KVM: SVM: use vmsave/vmload for saving/"
+                 "restoring additional host state', lkml.iu.edu/hypermail/linux/kernel/2012.2/00527.html)")
+
+#: presets per (mode, paging): exit rates per guest-CPU second and costs in cycles.  Only the KVM
+#: world-switch cost is a measurement quoted from its source; the other numbers are illustrative
+#: orders of magnitude chosen to reproduce the orderings the cited papers report (see ``source``).
 PRESETS = {
-    "full": (40.0, 1_000.0),
-    "para": (10.0, 600.0),
-    "hardware": (40.0, 2_000.0),
+    ("hardware", "nested"): ExitProfile(
+        2_000.0, 1_360.0, 2_000.0, 1_000.0,
+        _KVM_SVM_2020 + "; rate: timer ticks, IPIs, HLT and MSR exits of a CPU-bound guest with nested paging "
+        "(illustrative); handling and cache refill: illustrative, a few microseconds per exit"),
+    ("hardware", "shadow"): ExitProfile(
+        20_000.0, 1_360.0, 8_000.0, 1_000.0,
+        _KVM_SVM_2020 + "; shadow paging adds exits on page faults, page-table writes and CR3 loads, each "
+        "handled by a software page walk (Adams & Agesen, ASPLOS 2006, §5-6: first-generation VT-x without "
+        "nested paging often slower than binary translation); rate and handling illustrative"),
+    ("full", "shadow"): ExitProfile(
+        20_000.0, 0.0, 4_000.0, 1_000.0,
+        "binary translation (VMware's software VMM): no hardware world switch, sensitive instructions "
+        "translated in place, page-table updates and hidden page faults handled in the VMM (Adams & "
+        "Agesen, ASPLOS 2006, §3 and §6); rate and handling illustrative"),
+    ("para", "shadow"): ExitProfile(
+        5_000.0, 700.0, 1_000.0, 500.0,
+        "paravirtualization (Xen PV): explicit hypercalls with page-table updates batched (Barham et al., "
+        "SOSP 2003, §2-3, OS benchmarks within a few per cent of native); rate and costs illustrative"),
 }
+PRESETS[("para", "nested")] = PRESETS[("para", "shadow")]
+PRESETS[("full", "nested")] = PRESETS[("full", "shadow")]  # a BT VMM virtualizes the MMU in software
+
+_DEFAULT_PAGING = {"full": "shadow", "para": "shadow", "hardware": "nested"}
+
+
+@dataclass(frozen=True)
+class ExitInflated(Distribution):
+    """S' = S + C_1 + ... + C_N with N | S ~ Poisson(exit_rate x S) + M: work that causes exits as it runs.
+
+    Parameters
+    ----------
+    base : Distribution
+        S, the native service time.
+    exit_rate : float
+        r >= 0, exits per unit of guest CPU time.
+    exit_cost : Distribution
+        C, the time of one exit (i.i.d.).
+    io_exits : Distribution or None
+        M, extra exits per job (integer-valued, independent of S), e.g. one
+        per I/O request; None: none.
+
+    Notes
+    -----
+    Given S = s, the rate part is a compound Poisson sum with factorial
+    moments :math:`E[(N_r)_j \\mid s] = (r s)^j`, so (partial Bell
+    polynomials B_{m,j}; Comtet 1974, §3.3)
+
+    .. math:: E[Y_r^m \\mid s] = \\sum_{j=1}^{m} (r s)^j B_{m,j}(E[C], \\dots, E[C^{m-j+1}]),
+
+    and :math:`E[S'^k] = \\sum \\binom{k}{i, m, l} E[S^i\\, E[Y_r^m \\mid S]]\\, E[Y_M^l]`
+    is exact for every k.  In particular
+    :math:`E[S'] = E[S](1 + r E[C]) + E[M] E[C]` and
+    :math:`E[S'^2] = E[S^2](1 + r E[C])^2 + E[S]\\, r E[C^2] + 2E[S](1 + rE[C])E[M]E[C] + E[Y_M^2]`.
+    Transform: :math:`E[e^{-\\sigma S'}] = L_S(\\sigma + r(1 - L_C(\\sigma)))\\, G_M(L_C(\\sigma))`
+    (condition on S; Feller vol. 2, §XIII.3 for subordination).  The
+    distribution function has no closed form here (``cdf`` raises
+    NoClosedForm).
+
+    Examples
+    --------
+    >>> from virtmodel.dists import Exponential, Deterministic
+    >>> d = ExitInflated(Exponential(1.0), 20.0, Deterministic(0.005))
+    >>> round(d.mean, 12), round(d.moment(2), 12)     # 1.1; 2 x 1.1^2 + 20 x 0.005^2
+    (1.1, 2.4205)
+    """
+
+    base: Distribution
+    exit_rate: float
+    exit_cost: Distribution
+    io_exits: Distribution | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.base, Distribution):
+            raise InvalidParameter(f"base must be a virtmodel.dists Distribution, got {self.base!r}")
+        if not isinstance(self.exit_cost, Distribution):
+            raise InvalidParameter(f"exit_cost must be a virtmodel.dists Distribution, got {self.exit_cost!r}")
+        object.__setattr__(self, "exit_rate", _scalar(nonnegative, "exit_rate", self.exit_rate))
+        if self.io_exits is not None and not _is_count(self.io_exits):
+            raise InvalidParameter(
+                f"io_exits must be an integer-valued distribution (e.g. Poisson) or None, got {self.io_exits!r}")
+
+    def _rate_part(self, m: int, s_power) -> float:
+        """E[S^a Y_r^m] for the rate part: sum_j r^j B_{m,j}(c) E[S^(a + j)]."""
+        if m == 0:
+            return self.base.moment(s_power)
+        c = [self.exit_cost.moment(i) for i in range(1, m + 1)]
+        r = self.exit_rate
+        return math.fsum(r**j * _partial_bell(m, j, c) * self.base.moment(s_power + j) for j in range(1, m + 1))
+
+    def _io_moment(self, m: int) -> float:
+        if m == 0:
+            return 1.0
+        if self.io_exits is None:
+            return 0.0
+        c = [self.exit_cost.moment(i) for i in range(1, m + 1)]
+        return math.fsum(_factorial_moment(self.io_exits, j) * _partial_bell(m, j, c) for j in range(1, m + 1))
+
+    def _raw_moment(self, k):
+        total = 0.0
+        for l in range(k + 1):  # noqa: E741 - the textbook index
+            io = self._io_moment(l)
+            if io == 0.0:
+                continue
+            for m in range(k - l + 1):
+                i = k - l - m
+                coef = math.factorial(k) // (math.factorial(i) * math.factorial(m) * math.factorial(l))
+                total += coef * self._rate_part(m, i) * io
+        return total
+
+    def _cdf(self, x):
+        raise NoClosedForm("the distribution function of S plus a compound Poisson(r S) sum has no closed form "
+                           "here; use the moments or the Laplace transform")
+
+    def _partial_moment(self, k, x):
+        raise NoClosedForm("partial moments of S plus a compound Poisson(r S) sum have no closed form here")
+
+    def _laplace(self, s):
+        lc = np.asarray(self.exit_cost.laplace(s), dtype=float)
+        out = np.asarray(self.base.laplace(s + self.exit_rate * (1.0 - lc)), dtype=float)
+        if self.io_exits is not None:
+            lc_safe = np.maximum(lc, np.finfo(float).tiny)
+            out = out * np.asarray(self.io_exits.laplace(-np.log(lc_safe)), dtype=float)
+        return out
+
+    def _sample(self, rng, size):
+        shape = size if isinstance(size, tuple) else (size,)
+        total = int(np.prod(shape, dtype=np.int64))
+        base = self.base.sample(rng, total)
+        counts = rng.poisson(self.exit_rate * base)
+        if self.io_exits is not None:
+            counts = counts + np.rint(self.io_exits.sample(rng, total)).astype(np.int64)
+        costs = self.exit_cost.sample(rng, int(counts.sum()))
+        extra = np.bincount(np.repeat(np.arange(total), counts), weights=costs, minlength=total)
+        out = base + extra
+        return out.reshape(shape) if isinstance(size, tuple) else out
 
 
 @dataclass(frozen=True)
 class Virtualization:
-    """How a virtualization technique inflates the service time of a guest job.
+    """How a virtualization technique inflates guest CPU work: exits per unit of work, each at a cost.
 
     Parameters
     ----------
     mode : {"full", "para", "hardware"}
-        The technique (a label carried into reports; see the module docstring).
-    exits_per_job : Distribution
-        N, the number of VMM exits (traps, hypercalls, VM exits) one job
-        causes: an integer-valued distribution, zero allowed (e.g.
-        :class:`~virtmodel.dists.Poisson`).
+        Binary translation, paravirtualization, or trap-and-emulate with
+        VT-x/AMD-V (a label carried into reports; see the module docstring).
+    exit_rate : float
+        r >= 0, exits per unit of guest CPU time (model time units).
     exit_cost : Distribution
-        C, the time to handle one exit, in the model's time unit.
+        C, the time of one exit (world switch + handling + cache pollution).
+    io_exits : Distribution or None
+        Extra exits per job from its I/O (integer-valued); None: none.
+    paging : {"shadow", "nested"}
+        How guest page tables are virtualized (a label; the presets give
+        shadow paging its extra exits).
+    device_work : Distribution or None
+        Host CPU time per I/O exit spent outside the guest, in the device
+        model (QEMU, vhost, dom0): see :meth:`device_model`.
 
     Notes
     -----
-    :meth:`inflate` gives S' = S + C_1 + ... + C_N with
-    :math:`E[S'] = E[S] + E[N]E[C]` and
-    :math:`\\mathrm{Var}\\,S' = \\mathrm{Var}\\,S + E[N]\\mathrm{Var}\\,C + \\mathrm{Var}\\,N\\,E[C]^2`
-    (Wald's identities for a compound sum; Ross, *Stochastic Processes*, 1996,
-    §1.5).  With Poisson arrivals on one pCPU the mean wait is
-    Pollaczek-Khinchine with these moments (exact):
+    :meth:`inflate` gives :class:`ExitInflated`:
+    :math:`E[S'] = E[S](1 + r E[C]) + E[M]E[C]`; the CPU part multiplies
+    work by :meth:`cpu_overhead_factor` = 1 + r E[C] for every job size.
+    With Poisson arrivals on one pCPU, Pollaczek-Khinchine with the exact
+    moments of S' gives the mean wait exactly:
     :math:`W_q = \\lambda E[S'^2] / (2(1 - \\lambda E[S']))`.
 
     Examples
     --------
-    >>> from virtmodel.dists import Exponential, Poisson, Deterministic
-    >>> virt = Virtualization("hardware", Poisson(20.0), Deterministic(0.005))
-    >>> round(virt.inflate(Exponential(1.0)).mean, 12)
-    1.1
-    >>> round(virt.overhead_factor(Exponential(1.0)), 12)
-    1.1
+    >>> from virtmodel.dists import Exponential, Deterministic
+    >>> virt = Virtualization("hardware", exit_rate=20.0, exit_cost=Deterministic(0.005))
+    >>> round(virt.cpu_overhead_factor, 12), round(virt.inflate(Exponential(0.1)).mean, 12)   # jobs of 10
+    (1.1, 11.0)
     """
 
     mode: str
-    exits_per_job: Distribution
+    exit_rate: float
     exit_cost: Distribution
+    io_exits: Distribution | None = None
+    paging: str = "nested"
+    device_work: Distribution | None = None
 
     def __post_init__(self):
         if not isinstance(self.mode, str) or self.mode not in MODES:
             raise InvalidParameter(f"mode must be one of {list(MODES)}, got {self.mode!r}")
-        for name in ("exits_per_job", "exit_cost"):
-            value = getattr(self, name)
-            if not isinstance(value, Distribution):
-                raise InvalidParameter(f"{name} must be a virtmodel.dists Distribution, got {value!r}")
-        if not _is_count(self.exits_per_job):
+        if not isinstance(self.paging, str) or self.paging not in PAGING:
+            raise InvalidParameter(f"paging must be one of {list(PAGING)}, got {self.paging!r}")
+        if isinstance(self.exit_rate, Distribution):
             raise InvalidParameter(
-                "exits_per_job must be an integer-valued distribution (e.g. Poisson), "
-                f"got {self.exits_per_job!r}"
-            )
+                "exit_rate must be a number (exits per unit of guest CPU time), got a distribution "
+                f"{self.exit_rate!r}; exits per job (I/O) go in io_exits")
+        object.__setattr__(self, "exit_rate", _scalar(nonnegative, "exit_rate", self.exit_rate))
+        if not isinstance(self.exit_cost, Distribution):
+            raise InvalidParameter(f"exit_cost must be a virtmodel.dists Distribution, got {self.exit_cost!r}")
+        if self.io_exits is not None and not _is_count(self.io_exits):
+            raise InvalidParameter(
+                f"io_exits must be an integer-valued distribution (e.g. Poisson) or None, got {self.io_exits!r}")
+        if self.device_work is not None and not isinstance(self.device_work, Distribution):
+            raise InvalidParameter(f"device_work must be a virtmodel.dists Distribution or None, "
+                                   f"got {self.device_work!r}")
 
     @classmethod
-    def preset(cls, mode, exits_per_job=None, exit_cycles=None, clock_hz=3.0e9,
-               seconds_per_unit=1.0e-3) -> Virtualization:
-        """Typical settings of ``mode``: Poisson exits, each of a fixed number of cycles.
+    def preset(cls, mode, paging=None, *, exits_per_second=None, world_switch_cycles=None, handling_cycles=None,
+               cache_pollution_cycles=None, io_exits=None, device_work=None, clock_hz=3.0e9,
+               seconds_per_unit=1.0) -> Virtualization:
+        """Typical settings of ``mode`` and ``paging`` (:data:`PRESETS`), in model time units.
 
         Parameters
         ----------
         mode : {"full", "para", "hardware"}
-        exits_per_job : float, optional
-            Mean exits per job (Poisson); default from :data:`PRESETS`.
-        exit_cycles : float, optional
-            CPU cycles per exit; default from :data:`PRESETS`.
+        paging : {"shadow", "nested"} or None
+            None: nested for "hardware", shadow otherwise.
+        exits_per_second : float, optional
+            Exits per second of guest CPU; default from :data:`PRESETS`.
+        world_switch_cycles, handling_cycles, cache_pollution_cycles : float, optional
+            Cost of one exit, in cycles; defaults from :data:`PRESETS`.
+        io_exits, device_work : optional
+            Passed through (see :class:`Virtualization`; ``device_work`` in model units).
         clock_hz : float, default 3e9
             Clock rate that turns cycles into seconds.
-        seconds_per_unit : float, default 1e-3
-            What one model time unit is, in seconds (default: milliseconds).
-
-        Notes
-        -----
-        Defaults (illustrative orders of magnitude, chosen to reproduce the
-        ordering reported in the literature, not measurements):
-        ``"full"``: 40 exits/job of 1,000 cycles (binary translation leaves
-        page-table and context-switch work to the VMM; Adams & Agesen,
-        ASPLOS 2006, §3, §6); ``"para"``: 10 batched hypercalls/job of 600
-        cycles (Barham et al., SOSP 2003, §3.3: batched page-table updates,
-        near-native OS benchmarks); ``"hardware"``: 40 exits/job of 2,000
-        cycles (first-generation VT-x world switches of the order of a
-        thousand or more cycles; Adams & Agesen 2006, §5-6).
+        seconds_per_unit : float, default 1.0
+            What one model time unit is, in seconds (1.0: seconds, like
+            Credit's and LinuxFair's defaults; 1e-3: milliseconds).
 
         Examples
         --------
-        >>> v = Virtualization.preset("para")
-        >>> v.mode, v.exits_per_job.mean, round(v.exit_cost.mean, 9)   # 600 cycles at 3 GHz, in ms
-        ('para', 10.0, 0.0002)
+        >>> v = Virtualization.preset("hardware", "nested")
+        >>> v.exit_rate, round(v.exit_cost.mean * 3e9, 6)      # per second of guest CPU; 4,360 cycles
+        (2000.0, 4360.0)
+        >>> round(v.cpu_overhead_factor, 6)                    # 1 + 2,000 x 4,360 / 3e9
+        1.002907
+        >>> Virtualization.preset("hardware", "nested", seconds_per_unit=1e-3).exit_rate   # per millisecond
+        2.0
         """
         if not isinstance(mode, str) or mode not in MODES:
             raise InvalidParameter(f"mode must be one of {list(MODES)}, got {mode!r}")
-        default_exits, default_cycles = PRESETS[mode]
-        exits = _scalar(positive, "exits_per_job", default_exits if exits_per_job is None else exits_per_job)
-        cycles = _scalar(positive, "exit_cycles", default_cycles if exit_cycles is None else exit_cycles)
+        paging = _DEFAULT_PAGING[mode] if paging is None else paging
+        if not isinstance(paging, str) or paging not in PAGING:
+            raise InvalidParameter(f"paging must be one of {list(PAGING)}, got {paging!r}")
+        p = PRESETS[(mode, paging)]
+
+        def pick(name, given, default):
+            return _scalar(nonnegative, name, default if given is None else given)
+
+        rate = pick("exits_per_second", exits_per_second, p.exits_per_second)
+        cycles = (pick("world_switch_cycles", world_switch_cycles, p.world_switch)
+                  + pick("handling_cycles", handling_cycles, p.handling)
+                  + pick("cache_pollution_cycles", cache_pollution_cycles, p.cache_pollution))
+        if not cycles > 0:
+            raise InvalidParameter(f"an exit must cost > 0 cycles in total, got {cycles!r}")
         hz = _scalar(positive, "clock_hz", clock_hz)
         unit = _scalar(positive, "seconds_per_unit", seconds_per_unit)
-        return cls(mode, Poisson(exits), Deterministic(cycles / hz / unit))
+        return cls(mode, rate * unit, Deterministic(cycles / hz / unit), io_exits=io_exits, paging=paging,
+                   device_work=device_work)
 
     @property
-    def mean_overhead(self) -> float:
-        """E[N] E[C], the mean time a job spends in the VMM."""
-        return self.exits_per_job.mean * self.exit_cost.mean
+    def cpu_overhead_factor(self) -> float:
+        """1 + r E[C]: guest CPU work in the VM per unit of native work (the same for every job size)."""
+        return 1.0 + self.exit_rate * self.exit_cost.mean
 
-    def inflate(self, service: Distribution) -> Compound:
-        """The service time S' = S + C_1 + ... + C_N of a job whose native service is ``service``."""
+    def mean_overhead(self, service: Distribution) -> float:
+        """E[S'] - E[S] = r E[S] E[C] + E[M] E[C], the mean time a job of law ``service`` spends in exits."""
+        return self.inflate(service).mean - service.mean
+
+    def inflate(self, service: Distribution) -> ExitInflated:
+        """The service time S' of a job whose native service is ``service``."""
         if not isinstance(service, Distribution):
             raise InvalidParameter(f"service must be a virtmodel.dists Distribution, got {service!r}")
-        return Compound(service, self.exits_per_job, self.exit_cost)
+        return ExitInflated(service, self.exit_rate, self.exit_cost, self.io_exits)
 
     def overhead_factor(self, service: Distribution) -> float:
-        """E[S'] / E[S]: how much longer a job takes in the VM (1 = native speed)."""
+        """E[S'] / E[S]: how much longer a job takes in the VM (1 = native); I/O exits included."""
         return self.inflate(service).mean / service.mean
+
+    def device_model(self, name: str, job_arrival_rate: float, **vm_options):
+        """A VM that carries the device-emulation work (QEMU / vhost / dom0) of a guest's I/O exits.
+
+        Its requests arrive at rate ``job_arrival_rate x E[io_exits]`` as a
+        Poisson stream, each needing ``device_work`` of host CPU: add it to
+        the Scenario beside the guest so that it competes for the pCPUs.
+        Approximation: the I/O of one job is spread as independent Poisson
+        arrivals instead of coming with the job (exact in the long-run load,
+        approximate in timing).
+
+        Examples
+        --------
+        >>> from virtmodel.dists import Poisson, Deterministic
+        >>> v = Virtualization.preset("hardware", io_exits=Poisson(2.0), device_work=Deterministic(2e-5))
+        >>> qemu = v.device_model("qemu", job_arrival_rate=100.0)
+        >>> round(qemu.arrival.rate, 9), round(qemu.offered_load, 9)     # 200 I/Os per second, 0.4 % of a pCPU
+        (200.0, 0.004)
+        """
+        from .scenario import VM
+
+        if self.io_exits is None or self.device_work is None:
+            raise InvalidParameter("device_model needs io_exits and device_work, got "
+                                   f"io_exits={self.io_exits!r}, device_work={self.device_work!r}")
+        rate = float(positive("job_arrival_rate", job_arrival_rate)) * self.io_exits.mean
+        return VM(name, Exponential(rate), self.device_work, **vm_options)

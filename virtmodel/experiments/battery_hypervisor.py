@@ -24,10 +24,11 @@ SECONDS_PER_UNIT = 1.0e-4
 def _overhead_checks(load=0.7) -> list[Check]:
     checks = []
     native = Exponential(1.0)
-    for mode in ("full", "para"):
-        service = Virtualization.preset(mode, seconds_per_unit=SECONDS_PER_UNIT).inflate(native)
+    for mode, paging in (("full", "shadow"), ("para", "shadow"), ("hardware", "shadow")):
+        # exits at a rate per unit of guest work (S' = S + compound Poisson(r S)): exact moments
+        service = Virtualization.preset(mode, paging, seconds_per_unit=SECONDS_PER_UNIT).inflate(native)
         lam = load / service.mean
-        checks.append(Check(f"M/G/1 with {mode} virtualization overhead, load {load}",
+        checks.append(Check(f"M/G/1 with {mode} virtualization ({paging} paging) overhead, load {load}",
                             Scenario(1, [VM("vm", Exponential(lam), service)])))
     return checks
 

@@ -127,3 +127,81 @@ def _mg1_mean_wait():
                       steps=steps, result=wait, parameters=(("arrival_rate", lam), *MOMENT_PARAMETERS),
                       assumptions=(*ASSUMPTIONS, "Poisson arrivals, one FCFS pCPU, lambda E[S'] < 1"),
                       source=SOURCE + "; Kleinrock, Queueing Systems I (1975), eq. (5.76)")
+
+
+# --------------------------------------------------------------------------- exits per unit of guest work
+#
+# S' = S + sum_{i <= N} C_i with N | S ~ Poisson(r S) (virtmodel.overhead.ExitInflated without I/O
+# exits).  Given S = s the sum is compound Poisson: its mean is r s E[C] and its second moment
+# r s E[C^2] + (r s E[C])^2 (the Poisson factorial moments E[N] = r s, E[N(N-1)] = (r s)^2 in the
+# conditioned formula above); averaging over S turns s^k into E[S^k].
+
+r = symbol("r", nonnegative=True)
+s = symbol("s", positive=True)
+EYs = symbol("E[Y|s]", r"\mathbb{E}[Y \mid S = s]")
+EY2s = symbol("E[Y^2|s]", r"\mathbb{E}[Y^{2} \mid S = s]")
+ES1s = symbol("E[S'^2|s]", r"\mathbb{E}[S'^{2} \mid S = s]")
+RATE_SOURCE = ("compound Poisson sums conditioned on the work: Ross, Stochastic Processes, 2nd ed. (1996), "
+               "§2.5 (compound Poisson moments); Feller vol. 2 (1971), §XIII.3 (subordination)")
+RATE_ASSUMPTIONS = (
+    "given the native work S = s, the number of exits is Poisson(r s): exits at rate r per unit of guest CPU",
+    "exit costs C_1, C_2, ... i.i.d., independent of S and of the number of exits",
+)
+RATE_PARAMETERS = (("service_mean", ES), ("service_second_moment", ES2), ("exit_rate", r),
+                   ("cost_mean", EC), ("cost_second_moment", EC2))
+
+
+def _average_over_s(expr):
+    """Replace s^k by E[S^k] (k <= 2) in a polynomial in s: the expectation over the native work."""
+    poly = sp.Poly(sp.expand(expr), s)
+    moments = {0: sp.Integer(1), 1: ES, 2: ES2}
+    return sp.expand(sum(coeff * moments[deg] for (deg,), coeff in poly.terms()))
+
+
+@functools.cache
+def _rate_moments():
+    steps = []
+    first_given_n = sp.summation(EC, (i, 1, n))
+    second_given_n = sp.expand(sp.summation(EC2, (i, 1, n))
+                               + sp.summation(sp.summation(EC**2, (j, 1, n)) - EC**2, (i, 1, n)))
+    # Poisson(r s): E[N] = r s, E[N^2] = r s + (r s)^2
+    poisson = {EN: r * s, EN2: r * s + (r * s) ** 2}
+    ey_s = sp.expand(_average_over_n(first_given_n).subs(poisson))
+    ey2_s = sp.expand(_average_over_n(second_given_n).subs(poisson))
+    steps.append(Step("Given S = s, N ~ Poisson(r s): Wald's identity", _eq(EYs, ey_s)))
+    steps.append(Step("Given S = s: E[N] E[C^2] + E[N(N-1)] E[C]^2 with E[N(N-1)] = (r s)^2",
+                      _eq(EY2s, sp.factor_terms(ey2_s))))
+    second_s = sp.expand(s**2 + 2 * s * ey_s + ey2_s)
+    steps.append(Step("(s + Y)^2 averaged given S = s", _eq(ES1s, sp.collect(second_s, s))))
+    mean = sp.factor(_average_over_s(s + ey_s))
+    second = _average_over_s(second_s)
+    steps.append(Step("Average over S: the overhead factor 1 + r E[C] does not depend on the job size",
+                      _eq(S1, mean)))
+    steps.append(Step("Average over S (s^k -> E[S^k])", _eq(S2, sp.collect(second, [ES2, ES]))))
+    assert sp.simplify(second - (ES2 * (1 + r * EC) ** 2 + r * ES * EC2)) == 0
+    return tuple(steps), mean, second
+
+
+@derivation("overhead.rate_moments")
+def _rate_moments_derivation():
+    """E[S'^2] = E[S^2](1 + r E[C])^2 + r E[S] E[C^2] for exits at rate r per unit of guest work."""
+    steps, _, second = _rate_moments()
+    return Derivation(name="overhead.rate_moments",
+                      title="Second moment of the service time with exits per unit of guest work",
+                      steps=steps, result=second, parameters=RATE_PARAMETERS,
+                      assumptions=RATE_ASSUMPTIONS, source=RATE_SOURCE)
+
+
+@derivation("overhead.rate_mg1_mean_wait")
+def _rate_mg1_mean_wait():
+    """M/G/1 mean wait with exits per unit of guest work: lambda E[S'^2] / (2 (1 - lambda E[S']))."""
+    steps, mean, second = _rate_moments()
+    wait = lam * second / (2 * (1 - lam * mean))
+    steps = (*steps, Step("Pollaczek-Khinchine with the inflated moments (Kleinrock 1975, §5.5)",
+                          _eq(W, lam * S2 / (2 * (1 - lam * S1)))),
+             Step("Substitute E[S'] and E[S'^2]", _eq(W, wait)))
+    return Derivation(name="overhead.rate_mg1_mean_wait",
+                      title="M/G/1 mean wait of a virtualized pCPU, exits per unit of guest work",
+                      steps=steps, result=wait, parameters=(("arrival_rate", lam), *RATE_PARAMETERS),
+                      assumptions=(*RATE_ASSUMPTIONS, "Poisson arrivals, one FCFS pCPU, lambda E[S'] < 1"),
+                      source=RATE_SOURCE + "; Kleinrock, Queueing Systems I (1975), eq. (5.76)")
