@@ -85,10 +85,14 @@ def _check(dataset: Dataset, f: DataFile, content: bytes, what: str) -> None:
 
 
 def _stage(dataset: Dataset, f: DataFile, content: bytes, staging: Path) -> Path:
-    """Write the final bytes of ``f`` (gzip-compressed if it is a .gz) into the staging folder."""
+    """Write the final bytes of ``f`` (gzip-compressed if it is a .gz) into the staging folder.
+
+    ``content`` was checked already (pooch's sha256 or :func:`_check`).  The gzip
+    stream is the reference copy's byte for byte with CPython's zlib; another
+    zlib build may compress differently, which :func:`verify_file` accepts (it
+    compares the decompressed bytes when the compressed ones differ).
+    """
     final = gzip_bytes(content, f.name[:-3]) if f.path.endswith(".gz") else content
-    if hashlib.sha256(final).hexdigest() != f.sha256 and f.content_sha256 is None:  # pragma: no cover
-        raise ChecksumMismatch(f"{f.path}: staged bytes differ from the registry")
     tmp = staging / uuid.uuid4().hex
     tmp.write_bytes(final)
     return tmp
