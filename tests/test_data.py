@@ -531,3 +531,18 @@ def test_data_directory_is_the_env_var_else_the_user_cache(monkeypatch, tmp_path
     if sys.platform.startswith("linux"):
         assert data.data_dir() == tmp_path / "cache" / "virtmodel"
     assert data.data_dir(tmp_path / "explicit") == tmp_path / "explicit"
+
+
+def test_chrony_banner_lines_are_skipped_and_field_counts_checked(tmp_path):
+    """chrony repeats a banner every 32 lines (sourcestats.c: logwrites % 32); the parser skips it."""
+    banner = "=" * 60 + "\n   Date (UTC) Time     IP Address   St   Freq ppm ...\n" + "=" * 60 + "\n"
+    line = ("2021-12-19 05:00:{s:02d} PPS              1      4.417      0.067  1.094e-06 N  1  3.957e-07 "
+            "-9.719e-12  1.000e-09  8.640e-06  2.516e-05\n")
+    log = tmp_path / "tracking.log"
+    log.write_text(banner + line.format(s=30) + banner + line.format(s=14))
+    frame = data.read_chrony_log(log, "tracking")
+    assert len(frame) == 2 and frame["time"].is_monotonic_increasing  # sorted
+    assert frame["offset_s"].tolist() == [1.094e-06, 1.094e-06] and frame["stratum"].dtype == np.int16
+    log.write_text(line.format(s=1).replace(" N  1 ", " N "))  # a field missing
+    with pytest.raises(ValueError, match="13 fields, chrony documents 14"):
+        data.read_chrony_log(log, "tracking")
