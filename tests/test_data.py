@@ -546,3 +546,20 @@ def test_chrony_banner_lines_are_skipped_and_field_counts_checked(tmp_path):
     log.write_text(line.format(s=1).replace(" N  1 ", " N "))  # a field missing
     with pytest.raises(ValueError, match="13 fields, chrony documents 14"):
         data.read_chrony_log(log, "tracking")
+
+
+def test_decimal_to_ns_is_exact_where_float64_is_not():
+    """Integer nanoseconds of 'SSSSSSSSSS.NNNNNNNNN' strings, for any digits (hypothesis)."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    @given(st.integers(0, 4_000_000_000), st.integers(0, 999_999_999), st.booleans())
+    def check(seconds, nanos, negative):
+        sign = "-" if negative else "+"
+        text = f"{sign}{seconds}.{nanos:09d}"
+        expected = (-1 if negative else 1) * (seconds * 1_000_000_000 + nanos)
+        assert data.decimal_to_ns(pd.Series([text]))[0] == expected
+
+    check()
+    # what float64 would have done to the first NTP timestamp: 1539402146.440543305 -> ...305176 ns
+    assert int(float("1539402146.440543305") * 1e9) != 1_539_402_146_440_543_305
