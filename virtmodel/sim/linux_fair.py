@@ -241,7 +241,7 @@ class LinuxFairScheduler(Scheduler):
 
     def _arm(self):
         self.version += 1
-        best = self._next_refill - self.last
+        best = math.inf
         per_vm = {}
         contended = QUEUED in self.state  # alone, a thread's request ends without a re-pick (nr_queued == 1)
         for t in self.running:
@@ -254,7 +254,12 @@ class LinuxFairScheduler(Scheduler):
             if self.quota[i] is not None:
                 per_vm[i] = per_vm.get(i, 0) + 1
         for i, n in per_vm.items():
-            best = min(best, self.runtime[i] / n)
+            best = min(best, self.runtime[i] / n, self._refill_at[i] - self.last)
+        for i, throttled in enumerate(self.throttled):
+            # a period boundary matters only to a cgroup that is throttled or drawing runtime; an idle
+            # one is refilled lazily (all the boundaries it slept through at once) when it wakes
+            if throttled:
+                best = min(best, self._refill_at[i] - self.last)
         if best == math.inf:
             return
         timer = self.hv.env.timeout(max(0.0, best))
@@ -385,18 +390,18 @@ class LinuxFairScheduler(Scheduler):
     # -- hooks -------------------------------------------------------------------------
     def add(self, job):
         hv = self.hv
-        now = hv.env.now
-        self._advance(now)
-        if self._next_refill <= now:
-            self._refill(now)
         i = hv.vm[job]
         self.count += 1
         self.remaining[job] = hv.size[job]
         idle = [t for t in self.threads[i] if self.state[t] == SLEEPING]
-        if idle:
-            self._wake(idle[0], job)
-        else:
+        if not idle:  # every vCPU of the VM is busy: the job waits in the guest, the host sees nothing
             self.waiting[i].append(job)
+            return
+        now = hv.env.now
+        self._advance(now)
+        if self._next_refill <= now:
+            self._refill(now)
+        self._wake(idle[0], job)
         self._dispatch(now)
         self._arm()
 
