@@ -215,3 +215,27 @@ def test_sweep_accepts_a_cluster():
     assert set(rows.source) == {"analytic", "sim"} and len(rows) == 4
     analytic = rows[(rows.source == "analytic") & (rows.hosts == 1)].value.iloc[0]
     assert analytic == pytest.approx(erlang_b(4, 3.0))
+
+
+@pytest.mark.slow
+def test_kaufman_roberts_interval_coverage(scaled):
+    """Coverage of the blocking intervals on one pooled host (16 slots, flavours of 1, 2 and 4 vCPUs).
+
+    n short experiments (5 replications x 20,000 requests, 10 % warm-up) each give a 95 % interval per
+    flavour; the share covering the exact Kaufman-Roberts value must lie in the 99 % binomial band.
+    """
+    from virtmodel.sim.stats import binomial_band
+
+    n = scaled(200, 40)
+    cluster = _one_host(requests=20_000)
+    pred = vm.predict(cluster)
+    groups = ("small", "medium", "large", "all")
+    hits = dict.fromkeys(groups, 0)
+    for i in range(n):
+        res = vm.simulate(cluster, replications=5, seed=31_000 + i)
+        for g in groups:
+            low, high = res.ci("blocking_probability", g)
+            hits[g] += bool(low <= pred.value("blocking_probability", g) <= high)
+    low, high = binomial_band(n)
+    for g in groups:
+        assert low <= hits[g] / n <= high, (g, hits[g] / n, (low, high))
