@@ -122,7 +122,8 @@ def simulate_memory(memory, sizes, working_sets, shares=None, reservations=None,
         balloon = balloon + step
         usable = size - balloon
         swapped = np.maximum(0.0, usable - target)
-        resident = (1 - swapped / usable) * np.minimum(1.0, np.divide(usable, w, out=np.ones_like(w), where=w > 0))
+        backed = 1 - np.divide(swapped, usable, out=np.ones_like(usable), where=usable > 0)
+        resident = backed * np.minimum(1.0, np.divide(usable, w, out=np.ones_like(w), where=w > 0))
         miss = np.where(w > 0, 1 - resident, 0.0)
         slowdown = 1 + accesses_per_unit * miss * swap_latency
         for i in range(size.size):
