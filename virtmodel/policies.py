@@ -600,9 +600,15 @@ class LinuxFair(Policy):
                      tuple(sorted(self.burst.items())), self.base_slice, self.seconds_per_unit))
 
     def validate(self, scenario) -> None:
+        from .errors import InvalidParameter
+
         _unknown_names(self, scenario, "weights", "quota", "burst")
         if isinstance(self.period, dict):
             _unknown_names(self, scenario, "period")
+        for name, b in self.burst.items():  # Linux (tg_set_cfs_bandwidth) refuses a burst above the quota
+            q = self.quota_of(name)
+            if b > 0 and (q is None or b > q):
+                raise InvalidParameter(f"burst[{name!r}] must be <= the VM's quota ({q!r}), got {b!r}")
 
     def weight_of(self, name: str) -> float:
         """``cpu.weight`` of VM ``name`` (100, the cgroup v2 default, when not given)."""

@@ -120,6 +120,17 @@ def test_light_vm_beside_a_hog_is_not_throttled_by_weights():
     assert np.mean(resp) < 0.001 + 2 * vm.policies.LinuxFair().slice_for(1)
 
 
+def test_burst_carries_unused_quota_into_a_period():
+    """cpu.max.burst: after idle periods the pool holds quota + burst, so a 2q request runs unthrottled."""
+    q, p = 0.010, 0.100
+    for burst, expected in ((0.0, q + (p - q) + q), (q, 2 * q)):
+        policy = vm.policies.LinuxFair(quota={"a": q}, period=p, burst={"a": burst})
+        sc = vm.Scenario(1, [vm.VM("a", Deterministic(1.0), Deterministic(2 * q), vcpus=1)], policy=policy)
+        hv = Hypervisor(sc, seed=1)
+        hv.run_until_departures(5)
+        assert hv.records().responses() == pytest.approx([expected] * 5, abs=1e-9)
+
+
 def test_bad_input():
     with pytest.raises(InvalidParameter, match="cpu.weight"):
         vm.policies.LinuxFair(weights={"a": 0.5})
@@ -129,6 +140,8 @@ def test_bad_input():
         vm.policies.LinuxFair(quota={"a": -1.0})
     with pytest.raises(InvalidParameter):
         vm.policies.LinuxFair(period=0.0)
+    with pytest.raises(InvalidParameter, match="burst"):
+        vm.Scenario(1, _vms([1.0], [1]), policy=vm.policies.LinuxFair(quota={"vm0": 0.01}, burst={"vm0": 0.02}))
     with pytest.raises(InvalidParameter, match="not in the scenario"):
         vm.Scenario(1, _vms([1.0], [1]), policy=vm.policies.LinuxFair(quota={"nope": 0.1}))
 
