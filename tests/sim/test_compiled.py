@@ -136,7 +136,7 @@ def test_workers_do_not_change_results():
 
 
 # --------------------------------------------------------------------------- the whitelist
-@pytest.mark.parametrize("case", ["polling", "boot", "events", "extra_vm_field", "trace"])
+@pytest.mark.parametrize("case", ["polling", "boot", "events", "extra_vm_field", "trace", "lattice_arrivals"])
 def test_unsupported_scenarios_fall_back(case):
     exp = Exponential(1.0)
     two = [vm.VM("a", Exponential(0.3), exp), vm.VM("b", Exponential(0.3), exp)]
@@ -154,6 +154,10 @@ def test_unsupported_scenarios_fall_back(case):
 
         assert supports(vm.Scenario(1, [TunedVM("a", Exponential(0.3), exp)]))  # left at its default
         sc, word = vm.Scenario(1, [TunedVM("a", Exponential(0.3), exp, weight=2.0)]), "weight"
+    elif case == "lattice_arrivals":
+        # deterministic arrivals make arrivals and departures coincide exactly: simpy's order of
+        # simultaneous events is not replayed, so such scenarios stay on simpy
+        sc, word = vm.Scenario(2, [vm.VM("a", Deterministic(1.0), Deterministic(1.0))], capacity=3), "Deterministic"
     else:
         Sequential = getattr(vm.dists, "Sequential", None)
         if Sequential is None:

@@ -5,7 +5,10 @@ A scenario is supported only when its policy is one the kernels implement
 (fields added to :class:`~virtmodel.scenario.VM` or
 :class:`~virtmodel.scenario.Scenario` later are unsupported unless left at
 their default, found with :func:`dataclasses.fields`), every distribution
-can be drawn in blocks ahead of time, and the simpy model still uses the
+can be drawn in blocks ahead of time, interarrival times have a density (so
+simultaneous events have probability zero: the kernels do not replay the
+order in which simpy's event queue takes exactly simultaneous events), and
+the simpy model still uses the
 scheduler class whose decisions the kernels replay.  Anything else makes
 ``engine="compiled"`` raise and ``engine="auto"`` fall back to simpy.
 """
@@ -49,6 +52,12 @@ _SCENARIO_FIELDS = {"pcpus", "vms", "policy", "capacity", "allow_overload"}
 #: distributions whose ``sample`` is a pure function of the generator (drawn in blocks ahead of time)
 _DRAWABLE = tuple(getattr(dists, name) for name in (
     "Exponential", "Erlang", "Gamma", "Deterministic", "HyperExponential", "LogNormal", "Uniform", "Empirical",
+) if hasattr(dists, name))
+#: interarrival laws with a density: simultaneous events then have probability zero.  With lattice
+#: interarrivals (Deterministic, Empirical) arrivals and departures coincide exactly, and the order
+#: in which simpy's event queue takes simultaneous events (event ids across processes) is not replayed
+_CONTINUOUS = tuple(getattr(dists, name) for name in (
+    "Exponential", "Erlang", "Gamma", "HyperExponential", "LogNormal", "Uniform",
 ) if hasattr(dists, name))
 
 
@@ -120,6 +129,10 @@ def unsupported_reason(scenario) -> str | None:
             if type(dist) not in _DRAWABLE:
                 return (f"VM {vm.name!r}: {attr} distribution {type(dist).__name__} is not drawn ahead "
                         f"by the compiled engine (supported: {', '.join(d.__name__ for d in _DRAWABLE)})")
+        if type(vm.arrival) not in _CONTINUOUS:
+            return (f"VM {vm.name!r}: interarrival distribution {type(vm.arrival).__name__} makes events "
+                    "coincide exactly, and the compiled engine does not replay how simpy orders simultaneous "
+                    f"events (continuous interarrivals: {', '.join(d.__name__ for d in _CONTINUOUS)})")
     return None
 
 
