@@ -1088,7 +1088,7 @@ class Poisson(Distribution):
     """Poisson count with mean ``mean``: P(N = n) = e^{-m} m^n / n!, n = 0, 1, 2, ...
 
     An integer-valued distribution (zero allowed), used as the number of VM
-    exits per job in :class:`Compound` and :class:`virtmodel.Virtualization`.
+    exits per job in :class:`Compound` and of I/O exits in :class:`virtmodel.Virtualization`.
 
     Parameters
     ----------
@@ -1152,7 +1152,9 @@ class Compound(Distribution):
     """S' = S + C_1 + ... + C_N: a ``base`` time plus a random number of random addends.
 
     The service of a job in a VM that takes N exits to the hypervisor, each
-    costing C_i (see :class:`virtmodel.Virtualization`).  S, N and the C_i are
+    costing C_i, when N does not depend on the job's length (exits that come
+    per unit of guest work are :class:`virtmodel.overhead.ExitInflated`,
+    what :class:`virtmodel.Virtualization` uses).  S, N and the C_i are
     independent; the C_i are i.i.d.
 
     Parameters
