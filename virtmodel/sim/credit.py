@@ -267,6 +267,9 @@ class CreditScheduler(Scheduler):
       (``csched_unit_acct``) is not modelled (with no topology every pCPU
       is equivalent, so it would only move vCPUs to idle pCPUs, which
       tickling and stealing already do).
+    * A tickle takes effect at once: no IPI, softirq or context-switch
+      latency (a few microseconds in Xen), so simulated wake-up latencies
+      are lower by that much.
     * No yield, no tasklets, no ``vcpu_migration_delay`` (cache-hot)
       rule, no context-switch cost, no ``CSCHED_MIN_TIMER`` granularity of
       the rate-limit timer: a vCPU within its rate limit runs exactly until
