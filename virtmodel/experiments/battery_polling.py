@@ -1,14 +1,17 @@
 """Validation-battery entries for cyclic polling (VMs time-sliced on one pCPU with world switches).
 
 :func:`polling_checks` returns :class:`~virtmodel.experiments.validation.Check`
-entries with exact closed forms: symmetric exhaustive and gated systems (exact
-per-VM waits, Takagi 1986) and asymmetric exhaustive and gated systems (the
-work-weighted wait from the Boxma-Groenendijk pseudo-conservation law).
+entries with exact closed forms: symmetric exhaustive and gated systems
+(Takagi 1986) and asymmetric exhaustive and gated systems, whose exact per-VM
+waits come from the buffer-occupancy method (Takagi 1988) and whose
+work-weighted wait is the Boxma-Groenendijk pseudo-conservation law.  Four of
+the asymmetric settings have unequal loads, unequal service laws (Erlang, H2,
+exponential, deterministic, lognormal) and a switchover law per VM.
 """
 
 from __future__ import annotations
 
-from ..dists import Deterministic, Exponential, HyperExponential
+from ..dists import Deterministic, Erlang, Exponential, HyperExponential, LogNormal, Uniform
 from ..policies import Polling
 from ..scenario import VM, Scenario
 from .validation import Check
@@ -32,11 +35,34 @@ def _asymmetric(discipline: str, load: float = 0.7) -> Scenario:
     return Scenario(1, vms, policy=Polling(discipline, switchover=Deterministic(0.3)))
 
 
+def _per_vm_switch(discipline: str, load: float) -> Scenario:
+    # unequal loads 1 : 2 : 3, Erlang-3, H2 (scv 4) and exponential jobs, one switchover law per VM
+    services = [Erlang(3, 3.0), HyperExponential.balanced(1.0, 4.0), Exponential(2.0)]
+    shares = [1 / 6, 2 / 6, 3 / 6]
+    vms = [VM(name, Exponential(share * load / s.mean), s)
+           for name, share, s in zip(("erlang", "h2", "exp"), shares, services, strict=True)]
+    switch = {"erlang": Deterministic(0.05), "h2": Exponential(1 / 0.2), "exp": Uniform(0.1, 0.5)}
+    return Scenario(1, vms, policy=Polling(discipline, switchover=switch))
+
+
+def _two_unlike(discipline: str) -> Scenario:
+    # a heavy H2 (scv 4) VM and a light Erlang-2 VM at load 0.75, very unequal switchovers
+    vms = [VM("heavy", Exponential(0.6), HyperExponential.balanced(1.0, 4.0)),
+           VM("light", Exponential(0.3), Erlang(2, 4.0))]
+    switch = {"heavy": Erlang(2, 20.0), "light": LogNormal(0.5, 1.0)}
+    return Scenario(1, vms, policy=Polling(discipline, switchover=switch))
+
+
 def polling_checks() -> list[Check]:
-    """Symmetric exhaustive/gated polling (3 VMs, load 0.6) and asymmetric pseudo-conservation (load 0.7)."""
+    """Symmetric exhaustive/gated polling (3 VMs, load 0.6) and asymmetric exact per-VM waits."""
     return [
         Check("polling exhaustive, 3 alike VMs, load 0.6", _symmetric("exhaustive")),
         Check("polling gated, 3 alike VMs, load 0.6", _symmetric("gated")),
-        Check("polling exhaustive, 3 unlike VMs, load 0.7 (pseudo-conservation)", _asymmetric("exhaustive")),
-        Check("polling gated, 3 unlike VMs, load 0.7 (pseudo-conservation)", _asymmetric("gated")),
+        Check("polling exhaustive, 3 unlike VMs, load 0.7", _asymmetric("exhaustive")),
+        Check("polling gated, 3 unlike VMs, load 0.7", _asymmetric("gated")),
+        Check("polling exhaustive, Erlang/H2/exp VMs, per-VM switches, load 0.6", _per_vm_switch("exhaustive", 0.6)),
+        Check("polling gated, Erlang/H2/exp VMs, per-VM switches, load 0.8", _per_vm_switch("gated", 0.8), 2.0),
+        Check("polling exhaustive, heavy H2 + light Erlang VM, per-VM switches, load 0.75",
+              _two_unlike("exhaustive"), 2.0),
+        Check("polling gated, heavy H2 + light Erlang VM, per-VM switches, load 0.75", _two_unlike("gated"), 2.0),
     ]

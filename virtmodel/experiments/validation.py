@@ -64,8 +64,8 @@ def battery(areas=AREAS) -> list[Check]:
 
     ``"queues"``: single-station FCFS queues; ``"scheduling"``: every
     scheduling policy at loads 0.5, 0.8 and 0.95 with exponential and with
-    high-variance (H2, scv 4) service; ``"polling"``: symmetric exact waits
-    and the asymmetric pseudo-conservation law; ``"allocation"``:
+    high-variance (H2, scv 4) service; ``"polling"``: exact per-VM waits of
+    symmetric and asymmetric (per-VM switchover) exhaustive and gated systems; ``"allocation"``:
     proportional-share and credit long-run shares; ``"hypervisor"``:
     virtualization overhead, consolidation, boot storms; ``"admission"``:
     one host's blocking per flavour against Kaufman-Roberts, minimum vs
