@@ -276,6 +276,38 @@ def test_credit_exact_only_without_saturation():
     assert not vm.predict(_unequal_vcpus({})).exact
 
 
+def test_credit_accounting_invariants():
+    """After every csched_acct: active balances within Xen's bounds [-T, T] (floor, halving), the weight
+    total equal to the weight summed over active vCPUs, OVER exactly for negative active balances; and no
+    parked vCPU ever runs (checked at every tick)."""
+    sc = scenario(P.Credit({"v0": 100, "v1": 300}, caps={"v1": 120}), [400, 400, 40], pcpus=2, vcpus=[2, 2, 1])
+    hv = Hypervisor(sc, seed=5)
+    s = hv.scheduler
+    T = sc.policy.timeslice
+    seen = {"acct": 0, "ticks": 0, "parked": 0}
+    account, ticks = s._account, s._ticks
+
+    def checked_account():
+        account()
+        seen["acct"] += 1
+        active = [u for u in range(len(s.vm_of)) if s.active[u]]
+        assert s.weight_total == pytest.approx(sum(s.weight[s.vm_of[u]] for u in active), abs=1e-9)
+        for u in active:
+            assert -T - 1e-12 <= s.credit[u] <= T + 1e-12
+            assert (s.pri[u] == -2) == (s.credit[u] < 0)
+        seen["parked"] += sum(s.parked)
+
+    def checked_ticks(now):
+        ticks(now)
+        seen["ticks"] += 1
+        assert not any(u is not None and s.parked[u] for u in s.curr)
+
+    s._account, s._ticks = checked_account, checked_ticks
+    hv.run_until(3.0)
+    assert seen["acct"] >= 99 and seen["ticks"] >= 299  # every 30 ms and 10 ms (the last may fall at 3 s)
+    assert seen["parked"] > 0  # the cap (1.2 pCPUs, below v1's share of 1.35) parks v1's vCPUs at times
+
+
 def test_hypervisor_battery_has_the_credit1_cases():
     from virtmodel.analytic.credit import BoostLatency
     from virtmodel.experiments.battery_hypervisor import hypervisor_checks
