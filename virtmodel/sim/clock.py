@@ -247,8 +247,6 @@ class _Oscillators:
 
 def simulate_clocks(scenario, seed, replication, keep_raw=True) -> ClockTrace:
     """Simulate one replication of ``scenario``; see the module docstring."""
-    from ..clock import NTP
-
     n = scenario.n_vms
     h = scenario.step
     K = round(scenario.horizon / h)
@@ -271,7 +269,7 @@ def simulate_clocks(scenario, seed, replication, keep_raw=True) -> ClockTrace:
     corr = np.zeros(n)  # accumulated phase correction C at the current interval start
     freq = np.zeros(n)  # frequency correction (NTP c.freq, PTP -ppb)
     phase_left = np.zeros(n)  # NTP c.offset still to slew
-    is_ntp = isinstance(sync, NTP)
+    is_ntp = hasattr(sync, "filter_length")  # NTP (PTP has no clock filter)
     if is_ntp:
         L = sync.filter_length
         w_off = np.zeros((n, L))
@@ -346,7 +344,6 @@ def simulate_clocks(scenario, seed, replication, keep_raw=True) -> ClockTrace:
             # NSET: the first sample only sets the phase; FREQ: after WATCH s the frequency is measured directly
             first = ok & (state == 0)
             measure = ok & (state == 1) & (t_now - state_since >= C.RFC5905["WATCH"])
-            hold = ok & (state == 1) & ~measure
             if np.any(measure):
                 mu = t_now - state_since[measure]
                 freq[measure] = np.clip((off[measure] - phase_left[measure]) / mu,
@@ -365,7 +362,6 @@ def simulate_clocks(scenario, seed, replication, keep_raw=True) -> ClockTrace:
             state[measure] = 2
             if np.any(apply):
                 latencies.append(t_now - sel_time[apply] + half)
-            del hold
             # closed form of clock_adjust over the interval: c.offset decays by r each second
             secs = np.floor(h * np.arange(mm) + 1e-9)
             free += corr[:, None] + freq[:, None] * (h * np.arange(mm))[None, :] + \
