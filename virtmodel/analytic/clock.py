@@ -37,8 +37,10 @@ and :math:`\delta = d_\to + d_\leftarrow`, so :math:`|\hat\theta - \theta|
 Guest timekeeping under the hypervisor: a tick-counting guest advances its
 clock by one tick period ``h`` per timer interrupt.  Its vCPU runs for ``s``
 and is descheduled for ``g`` (mean lengths of the run/gap pattern).  The
-long-run rate error of the guest clock, by libvirt's tick policies
-(libvirt "Time keeping", ``<timer tickpolicy=...>``):
+long-run rate error of the guest clock, by the tick policies that QEMU
+implements and libvirt names (``<timer tickpolicy=...>``; the policy texts of
+QEMU's ``LostTickPolicy``, QEMU commit 2a7d957596, 2020, copied into
+libvirt's formatdomain documentation):
 
 * ``delay`` and ``discard``: ticks due in a gap never advance the clock by
   their time: rate error :math:`-g/(s+g)`;
@@ -56,6 +58,15 @@ long-run rate error of the guest clock, by libvirt's tick policies
 
 These are renewal-reward limits (Ross, *Stochastic Processes*, 2nd ed.,
 Thm 3.6.1): they hold for any i.i.d. run/gap lengths with the given means.
+
+Modelled: a guest whose clock is its tick count (no lost-tick compensation
+in the guest; ``discard`` then behaves like ``delay``, as QEMU's text
+warns), ticks lost exactly while the vCPU is descheduled, catch-up at a
+fixed multiple k of the tick rate.  Simplified: ticks are a fluid (the
+clock advances continuously at 1 or k while running), a merged tick
+credits min(g, h) on average.  Missing: libvirt's ``<catchup threshold
+slew limit>`` parameters, guests that re-read a clocksource (TSC, HPET) to
+correct lost ticks, and the timer's own phase relative to the schedule.
 """
 
 from __future__ import annotations
