@@ -332,29 +332,58 @@ class Cluster:
         b = kaufman_roberts(self.hosts * self.host_cpus, [f.offered_load for f in fl], [f.vcpus for f in fl])
         return {f.name: float(x) for f, x in zip(fl, b, strict=True)}
 
-    def predict(self):
-        """Kaufman–Roberts on the pooled vCPU slots as a :class:`~virtmodel.Prediction`.
+    def _memory_units(self):
+        """Units per memory unit that make every flavour's memory and the host's an integer (or None)."""
+        values = [self.host_memory] + [f.memory for f in self._flavour_list()]
+        for per in (1, 2, 4, 8, 10, 16, 100):
+            scaled = [v * per for v in values]
+            if all(abs(x - round(x)) < 1e-9 * max(1.0, x) for x in scaled) and \
+                    (self.host_cpus + 1) * (round(self.host_memory * per) + 1) <= 5_000_000:
+                return per
+        return None
 
-        Exact (``exact=True``) for one host whose memory never binds and
-        Poisson flavours; otherwise the pooled value, a lower estimate.
+    def predict(self):
+        """Blocking per flavour and utilization as a :class:`~virtmodel.Prediction`.
+
+        One host whose memory never binds: Kaufman–Roberts on its vCPU slots
+        (exact).  One host whose memory binds: the two-resource stochastic
+        knapsack (:func:`virtmodel.analytic.allocation.multi_resource_loss`,
+        exact) when the memory sizes are whole multiples of a small unit
+        (1, 1/2, ..., 1/100).  Several hosts, or a trace: Kaufman–Roberts on
+        the pooled vCPU slots (``exact=False``: it ignores fragmentation
+        across hosts and memory; flavours fitted to the trace).
         """
-        from .analytic.allocation import kaufman_roberts_occupancy
+        from .analytic.allocation import kaufman_roberts_occupancy, multi_resource_loss
         from .analytic.solve import Prediction
 
         fl = self._flavour_list()
-        blocking = self.pooled_blocking()
         rates = np.array([f.arrival_rate for f in fl])
+        loads = [f.offered_load for f in fl]
+        one_host = self.hosts == 1 and self.trace is None
+        per = self._memory_units() if one_host and self.memory_binds() else None
+        if per is not None:
+            caps = (self.host_cpus, int(round(self.host_memory * per)))
+            need = [[f.vcpus, int(round(f.memory * per))] for f in fl]
+            b, q = multi_resource_loss(caps, loads, need)
+            blocking = {f.name: float(x) for f, x in zip(fl, b, strict=True)}
+            utilization = float(np.arange(caps[0] + 1) @ q.sum(axis=1) / caps[0])
+            exact, model = True, "two-resource stochastic knapsack (vCPU slots and memory) on one host"
+            source = "Ross, Multiservice Loss Models (Springer 1995), ch. 1 (product form on a coordinate-convex set)"
+        else:
+            blocking = self.pooled_blocking()
+            slots = self.hosts * self.host_cpus
+            occ = kaufman_roberts_occupancy(slots, loads, [f.vcpus for f in fl])
+            utilization = float(np.arange(slots + 1) @ occ / slots)
+            exact = one_host and not self.memory_binds()
+            model = "Kaufman-Roberts on the pooled vCPU slots" + ("" if exact else " (pooled: ignores fragmentation"
+                                                                   " across hosts and memory)")
+            source = "Kaufman, IEEE Trans. Commun. 29(10), 1981, eq. (8); Roberts 1981"
         rows = [("blocking_probability", f.name, blocking[f.name]) for f in fl]
         total = float(sum(rates[i] * blocking[f.name] for i, f in enumerate(fl)) / rates.sum())
         rows.append(("blocking_probability", "all", total))
-        slots = self.hosts * self.host_cpus
-        occ = kaufman_roberts_occupancy(slots, [f.offered_load for f in fl], [f.vcpus for f in fl])
-        rows.append(("utilization", "all", float(np.arange(slots + 1) @ occ / slots)))
-        exact = self.hosts == 1 and not self.memory_binds() and self.trace is None
-        model = "Kaufman-Roberts on the pooled vCPU slots" + ("" if exact else " (pooled: ignores fragmentation"
-                                                               " across hosts and memory)")
+        rows.append(("utilization", "all", utilization))
         values = pd.DataFrame(rows, columns=["metric", "group", "value"])
-        return Prediction(values, exact, model, "Kaufman, IEEE Trans. Commun. 29(10), 1981, eq. (8); Roberts 1981")
+        return Prediction(values, exact, model, source)
 
     # ------------------------------------------------------------------ simulate
 

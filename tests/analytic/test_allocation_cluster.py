@@ -300,3 +300,30 @@ def test_host_strategies_general_service():
     assert v.exact["minimum", "all", "mean_response"]
     assert not v.exact["dynamic", "all", "mean_response"]  # M/D/4: Allen-Cunneen, approximate
     assert v.value["dynamic", "vm0", "scalability"] == pytest.approx(2.0)
+
+
+def test_multi_resource_loss_against_product_form_and_kr():
+    """Two resources: against the product form summed over every feasible state (Ross 1995, ch. 1)."""
+    from virtmodel.analytic.allocation import multi_resource_loss
+
+    cap, a, d = (6, 9), np.array([1.2, 0.7, 0.4]), np.array([[1, 3], [2, 1], [3, 3]])
+    weight = {}
+    for n in itertools.product(*(range(7) for _ in range(3))):
+        use = np.array(n) @ d
+        if np.all(use <= cap):
+            weight[n] = math.prod(a[k] ** n[k] / math.factorial(n[k]) for k in range(3))
+    total = sum(weight.values())
+    expect = [sum(w for n, w in weight.items() if np.any(np.array(n) @ d + d[k] > cap)) / total for k in range(3)]
+    got, q = multi_resource_loss(cap, a, d)
+    assert got == pytest.approx(expect, rel=1e-12)
+    assert q.sum() == pytest.approx(1.0)
+    # memory that never binds: Kaufman-Roberts on the first resource
+    got, _ = multi_resource_loss((10, 1000), [3.0, 1.0], [[1, 1], [3, 2]])
+    assert got == pytest.approx(kaufman_roberts(10, [3.0, 1.0], [1, 3]), rel=1e-12)
+    # large loads do not overflow
+    got, _ = multi_resource_loss((200, 400), [150.0, 30.0], [[1, 2], [4, 4]])
+    assert np.all(np.isfinite(got)) and 0 < got[0] < got[1] < 1
+    with pytest.raises(InvalidParameter, match="never fits"):
+        multi_resource_loss((4, 4), [1.0], [[1, 5]])
+    with pytest.raises(InvalidParameter):
+        multi_resource_loss((4, 4), [-1.0], [[1, 1]])

@@ -10,7 +10,7 @@ def test_admission_area_entries():
     assert "admission" in AREAS
     checks = battery(("admission",))
     labels = [c.label for c in checks]
-    assert sum(isinstance(c.scenario, Cluster) for c in checks) == 3
+    assert sum(isinstance(c.scenario, Cluster) for c in checks) == 4
     assert any(label.startswith("minimum allocation") for label in labels)
     assert any(label.startswith("dynamic allocation") for label in labels)
 

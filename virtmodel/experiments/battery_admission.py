@@ -6,7 +6,8 @@ entries:
 * one pooled host (:class:`virtmodel.Cluster` with ``hosts=1`` and memory
   that never binds): the simulated blocking of every flavour against
   Kaufman–Roberts (exact), with exponential and with lognormal (scv 4)
-  lifetimes (insensitivity), and one flavour against Erlang B;
+  lifetimes (insensitivity), one flavour against Erlang B, and a host
+  whose memory binds against the two-resource stochastic knapsack;
 * the *minimum* strategy (each VM on its reserved pCPUs only: dedicated
   M/M/r per VM) and the *dynamic* one (the pCPUs pooled and shared
   work-conservingly: M/M/c), the two latency closed forms of
@@ -38,6 +39,10 @@ def _loss_checks() -> list[Check]:
               Cluster(1, 16, 1e6, flavours=_flavours(Exponential(1.0)), requests=100_000)),
         Check("one host, 16 slots, flavours 1/2/4 vCPU, lognormal lifetimes scv 4 (Kaufman-Roberts)",
               Cluster(1, 16, 1e6, flavours=_flavours(LogNormal(1.0, 4.0)), requests=100_000)),
+        Check("one host, 16 slots and 32 GB, memory binds (two-resource stochastic knapsack)",
+              Cluster(1, 16, 32.0, requests=100_000, flavours=[
+                  Flavour("cpu", 2, 1.0, 3.0, Exponential(1.0)), Flavour("mem", 1, 6.0, 2.0, Exponential(1.0)),
+                  Flavour("mix", 4, 4.5, 0.8, Exponential(1.0))])),
         Check("one host, 10 slots, one flavour (Erlang B)",
               Cluster(1, 10, 1e6, flavours=[Flavour("a", 1, 1.0, 7.0, Exponential(1.0))], requests=100_000)),
     ]
