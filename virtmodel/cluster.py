@@ -9,11 +9,14 @@ memory, or blocked.  Metrics: ``blocking_probability`` per flavour and
 ``"all"``, ``utilization`` (time-average share of the cluster's vCPU slots
 in use).
 
-``predict()`` is the pooled loss system of Kaufman and Roberts on the
-cluster's vCPU slots (:func:`virtmodel.analytic.allocation.kaufman_roberts`):
-exact for one host whose memory never binds (then every placement policy is
-the same and the occupancy is product form), an optimistic approximation for
-several hosts (a request that fits in the pool may fit on no single host).
+``predict()`` is exact for one host (then every placement policy is the same
+and the occupancy is product form): Kaufman–Roberts on its vCPU slots
+(:func:`virtmodel.analytic.allocation.kaufman_roberts`) when memory never
+binds, the two-resource stochastic knapsack
+(:func:`virtmodel.analytic.allocation.multi_resource_loss`) when it does.
+For several hosts it is Kaufman–Roberts on the pooled vCPU slots, an
+optimistic approximation (a request that fits in the pool may fit on no
+single host).
 The gap, simulated blocking minus the pooled one, is the *fragmentation
 cost* of splitting the pool into hosts (:meth:`Cluster.fragmentation_cost`).
 """
