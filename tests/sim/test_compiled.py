@@ -14,6 +14,8 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import virtmodel as vm
 from virtmodel.dists import Deterministic, Exponential, HyperExponential
@@ -271,3 +273,21 @@ def test_mser5_from_five_means_equals_mser5():
             y[:] = 1.0
         k = n // 5
         assert mser5_from_means(y[: 5 * k].reshape(k, 5).mean(axis=1)) == mser5(y)
+
+
+# --------------------------------------------------------------------------- random scenarios
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(policy=st.sampled_from(sorted(POLICIES)), pcpus=st.integers(1, 4), vms=st.integers(1, 3),
+       load=st.floats(0.3, 0.95), capacity_extra=st.one_of(st.none(), st.integers(0, 4)),
+       service=st.sampled_from(sorted(SERVICES)), seed=st.integers(0, 2**32 - 1))
+def test_random_scenarios_equal_to_simpy(policy, pcpus, vms, load, capacity_extra, service, seed):
+    """Any mix of VMs (different rates, classes, H2 interarrivals), pCPUs, capacity and seed."""
+    share = np.arange(1, vms + 1) / np.arange(1, vms + 1).sum()
+    rates = load * pcpus * share
+    interarrival = [Exponential(r) if i % 2 == 0 else HyperExponential.balanced(1 / r, 2.0)
+                    for i, r in enumerate(rates)]
+    sc = vm.Scenario(pcpus, [vm.VM(f"v{i}", interarrival[i], SERVICES[service], priority=i % 2) for i in range(vms)],
+                     policy=POLICIES[policy] if policy != "delay_dependent" else P.DelayDependentPriority(),
+                     capacity=None if capacity_extra is None else pcpus + capacity_extra)
+    assert supports(sc)
+    assert_same_records(*both(sc, seed=seed, departures=400))
