@@ -257,3 +257,19 @@ def test_one_host_with_binding_memory_matches_the_stochastic_knapsack():
     # Kaufman-Roberts on the vCPU slots alone would be far off here
     kr = kaufman_roberts(16, [3.0, 2.0, 0.8], [2, 1, 4])
     assert abs(kr[1] - pred.value("blocking_probability", "mem")) > 0.05
+
+
+def test_azure_conversion_on_a_small_frame():
+    """Batches of a 300-s bin arrive evenly spaced inside it, a batch together; bin 0 lasts 150 s;
+    a censored VM stays past the last arrival."""
+    import pandas as pd
+
+    frame = pd.DataFrame({
+        "bin_end_s": [600, 600, 600, 900], "tenant_batch": [0, 0, 1, 0], "flavor": ["b", "b", "g", "m"],
+        "vcpus": [1, 1, 2, 8], "mem_gb": [1.75, 1.75, 3.5, 14.0], "censored": [False, False, True, False],
+        "dur_bin_lo_s": [0, 900, 300, 600], "dur_bin_hi_s": [0, 1200, 300, 900]})
+    tr = vm.ClusterTrace.azure_v1(frame)
+    assert tr.arrival_times.tolist() == pytest.approx([75.0, 75.0, 225.0, 450.0])  # first bin starts at 0
+    assert tr.lifetimes[0] == 150.0 and tr.lifetimes[1] == 1050.0 and tr.lifetimes[3] == 750.0
+    assert tr.arrival_times[2] + tr.lifetimes[2] > tr.arrival_times[-1]  # censored: still there at the end
+    assert tr.flavours.tolist() == ["b", "b", "g", "m"]
