@@ -9,6 +9,12 @@ reproduced bit for bit), the same float operations in the same order.
 So for one seed they give the same jobs, order and times as the simpy
 model; ``tests/sim/test_compiled.py`` proves it policy by policy.
 
+What is not replayed: the order in which simpy's event queue takes events at
+*exactly* the same instant (it goes by event id across processes).  With
+interarrival times that have a density such ties have probability zero; with
+lattice interarrivals (Deterministic, Empirical) they are common, so
+:mod:`~virtmodel.sim.compiled.support` leaves those scenarios to simpy.
+
 Inputs common to every kernel
 -----------------------------
 ``arr_t, arr_vm, size``
