@@ -54,8 +54,12 @@ from ..errors import VirtmodelError
 __all__ = ["Store", "load", "read_definition", "definition_hash", "RESULT_COLUMNS"]
 
 #: the columns after the parameter columns, in this order
-RESULT_COLUMNS = ["point", "replication", "metric", "group", "source", "value", "ci_low", "ci_high", "error"]
-_TEXT = ("metric", "group", "source", "error")
+#: ``exact`` (True/False on analytic rows of scenario sweeps, else None), ``model`` (the closed form's
+#: name on analytic rows) and ``engine`` (the simulator on sim rows of scenario sweeps) say what each
+#: number is; stores written before they existed read back with None there.
+RESULT_COLUMNS = ["point", "replication", "metric", "group", "source", "value", "ci_low", "ci_high",
+                  "exact", "model", "engine", "error"]
+_TEXT = ("metric", "group", "source", "model", "engine", "error")
 _FLOAT = ("value", "ci_low", "ci_high")
 _FILE = re.compile(r"^(point|failed)-(\d+)\.parquet$")
 _LOCK = ".lock"
@@ -103,6 +107,8 @@ def normalise_body(frame: pd.DataFrame) -> pd.DataFrame:
             out[col] = np.asarray(values, dtype=np.int64)
         elif col in _FLOAT:
             out[col] = pd.Series(values, dtype=object).astype(np.float64).to_numpy()
+        elif col == "exact":  # Python True/False, None where the row has no closed form
+            out[col] = pd.Series([None if pd.isna(v) else bool(v) for v in values], dtype=object)
         else:
             obj = np.array(values, dtype=object)
             missing = pd.isna(obj)

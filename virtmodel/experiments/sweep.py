@@ -37,6 +37,12 @@ The grid parameters (in grid order), then
       run for R = 1);
     * source = "analytic" rows (replication = -1) and every per-replication
       row (replication >= 0): NaN.
+``exact``, ``model``, ``engine``
+    What each number is: on ``source = "analytic"`` rows ``exact`` is True
+    for an exact closed form and False for an approximation (or bound), and
+    ``model`` names it (``Prediction.exact`` / ``.model``); on scenario
+    sweeps' ``"sim"`` rows ``engine`` names the simulator that ran
+    (``SimResult.engine``).  None elsewhere (function sweeps).
 ``error``
     None, or for a point that failed ``"ExceptionType: message (at
     file:line in function)"``; such a point has that single row, with NaN
@@ -335,14 +341,17 @@ def _scenario_rows(scenario, seed_index, replications, seed, simulate_kwargs):
     except NoClosedForm:
         pred = None
     if pred is not None:
-        rows.extend((-1, m, g, "analytic", float(v), math.nan, math.nan)
+        exact, model = getattr(pred, "exact", None), getattr(pred, "model", None)
+        exact = None if exact is None else bool(exact)
+        rows.extend((-1, m, g, "analytic", float(v), math.nan, math.nan, exact, model, None)
                     for m, g, v in pred.values[["metric", "group", "value"]].itertuples(index=False))
     res = simulate(scenario, replications=replications, seed=point_seed(seed, seed_index),
                    progress=False, **simulate_kwargs)
-    rows.extend((-1, m, g, "sim", float(v), float(lo), float(hi))
+    engine = getattr(res, "engine", None)
+    rows.extend((-1, m, g, "sim", float(v), float(lo), float(hi), None, None, engine)
                 for m, g, v, lo, hi in res.summary[["metric", "group", "mean", "ci_low", "ci_high"]]
                 .itertuples(index=False))
-    rows.extend((int(r), m, g, "sim", float(v), math.nan, math.nan)
+    rows.extend((int(r), m, g, "sim", float(v), math.nan, math.nan, None, None, engine)
                 for r, m, g, v in res.per_replication[["replication", "metric", "group", "value"]]
                 .itertuples(index=False))
     return rows
@@ -365,7 +374,8 @@ def run_point(fn, wants_rng, point, index, seed_index, replications, seed, simul
             rows = _function_rows(fn, wants_rng, point, first, seed_index, replications, seed)
     except Exception as exc:  # noqa: BLE001 - a failing point is data, not a crash
         return _error_body(index, f"{type(exc).__name__}: {exc}{_where(exc)}")
-    frame = pd.DataFrame(rows, columns=RESULT_COLUMNS[1:-1])
+    width = len(RESULT_COLUMNS) - 2  # function rows stop at ci_high: no exact, model, engine
+    frame = pd.DataFrame([tuple(r) + (None,) * (width - len(r)) for r in rows], columns=RESULT_COLUMNS[1:-1])
     frame.insert(0, "point", index)
     return normalise_body(frame)
 
@@ -553,8 +563,9 @@ def sweep(fn, grid, replications=1, seed=0, backend="serial", workers=None, stor
     >>> def coin(p, rng):
     ...     return {"heads": rng.binomial(100, p) / 100}
     >>> df = vm.sweep(coin, {"p": [0.2, 0.8]}, replications=3, seed=1, progress=False)
-    >>> list(df.columns)
-    ['p', 'point', 'replication', 'metric', 'group', 'source', 'value', 'ci_low', 'ci_high', 'error']
+    >>> list(df.columns)  # doctest: +NORMALIZE_WHITESPACE
+    ['p', 'point', 'replication', 'metric', 'group', 'source', 'value', 'ci_low', 'ci_high',
+     'exact', 'model', 'engine', 'error']
     >>> df[df.replication == -1][["p", "value"]].round(3).values.tolist()
     [[0.2, 0.237], [0.8, 0.803]]
     """
@@ -764,6 +775,12 @@ def summary_table(df: pd.DataFrame, metrics=("utilization", "mean_wait", "mean_r
     """One row per point: its parameters, then each metric's estimate (``sim`` as ``mean ± half-width``
     where an interval exists, and the ``analytic`` value where there is one), then ``error``.
 
+    An analytic value from an approximate closed form (``exact`` False) is
+    printed with a leading ``~`` (e.g. ``~3.333``), and the columns
+    ``exact`` (``"exact"``, ``"approx"`` or ``""`` without a closed form),
+    ``model`` and ``engine`` say what the point's numbers are, so an
+    approximation never passes for an exact value.
+
     ``metrics`` that the sweep does not have are skipped; if none are left,
     the first ``max_metrics`` metrics of the sweep are shown.
     """
@@ -781,7 +798,18 @@ def summary_table(df: pd.DataFrame, metrics=("utilization", "mean_wait", "mean_r
             half = (rows["ci_high"] - rows["ci_low"]) / 2
             text = [f"{v:.4g}" if not np.isfinite(h) else f"{v:.4g} ± {h:.2g}"
                     for v, h in zip(rows["value"], half, strict=True)]
+            if source == "analytic" and "exact" in rows:
+                text = [f"~{t}" if e is False else t for t, e in zip(text, rows["exact"], strict=True)]
             out[f"{m} ({source})"] = pd.Series(text, index=rows.index, dtype=object)
+    for col in ("exact", "model", "engine"):
+        if col not in est:
+            continue
+        source = "sim" if col == "engine" else "analytic"
+        first = est[est["source"] == source].groupby("point")[col].first()
+        if first.notna().any():
+            if col == "exact":
+                first = first.map({True: "exact", False: "approx"})
+            out[col] = first.reindex(out.index).fillna("").astype(object)
     errors = df.groupby("point")["error"].first()
     if errors.notna().any():
         out["error"] = errors.fillna("").astype(object)
