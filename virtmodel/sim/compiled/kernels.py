@@ -53,8 +53,18 @@ PREEMPTIVE_PRIORITY, SRPT, PSJF = 0, 1, 2
 _INF = np.inf
 
 
+def jit(fn):
+    """``numba.njit(cache=True)``: compiled once, then loaded from ``__pycache__`` (or numba's
+    user-wide cache) by every later process; without any writable cache location numba refuses
+    ``cache=True``, and the kernel is then compiled in each process instead."""
+    try:
+        return njit(cache=True)(fn)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return njit(fn)
+
+
 # -- a binary heap of (key, job), ordered like Python's heapq on tuples ----------------
-@njit(cache=True)
+@jit
 def _heap_push(hk, hj, m, key, job):
     i = m
     while i > 0:
@@ -69,7 +79,7 @@ def _heap_push(hk, hj, m, key, job):
     return m + 1
 
 
-@njit(cache=True)
+@jit
 def _heap_pop(hk, hj, m):
     """Remove the smallest (key, job); returns (job, new size)."""
     job = hj[0]
@@ -96,7 +106,7 @@ def _heap_pop(hk, hj, m):
     return job, m
 
 
-@njit(cache=True)
+@jit
 def _watcher_wake(now, due):
     """Time at which the watcher's ``env.timeout(due - now)`` fires (never an ulp early)."""
     delay = due - now
@@ -105,7 +115,7 @@ def _watcher_wake(now, due):
     return now + delay
 
 
-@njit(cache=True)
+@jit
 def merge_streams(times, counts, sizes, size_offsets, n):
     """Merge per-VM arrival times (concatenated, each ascending) into one stream.
 
@@ -136,7 +146,7 @@ def merge_streams(times, counts, sizes, size_offsets, n):
 
 
 # -- non-preemptive policies: whole jobs, lazy arrivals --------------------------------
-@njit(cache=True)
+@jit
 def run_whole(arr_t, arr_vm, size, n, covered, c, cap, policy, vm_key, offset, slope, limit,
               stop_kind, stop_count, stop_time, start, depart, blocked, order):
     """FCFS, non-preemptive priority, SJF, delay-dependent priority, FCFS with vCPU limits.
@@ -316,7 +326,7 @@ def run_whole(arr_t, arr_vm, size, n, covered, c, cap, policy, vm_key, offset, s
 
 
 # -- round robin: slices, lazy arrivals --------------------------------------------------
-@njit(cache=True)
+@jit
 def run_round_robin(arr_t, arr_vm, size, n, covered, c, cap, quantum, switch_cost,
                     stop_kind, stop_count, stop_time, start, depart, blocked, order, occupied):
     """Round robin with a switch cost paid at every dispatch (``RoundRobinScheduler``).
@@ -471,7 +481,7 @@ def run_round_robin(arr_t, arr_vm, size, n, covered, c, cap, quantum, switch_cos
 
 
 # -- preemptive policies: eager arrivals, preempt-resume -----------------------------
-@njit(cache=True)
+@jit
 def _key(policy, job, vm_key, arr_vm, size, remaining):
     if policy == PREEMPTIVE_PRIORITY:
         return vm_key[arr_vm[job]]
@@ -480,7 +490,7 @@ def _key(policy, job, vm_key, arr_vm, size, remaining):
     return size[job]
 
 
-@njit(cache=True)
+@jit
 def run_preemptive(arr_t, arr_vm, size, n, covered, c, cap, policy, vm_key,
                    stop_kind, stop_count, stop_time, start, depart, blocked, order, occupied):
     """Preemptive-resume priority, SRPT and PSJF on ``c`` pCPUs (eager arrivals).
@@ -605,7 +615,7 @@ def run_preemptive(arr_t, arr_vm, size, n, covered, c, cap, policy, vm_key,
 
 
 # -- processor sharing: exact, with a virtual clock -------------------------------------
-@njit(cache=True)
+@jit
 def run_processor_sharing(arr_t, arr_vm, size, n, covered, c, cap,
                           stop_kind, stop_count, stop_time, start, depart, blocked, order, occupied):
     """Egalitarian processor sharing on ``c`` pCPUs (``PSScheduler``): rate min(1, c/n) per job."""

@@ -28,7 +28,6 @@ series).  Each replication removes its own MSER-5 warm-up.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from ..._validation import positive_int
 from ...errors import InvalidParameter
@@ -36,7 +35,7 @@ from ...policies import FCFS
 from ..measure import Measurement
 from ..stats import MSER_BATCH
 from ..streams import ARRIVAL, BLOCK, SERVICE, vm_rng
-from .kernels import _watcher_wake
+from .kernels import _watcher_wake, jit
 from .support import unsupported_reason
 
 __all__ = ["simulate_streaming", "stream_replication", "mser5_from_means"]
@@ -51,7 +50,7 @@ _D, _P, _W, _B, _SW, _Z = range(6)
 _K, _M, _ZN = range(3)
 
 
-@njit(cache=True)
+@jit
 def _fcfs1_chunk(a, s, jobs, fstate, istate, marks, mark_out, z, z_limit):
     """Process ``jobs`` jobs of ``a``/``s`` (arrival instants, sizes); ``a`` holds lookahead beyond.
 
@@ -139,7 +138,7 @@ def mser5_from_means(z) -> int:
     return int(MSER_BATCH * _mser_argmin(z, float(z.mean())))
 
 
-@njit(cache=True)
+@jit
 def _mser_argmin(z, mean):
     """argmin over d <= min(k // 2, k - 2) of MSER(d), with no array of size k allocated:
     the suffix sums of the centred means run from the back, as numpy's reversed cumsum does."""
