@@ -56,7 +56,7 @@ from .dists import Deterministic, Distribution
 from .errors import InvalidParameter, NoClosedForm
 from .events import Pause
 
-__all__ = ["ClockScenario", "Deschedule", "NTP", "PTP"]
+__all__ = ["ClockScenario", "Deschedule", "HostDeschedule", "NTP", "PTP"]
 
 
 def _length(name, value):
@@ -118,6 +118,82 @@ class Deschedule:
     @property
     def mean_gap(self) -> float:
         return float(self.gap.mean) if isinstance(self.gap, Distribution) else self.gap
+
+
+@dataclass(frozen=True)
+class HostDeschedule:
+    r"""A VM's vCPU on/off intervals taken from a simulation of a host :class:`~virtmodel.Scenario`.
+
+    The host runs ``scenario`` (one pCPU, a run-to-completion policy such
+    as FCFS, non-preemptive priority or polling, so that every job holds the
+    pCPU from its start to its departure).  The guest clock belongs to VM
+    ``vm``: its vCPU is descheduled exactly while the pCPU serves another
+    VM's job, and runs (busy or halted, but receiving its timer) otherwise.
+    Each clock of a :class:`ClockScenario` gets its own host simulation
+    (streams from the clock's seed, replication and VM index).
+
+    The long-run share of time descheduled is the other VMs' utilization,
+    :math:`\sum_{j \ne i} \lambda_j E[S_j]`, so under ``delay`` or
+    ``discard`` the guest clock's rate error is minus that sum (renewal
+    reward; exact in the limit).  Switchover times of a polling host also
+    deschedule the VM but are not counted in that sum.
+
+    Examples
+    --------
+    >>> import virtmodel as vm
+    >>> from virtmodel.dists import Exponential
+    >>> host = vm.Scenario(1, [vm.VM("guest", Exponential(10.0), Exponential(100.0)),
+    ...                        vm.VM("noisy", Exponential(40.0), Exponential(100.0))])
+    >>> HostDeschedule(host, "guest").off_fraction
+    0.4
+    """
+
+    scenario: object
+    vm: str
+
+    def __post_init__(self):
+        from .scenario import Scenario
+
+        if not isinstance(self.scenario, Scenario):
+            raise InvalidParameter(f"scenario must be a virtmodel.Scenario, got {self.scenario!r}")
+        if self.scenario.pcpus != 1:
+            raise InvalidParameter(f"scenario must have 1 pCPU (on/off intervals of one vCPU), "
+                                   f"got pcpus={self.scenario.pcpus}")
+        names = [v.name for v in self.scenario.vms]
+        if self.vm not in names:
+            raise InvalidParameter(f"vm must be one of {names}, got {self.vm!r}")
+
+    periodic = False
+
+    @property
+    def off_fraction(self) -> float:
+        """Long-run share of time the other VMs hold the pCPU: the sum of their offered loads."""
+        return float(sum(v.offered_load for v in self.scenario.vms if v.name != self.vm))
+
+    def intervals(self, horizon, seed, replication):
+        """(lengths, first_is_run): alternating run/gap lengths covering ``horizon`` from one host run."""
+        from .sim.vmm import Hypervisor
+
+        model = Hypervisor(self.scenario, seed, replication)
+        model.run_until(horizon)
+        rec = model.records()
+        if rec.occupied is not None:
+            raise InvalidParameter("scenario policy must run every job to completion in one piece (FCFS, "
+                                   "non-preemptive priority, polling), got "
+                                   f"{type(self.scenario.policy).__name__}")
+        target = [v.name for v in self.scenario.vms].index(self.vm)
+        other = (rec.vm != target) & np.isfinite(rec.start)
+        begin = rec.start[other]
+        end = np.where(np.isfinite(rec.depart[other]), rec.depart[other], horizon)
+        order = np.argsort(begin)
+        begin, end = np.minimum(begin[order], horizon), np.minimum(end[order], horizon)
+        # runs are the stretches between the other VMs' jobs (zero-length runs merge adjacent gaps)
+        edges = np.empty(2 * len(begin) + 2)
+        edges[0] = 0.0
+        edges[1:-1:2], edges[2:-1:2] = begin, end
+        edges[-1] = horizon + 1.0
+        lengths = np.diff(edges)
+        return np.maximum(lengths, 0.0), True
 
 
 def _check_topology(topology):
@@ -254,8 +330,9 @@ class ClockScenario:
         frequency offset (ppm), drawn per VM and replication.
     sync : NTP, PTP or None
         The synchronisation protocol; None: free-running clocks.
-    descheduling : Deschedule or None
-        The vCPU's run/gap pattern (None: never descheduled).
+    descheduling : Deschedule, HostDeschedule or None
+        The vCPU's run/gap pattern, given or from a simulated host (None:
+        never descheduled).
     tick_policy : {"kvmclock", "delay", "catchup", "merge", "discard"}
         How lost timer ticks are handled (libvirt names; "kvmclock": the
         paravirtual clock, unaffected).
@@ -318,8 +395,9 @@ class ClockScenario:
         if self.sync is not None:
             _on_grid("poll_interval" if hasattr(self.sync, "filter_length") else "sync_interval", self.sync.interval,
                      self.step)
-        if self.descheduling is not None and not all(hasattr(self.descheduling, a) for a in ("mean_run", "periodic")):
-            raise InvalidParameter(f"descheduling must be a Deschedule or None, got {self.descheduling!r}")
+        d = self.descheduling
+        if d is not None and not (hasattr(d, "periodic") and (hasattr(d, "mean_run") or hasattr(d, "intervals"))):
+            raise InvalidParameter(f"descheduling must be a Deschedule, a HostDeschedule or None, got {d!r}")
         if self.tick_policy not in C.TICK_POLICIES:
             raise InvalidParameter(f"tick_policy must be one of {list(C.TICK_POLICIES)}, got {self.tick_policy!r}")
         object.__setattr__(self, "tick_period", float(positive("tick_period", self.tick_period)))
@@ -363,8 +441,13 @@ class ClockScenario:
     def lost_tick_rate(self) -> float:
         """Long-run rate error from lost ticks (0 without descheduling)."""
         d = self.descheduling
-        if d is None:
+        if d is None or self.tick_policy == "kvmclock":
             return 0.0
+        if hasattr(d, "off_fraction"):  # a host simulation: only the share of time descheduled is known
+            if self.tick_policy not in ("delay", "discard"):
+                raise NoClosedForm(f"tick_policy {self.tick_policy!r} on a simulated host needs the run and gap "
+                                   "lengths' laws; only delay/discard (rate = -off share) have a closed form")
+            return -d.off_fraction
         return float(C.lost_tick_rate_error(d.mean_run, d.mean_gap, self.tick_policy, self.tick_period,
                                             self.catchup_rate))
 
@@ -416,8 +499,11 @@ class ClockScenario:
     def _free_running_rows(self, osc):
         rows = []
         d = self.descheduling
-        exact_lag = d is None or self.tick_policy == "kvmclock" or d.periodic or all(
-            type(x).__name__ in ("Exponential",) for x in (d.run, d.gap))
+        if d is not None and hasattr(d, "off_fraction"):
+            exact_lag = self.tick_policy in ("delay", "discard", "kvmclock")
+        else:
+            exact_lag = d is None or self.tick_policy == "kvmclock" or d.periodic or all(
+                type(x).__name__ in ("Exponential",) for x in (d.run, d.gap))
         w, k = self._window()
         a, b = (w + (k - w) // 2) * self.step, k * self.step
         if exact_lag:

@@ -12,9 +12,10 @@ phases give the rate estimates a genuine spread.
 from __future__ import annotations
 
 from ..analytic.clock import Oscillator, PathDelay
-from ..clock import NTP, PTP, ClockScenario, Deschedule
+from ..clock import NTP, PTP, ClockScenario, Deschedule, HostDeschedule
 from ..dists import Exponential
 from ..events import Pause
+from ..scenario import VM, Scenario
 from .validation import Check
 
 __all__ = ["clock_checks"]
@@ -32,6 +33,10 @@ def _ticks() -> list[Check]:
         Check("catch-up k=2 keeps up (gap 23 ms <= (k-1) run 30 ms)", sc(Deschedule(0.030, 0.023), "catchup")),
         Check("catch-up k=2.5 falls behind: backlog growth (run 11 ms / gap 31 ms)",
               sc(Deschedule(0.011, 0.031), "catchup", k=2.5)),
+        Check("lost ticks: delay, on/off intervals from a simulated FCFS host (others' load 0.4)",
+              ClockScenario(n_vms=8, horizon=150.0, tick_policy="delay", descheduling=HostDeschedule(
+                  Scenario(1, [VM("guest", Exponential(10.0), Exponential(100.0)),
+                               VM("noisy", Exponential(40.0), Exponential(100.0))]), "guest"))),
     ]
 
 

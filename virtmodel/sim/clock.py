@@ -153,6 +153,12 @@ def lag_series(scenario, times, seed, replication) -> np.ndarray:
     horizon = float(times[-1]) + 1e-9
     code = _POLICY_CODE[scenario.tick_policy]
     out = np.empty((n, len(times)))
+    if hasattr(d, "intervals"):  # on/off intervals from a simulated host, one host run per clock
+        for i in range(n):
+            lengths, first_is_run = d.intervals(float(times[-1]), seed, replication * n + i)
+            out[i] = _lag_kernel(np.asarray(times, dtype=float), lengths, first_is_run, code, scenario.tick_period,
+                                 scenario.catchup_rate)
+        return out
     ms, mg = d.mean_run, d.mean_gap
     for i in range(n):  # one numba walk per VM over its intervals
         if d.periodic:
