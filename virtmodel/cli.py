@@ -74,6 +74,14 @@ def _derive(args) -> int:
     if args.list or not args.name:
         print("\n".join(derivations()))
         return 0
+    names = derivations()
+    if args.name not in names:
+        import difflib
+
+        close = difflib.get_close_matches(args.name, names, n=5, cutoff=0.5)
+        hint = f"did you mean {', '.join(close)}?" if close else "virtmodel derive --list shows them all"
+        print(f"virtmodel derive: error: no derivation named {args.name!r}; {hint}", file=sys.stderr)
+        return 2
     d = derive(args.name)
     if args.latex:
         print(d.latex())
@@ -120,8 +128,19 @@ def _sweep(args) -> int:
     print(f"\n{spec.name}: {table.shape[0]} points, {spec.replications} replication(s) of {size}, "
           f"seed {spec.seed}; ± is the 95 % Student-t half-width ({method}); results in {out}/ "
           f"(virtmodel.experiments.store.load({str(out)!r}))")
+    if "exact" in table and (table["exact"] == "approx").any():
+        print("~ marks an approximate closed form (exact = False): the analytic value is not exact")
     if not failed.empty:
-        print(f"{len(failed)} point(s) FAILED (rerun with --resume to retry them):\n"
+        # UnstableSystem / InvalidParameter / LifecycleError come from the parameters: a rerun repeats them
+        fixed = failed["error"].str.match(r"(UnstableSystem|InvalidParameter|LifecycleError|NoClosedForm):")
+        if fixed.all():
+            hint = "the parameters cause these errors, so a rerun won't help: change the sweep file"
+        elif fixed.any():
+            hint = (f"{int(fixed.sum())} failed because of their parameters (a rerun won't help); "
+                    "rerun with --resume to retry the others")
+        else:
+            hint = "rerun with --resume to retry them"
+        print(f"{len(failed)} point(s) FAILED ({hint}):\n"
               + failed.to_string(index=False), file=sys.stderr)
         return 1
     return 0

@@ -32,7 +32,7 @@ import pandas as pd
 
 from .._registry import registrar
 from ..dists import Exponential
-from ..errors import InvalidParameter, NoClosedForm
+from ..errors import InvalidParameter, NoClosedForm, UnstableSystem
 from ..policies import FCFS
 from . import queues
 
@@ -154,14 +154,30 @@ class Prediction:
                 f"{self.values.to_string(index=False)}")
 
 
-def predict(scenario) -> Prediction:
+def predict(scenario, unstable: str = "raise") -> Prediction:
     """Closed-form prediction for ``scenario``.
+
+    Parameters
+    ----------
+    scenario : Scenario (or another scenario kind with its own ``predict()``)
+    unstable : {"raise", "inf"}, default "raise"
+        What to do when the scenario has no steady state (a
+        ``Scenario(..., allow_overload=True)`` whose utilization is >= 1):
+        raise :class:`~virtmodel.errors.UnstableSystem`, or return a
+        Prediction whose ``"all"`` group has ``mean_wait``, ``mean_response``,
+        ``mean_number`` and ``mean_queue_length`` equal to ``inf`` (DESIGN's
+        convention: inf only when asked).  Unbounded growth of the work in
+        the system at utilization >= 1 holds for any work-conserving queue
+        (Loynes 1962), so those rows are ``exact``; per-VM rows are not
+        given (under priority a high class may stay stable).
 
     Raises
     ------
     NoClosedForm
         When no exact or approximate model covers the scenario; the message
         says which assumption fails.
+    UnstableSystem
+        When the utilization is >= 1 and ``unstable="raise"``.
 
     Examples
     --------
@@ -171,8 +187,14 @@ def predict(scenario) -> Prediction:
     >>> p = vm.predict(sc)
     >>> p.model, p.value("mean_wait")     # M/D/1: rho / (2 mu (1 - rho)) = 0.5
     ('M/G/1 (Pollaczek-Khinchine)', 0.5)
+    >>> over = vm.Scenario(1, [vm.VM("a", Exponential(1.5), Exponential(1.0))], allow_overload=True)
+    >>> vm.predict(over, unstable="inf").value("mean_response")
+    inf
     """
     from ..scenario import Scenario
+
+    if not isinstance(unstable, str) or unstable not in ("raise", "inf"):
+        raise InvalidParameter(f"unstable must be 'raise' or 'inf', got {unstable!r}")
 
     if not isinstance(scenario, Scenario):
         if callable(getattr(scenario, "predict", None)) and callable(getattr(scenario, "replicate", None)):
@@ -184,7 +206,14 @@ def predict(scenario) -> Prediction:
     solver = _SOLVERS.get(type(scenario.policy))
     if solver is None:
         raise NoClosedForm(f"no closed form is implemented for policy {scenario.policy!r}")
-    prediction = solver(scenario)
+    try:
+        prediction = solver(scenario)
+    except UnstableSystem as exc:
+        if unstable == "raise":
+            raise
+        rows = [(m, "all", math.inf) for m in ("mean_wait", "mean_response", "mean_number", "mean_queue_length")]
+        return Prediction(_frame(rows), True, f"no steady state: {exc}",
+                          "Loynes (1962): at utilization >= 1 the work in system grows without bound")
     return _with_conservation_law(scenario, prediction)
 
 

@@ -33,6 +33,15 @@ form::
     arrival = {type = "Exponential", rate = "{load} / 2"}
     service = {type = "Exponential", rate = 1.0}
     priority = 0                 # optional
+    # optional, every other VM field: vcpus = 2, patience = {type = "Exponential", rate = 0.1},
+    # create / configure / boot / warm_boot = {type = ...}
+
+    # optional, every other Scenario field:
+    # allow_overload = true      (simulate a load >= 1 on purpose; predict still refuses it)
+    # [[scenario.events]]        (lifecycle events of virtmodel.events)
+    # type = "Pause"
+    # vm = "web"
+    # at = 100.0
 
 Rules:
 
@@ -81,8 +90,11 @@ __all__ = ["SweepSpec", "ScenarioFactory", "load_spec", "parse_spec", "build_sce
 _SWEEP_KEYS = {"name", "replications", "seed", "customers", "horizon", "backend", "workers", "warmup",
                "engine", "batches", "common_random_numbers"}
 _TOP_KEYS = {"sweep", "grid", "latin_hypercube", "scenario"}
-_SCENARIO_KEYS = {"pcpus", "capacity", "policy", "vms"}
-_VM_KEYS = {"name", "arrival", "service", "priority", "count"}
+#: every Scenario field (a sweep file can say all that Python can)
+_SCENARIO_KEYS = {"pcpus", "capacity", "policy", "vms", "events", "allow_overload"}
+#: every VM field, plus count; the distribution-valued ones are tables {type = ...}
+_VM_DISTS = ("arrival", "service", "create", "configure", "boot", "warm_boot", "patience")
+_VM_KEYS = {"name", "priority", "vcpus", "count", *_VM_DISTS}
 
 _BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
            ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
@@ -233,6 +245,12 @@ def _typed(spec, key, point, classes, kind):
     return _construct(classes[name], kwargs, key, name)
 
 
+def _event_classes() -> dict:
+    from .. import events
+
+    return {n: getattr(events, n) for n in ("Pause", "Resume", "Stop", "Start")}
+
+
 def build_scenario(template: Mapping, point: Mapping):
     """The :class:`~virtmodel.Scenario` of ``template`` (the ``[scenario]`` table) at ``point``."""
     from ..scenario import VM, Scenario
@@ -252,13 +270,23 @@ def build_scenario(template: Mapping, point: Mapping):
         if not isinstance(base, str):
             base = str(base)
         priority = evaluate(spec.get("priority", 0), point, f"{key}.priority")
+        extra = {}
+        if "vcpus" in spec:
+            extra["vcpus"] = evaluate(spec["vcpus"], point, f"{key}.vcpus")
         for j in range(1 if count is None else count):
-            arrival = _typed(spec["arrival"], f"{key}.arrival", point, _dist_classes(), "distribution")
-            service = _typed(spec["service"], f"{key}.service", point, _dist_classes(), "distribution")
+            for part in _VM_DISTS:
+                if part in spec:
+                    extra[part] = _typed(spec[part], f"{key}.{part}", point, _dist_classes(), "distribution")
             name = base if count is None else f"{base}-{j}"
-            vms.append(_construct(VM, dict(name=name, arrival=arrival, service=service, priority=priority),
-                                  key, "VM"))
-    return Scenario(pcpus=pcpus, vms=vms, policy=policy, capacity=capacity)
+            vms.append(_construct(VM, dict(name=name, priority=priority, **extra), key, "VM"))
+    kwargs = {}
+    if "allow_overload" in template:
+        kwargs["allow_overload"] = evaluate(template["allow_overload"], point, "scenario.allow_overload")
+    if "events" in template:
+        kwargs["events"] = [_typed(e, f"scenario.events[{i}]", point, _event_classes(), "event")
+                            for i, e in enumerate(template["events"])]
+    return _construct(Scenario, dict(pcpus=pcpus, vms=vms, policy=policy, capacity=capacity, **kwargs),
+                      "scenario", "Scenario")
 
 
 class ScenarioFactory:
@@ -365,8 +393,17 @@ def _check_template(template, params):
     for i, spec in enumerate(vms):
         key = f"scenario.vms[{i}]"
         _check_keys(spec, _VM_KEYS, key, required=("name", "arrival", "service"))
-        for part in ("arrival", "service"):
-            _check_typed(spec[part], f"{key}.{part}", _dist_classes(), "distribution", params)
+        for part in _VM_DISTS:
+            if part in spec:
+                _check_typed(spec[part], f"{key}.{part}", _dist_classes(), "distribution", params)
+    overload = template.get("allow_overload", False)
+    if not isinstance(overload, bool) and not (isinstance(overload, str) and "{" in overload):
+        raise InvalidParameter(f"scenario.allow_overload must be true or false, got {overload!r}")
+    events = template.get("events", [])
+    if not isinstance(events, list):
+        raise InvalidParameter(f"scenario.events must be an array of tables ([[scenario.events]]), got {events!r}")
+    for i, e in enumerate(events):
+        _check_typed(e, f"scenario.events[{i}]", _event_classes(), "event", params)
 
 
 # --------------------------------------------------------------------------- the sweep file
