@@ -276,8 +276,10 @@ class PTP:
     at least 0.016/ki s apart, steps the clock when |offset| exceeds
     ``first_step_threshold`` (20 us) and sets the frequency; state 2 sets
     the frequency to -(kp offset + drift + ki offset) and integrates drift
-    += ki offset.  Simplified: no clamping at max_frequency (900 ppm*1e3),
-    no BMCA, transparent clocks or path-delay filtering.
+    += ki offset.  Simplified: the frequency is not clamped (linuxptp's
+    max_frequency default, 900,000,000 ppb, is never reached here); one
+    master (no BMCA), no transparent clocks, no path-delay filtering, the
+    delay request sent with every Sync.
     """
 
     sync_interval: float = 1.0

@@ -238,3 +238,11 @@ def test_lost_ticks_from_simulated_host():
                                     tick_policy="merge"))
     with pytest.raises(InvalidParameter, match="vm must be one of"):
         HostDeschedule(host, "web")
+
+
+def test_pause_stops_exchanges_under_ntp():
+    """A paused VM makes no exchanges (holdover): 2 VMs, one paused for half of 64 polls."""
+    sc = vm.ClockScenario(n_vms=2, horizon=640.0, sync=NTP(10.0), pauses=(Pause("vm1", at=100.0, duration=320.0),))
+    tr = simulate_clocks(sc, 1, 0)
+    assert tr.raw_delay.size == 65 + 65 - 32
+    assert tr.holdover.shape == (1,)
