@@ -45,15 +45,18 @@ def percentiles(wait, resp, batches: int | None = None):
     """
     values, batch_values = {}, {}
     n = resp.size
-    for name, q in PERCENTILES.items():
-        need = required_departures(q)
-        if n < need or (batches and n // batches < need):
-            continue
-        for metric, series in (("wait", wait), ("response", resp)):
-            key = f"{name}_{metric}"
-            values[key] = float(np.quantile(series, q))
-            if batches:
-                m = n // batches
-                blocks = np.asarray(series[n - batches * m:]).reshape(batches, m)
-                batch_values[key] = np.quantile(blocks, q, axis=1)
+    m = n // batches if batches else 0
+    names = [name for name, q in PERCENTILES.items()
+             if n >= required_departures(q) and not (batches and m < required_departures(q))]
+    if not names:
+        return values, batch_values
+    qs = [PERCENTILES[name] for name in names]
+    for metric, series in (("wait", wait), ("response", resp)):
+        # one partition pass per series for every percentile at once
+        for name, x in zip(names, np.quantile(series, qs), strict=True):
+            values[f"{name}_{metric}"] = float(x)
+        if batches:
+            blocks = np.asarray(series[n - batches * m:]).reshape(batches, m)
+            for name, row in zip(names, np.quantile(blocks, qs, axis=1), strict=True):
+                batch_values[f"{name}_{metric}"] = row
     return values, batch_values
