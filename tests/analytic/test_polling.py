@@ -385,6 +385,8 @@ def test_limited_stability_condition():
     (dict(switchovers=[Deterministic(0.1)]), "one entry per queue (2"),
     (dict(switchovers=0.1), "switchovers must be a Distribution"),
     (dict(switchovers=[0.1, 0.1]), "switchovers[0]"),
+    (dict(switchovers={"a": Deterministic(0.1), "b": Deterministic(0.1)}), "got a dict"),
+    (dict(names=["a"]), "names must have one entry per queue"),
     (dict(services=[EXP1]), "one entry per class"),
     (dict(arrival_rates=[0.1, -0.1]), "arrival_rates must be > 0"),
 ])

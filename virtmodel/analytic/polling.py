@@ -13,8 +13,9 @@ cycle, ``r = E[R] = sum E[R_i]`` and, the switchovers being independent,
 residual work.  ``W_i`` is the mean wait of a queue-i job before its service
 starts (the waits of polling theory are exactly ``mean_wait``).
 
-Results (all exact under the assumptions: Poisson arrivals, i.i.d. service per
-queue, independent switchovers, one server):
+Results (exact under the assumptions: Poisson arrivals, i.i.d. service per
+queue, independent switchovers, one server; the one approximation, for
+asymmetric 1-limited waits, is marked):
 
 * **Stability** (Takagi 1986; survey: Boon, van der Mei & Winands,
   Surveys in OR and Management Science 16 (2011) 67-82): exhaustive and gated, ``rho < 1``; k-limited,
@@ -421,6 +422,10 @@ class PollingSystem(_PerClassRates):
         sw = self.switchovers
         if isinstance(sw, Distribution):
             sw = (sw,) * n
+        elif isinstance(sw, dict):
+            raise InvalidParameter(
+                "switchovers must be a Distribution or a sequence of them in queue order, got a dict; a "
+                "{vm_name: law} mapping belongs in vm.policies.Polling, whose Scenario knows the VM order")
         elif not hasattr(sw, "__iter__"):
             raise InvalidParameter(
                 f"switchovers must be a Distribution or a sequence of them (one per queue), got {sw!r}")
