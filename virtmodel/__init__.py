@@ -13,7 +13,7 @@ from . import analytic, data, dists, errors, events, plotting, policies
 from .analytic.solve import Prediction, predict
 from .clock import ClockScenario
 from .cluster import Cluster, ClusterTrace, Flavour
-from .errors import InvalidParameter, LifecycleError, NoClosedForm, UnstableSystem, VirtmodelError
+from .errors import InvalidParameter, LifecycleError, NoClosedForm, UnstableSystem, VirtmodelError, VirtmodelWarning
 from .experiments.compare import compare
 from .experiments.sweep import sweep
 from .lifecycle import BootStorm
@@ -27,7 +27,7 @@ __all__ = [
     "Scenario", "VM", "policies", "dists", "analytic", "errors", "events", "plotting",
     "predict", "Prediction", "simulate", "SimResult", "compare", "sweep",
     "derive", "derivations", "Derivation",
-    "VirtmodelError", "InvalidParameter", "UnstableSystem", "NoClosedForm", "LifecycleError",
+    "VirtmodelError", "InvalidParameter", "UnstableSystem", "NoClosedForm", "LifecycleError", "VirtmodelWarning",
     "Virtualization", "BootStorm", "ClockScenario",
     "Cluster", "ClusterTrace", "Flavour",
     "data",

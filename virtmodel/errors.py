@@ -8,7 +8,8 @@ parameter, the offending value and the rule that it breaks, e.g.
 
 from __future__ import annotations
 
-__all__ = ["VirtmodelError", "InvalidParameter", "UnstableSystem", "NoClosedForm", "LifecycleError"]
+__all__ = ["VirtmodelError", "InvalidParameter", "UnstableSystem", "NoClosedForm", "LifecycleError",
+           "VirtmodelWarning"]
 
 
 class VirtmodelError(ValueError):
@@ -48,4 +49,16 @@ class LifecycleError(VirtmodelError):
 
     The message names the VM, the event, its time and the state the VM was
     in (e.g. "cannot pause VM 'b' at t=120: it is stopped").
+    """
+
+
+class VirtmodelWarning(UserWarning):
+    """A result was computed but should not be trusted as it is; the message says what to do.
+
+    Emitted, for example, by :func:`virtmodel.simulate` when a run is too
+    short for its load (the MSER-5 warm-up cut near the end of its search
+    range, Little's law off by more than 5 %, a confidence half-width above
+    half the mean) or the system is overloaded.  The numbers are never
+    changed; silence it with ``warnings.filterwarnings("ignore",
+    category=virtmodel.VirtmodelWarning)`` once you have read it.
     """

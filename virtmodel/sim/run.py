@@ -36,6 +36,7 @@ from .fastpath import FastFCFS
 from .measure import measure
 from .percentiles import PERCENTILES
 from .results import SimResult
+from .trust import warn_if_untrusted
 from .vmm import Hypervisor
 
 __all__ = ["simulate", "run_replication", "resolve_engine"]
@@ -300,6 +301,13 @@ def simulate(scenario, customers=None, horizon=None, replications=10, seed=None,
     -------
     SimResult
 
+    Warns
+    -----
+    VirtmodelWarning
+        Once per call, listing every reason, when the run is too short to
+        trust or the system is overloaded (:mod:`virtmodel.sim.trust`); the
+        numbers are unchanged.
+
     Examples
     --------
     >>> import virtmodel as vm
@@ -334,7 +342,9 @@ def simulate(scenario, customers=None, horizon=None, replications=10, seed=None,
     jobs = [(scenario, seed, r, customers, horizon, warmup, batch_arg, engine, edges, removed)
             for r in range(replications)]
     outputs = _map(_job, jobs, workers, bar)
-    return _summarise(outputs, scenario, customers, horizon, replications, seed, warmup, engine, edges)
+    result = _summarise(outputs, scenario, customers, horizon, replications, seed, warmup, engine, edges)
+    warn_if_untrusted(result, scenario)  # one VirtmodelWarning when the run is too short to trust
+    return result
 
 
 def _conditional(outputs, edges) -> pd.DataFrame:
