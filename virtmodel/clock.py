@@ -32,7 +32,8 @@ clock error is guest time minus true time):
   exchange's T4 (the guest has all four timestamps) to the instant at which
   half of the phase correction commanded by that update has been applied
   (NTP: age of the filter's chosen sample plus
-  :func:`~virtmodel.analytic.clock.ntp_slew_half_life`; PTP: the servo's
+  :func:`~virtmodel.analytic.clock.ntp_slew_half_life`, T4 taken at the poll
+  instant since the path delays are far below the 1-s resolution; PTP: the servo's
   proportional-plus-integral step spreads the correction at rate
   (kp + ki) per s, so 0.5/(kp + ki));
 * ``holdover_offset`` and ``holdover_offset_rms`` (with pauses): change of
