@@ -349,6 +349,15 @@ def _truncated_product(a, b):
                for (i, j), ca in ta.items() for (k, m), cb in tb.items() if i + j + k + m <= 2)
 
 
+def _pgf_recursion(discipline: str):
+    """Takagi's recursion F_2 = R_1^*(...) F_1(...) as a sympy equation with undefined functions (for display)."""
+    z1, z2 = sp.symbols("z_1 z_2")
+    load = lam1 * (1 - z1) + lam2 * (1 - z2)
+    inner = (sp.Function("Theta_1")(lam2 * (1 - z2)) if discipline == "exhaustive"
+             else sp.Function("S_1^*")(load))
+    return _eq(sp.Function("F_2")(z1, z2), sp.Function("R_1^*")(load) * sp.Function("F_1")(inner, z2))
+
+
 def _two_vm(discipline: str) -> Derivation:
     # f_i(j): mean number of VM-j jobs at VM i's polling epoch; f_i(j,k): factorial second moments there
     f1, f2 = ([sp.Symbol(f"f_{i}({j})") for j in (1, 2)] for i in (1, 2))
@@ -381,7 +390,7 @@ def _two_vm(discipline: str) -> Derivation:
         f"Takagi's recursion for the joint PGF F_i of the queue contents at VM i's polling epoch ({discipline}): "
         f"{recursion}.  Each job found at VM 1 is replaced by the jobs that arrive during its "
         + ("busy period" if discipline == "exhaustive" else "service") + ", then the switchover R_1 adds "
-        "Poisson arrivals everywhere", _eq(sp.Symbol("F_2"), sp.Symbol("R_1^*") * sp.Symbol("F_1(...)"))))
+        "Poisson arrivals everywhere", _pgf_recursion(discipline)))
     steps.append(Step(
         "Only derivatives up to order 2 at z = 1 are needed, so expand to second order in u_j = z_j - 1: "
         "F_i = 1 + sum_j f_i(j) u_j + (1/2) sum_jk f_i(j,k) u_j u_k and R*(s) = 1 - E[R] s + E[R^2] s^2/2",
