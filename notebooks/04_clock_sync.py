@@ -278,6 +278,39 @@ else:
 display_chain
 
 # %% [markdown]
+# The simulator shows the same mechanism on a chain of four NTP clients
+# (VM 0 to the reference, VM i to VM i-1; poll 16 s): fitting each hop's
+# error and adding the hops as if independent overpredicts the spread
+# further down the chain, because every discipline low-passes its upstream's
+# jitter, so successive hop errors are negatively correlated.
+
+# %%
+chain_sc = vm.ClockScenario(n_vms=4, horizon=3600.0 * (4 if SMALL else 8), warmup=3600.0 * (2 if SMALL else 4),
+                            oscillator=Oscillator(random_walk_fm=1e-18, white_pm=1e-6),
+                            sync=NTP(16.0, to_server=to, from_server=back, topology="chain"))
+from virtmodel.sim.clock import simulate_clocks  # noqa: E402
+
+sd, hop_sd = [], []
+for r in range(REPLICATIONS):
+    err = simulate_clocks(chain_sc, SEED, r).error[:, round(chain_sc.warmup):]
+    sd.append(err.std(axis=1))
+    hop_sd.append(np.diff(np.vstack([np.zeros(err.shape[1]), err]), axis=0).std(axis=1))
+sim_chain = pd.DataFrame({"hop": np.arange(1, 5), "simulated_sd_us": np.mean(sd, axis=0) * 1e6,
+                          "independent_hops_sd_us": C.chain_offset_spread(np.zeros(4), np.mean(hop_sd, axis=0))[1]
+                          * 1e6})
+with plotting.paper_style():
+    fig, ax = plt.subplots()
+    ax.plot(sim_chain.hop, sim_chain.independent_hops_sd_us, "s-", color="C0",
+            label="independent hops (per-hop fit, analytic sum)")
+    ax.plot(sim_chain.hop, sim_chain.simulated_sd_us, "o", color="k", label="simulated chain")
+    ax.set_xticks(sim_chain.hop)
+    ax.set_xlabel("hops from the reference")
+    ax.set_ylabel("clock error spread, sd (µs)")
+    ax.legend(frameon=False, loc="upper left")
+    plt.show()
+sim_chain.round(2)
+
+# %% [markdown]
 # ### 5c. NIST servers from a PPS-disciplined host: the delta/2 bound
 #
 # With the local clock held near true time by a GPS PPS signal, the offset
