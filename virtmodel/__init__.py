@@ -9,19 +9,50 @@
 
 __version__ = "0.1.0"
 
-from . import analytic, data, dists, errors, events, plotting, policies
+from . import analytic, data, dists, errors, events, policies
 from .analytic.solve import Prediction, predict
 from .clock import ClockScenario
 from .cluster import Cluster, ClusterTrace, Flavour
 from .errors import InvalidParameter, LifecycleError, NoClosedForm, UnstableSystem, VirtmodelError, VirtmodelWarning
 from .experiments.compare import compare
 from .experiments.sweep import sweep
-from .lifecycle import BootStorm
+from .lifecycle import (
+    BootStorm,
+    Component,
+    HostBringUp,
+    InstallFromMedia,
+    InstallFromServer,
+    InstallStorm,
+    Module,
+    Provisioning,
+)
 from .overhead import Virtualization
 from .scenario import VM, Scenario
 from .sim.results import SimResult
 from .sim.run import simulate
-from .symbolic import Derivation, derivations, derive
+
+#: loaded on first use, so that ``import virtmodel`` loads neither matplotlib nor sympy (issue 12)
+_LAZY = {"plotting": (".plotting", None), "symbolic": (".symbolic", None),
+         "Derivation": (".symbolic", "Derivation"), "derivations": (".symbolic", "derivations"),
+         "derive": (".symbolic", "derive")}
+
+
+def __getattr__(name):
+    """``virtmodel.plotting`` (matplotlib) and ``virtmodel.derive`` & co. (sympy) are imported on first use."""
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = importlib.import_module(module, __name__)
+        value = value if attr is None else getattr(value, attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'virtmodel' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "Scenario", "VM", "policies", "dists", "analytic", "errors", "events", "plotting",
@@ -29,6 +60,7 @@ __all__ = [
     "derive", "derivations", "Derivation",
     "VirtmodelError", "InvalidParameter", "UnstableSystem", "NoClosedForm", "LifecycleError", "VirtmodelWarning",
     "Virtualization", "BootStorm", "ClockScenario",
+    "HostBringUp", "Module", "Component", "InstallFromServer", "InstallFromMedia", "InstallStorm", "Provisioning",
     "Cluster", "ClusterTrace", "Flavour",
     "data",
 ]
