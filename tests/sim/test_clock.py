@@ -137,13 +137,17 @@ def test_ntp_pll_locks_frequency():
     assert out["clock_latency", "all"] >= C.ntp_slew_half_life(16.0)
 
 
-def test_ntp_steps_after_stepout():
-    """An initial error of 0.5 s (> STEPT = 128 ms) is stepped out after the 900-s stepout."""
-    sc = vm.ClockScenario(n_vms=2, horizon=2000.0, oscillator=Oscillator(offset=0.5), sync=NTP(64.0),
-                          taus=(1.0,))
+def test_ntp_steps():
+    """RFC 5905: an error of 0.5 s (> STEPT = 128 ms) at the first sample (NSET) is stepped at once; a 200 ppm
+    clock then drifts past STEPT again during the 900-s frequency measurement (FREQ), which ends in a second
+    step with the measured frequency; the PLL then takes out the rest."""
+    sc = vm.ClockScenario(n_vms=2, horizon=4000.0, oscillator=Oscillator(offset=0.5, frequency_ppm=200.0),
+                          sync=NTP(64.0), taus=(1.0,))
     tr = simulate_clocks(sc, 1, 0)
-    assert tr.steps_taken == 2
-    assert np.all(np.abs(tr.error[:, 899]) > 0.4) and np.all(np.abs(tr.error[:, -1]) < 0.01)
+    assert tr.steps_taken == 4
+    assert np.all(np.abs(tr.error[:, :2]) < 0.01)  # the series is recorded after the step at the first exchange
+    assert np.all(np.abs(tr.error[:, 900]) > 0.128)
+    assert np.all(np.abs(tr.error[:, -1]) < 2e-3)
 
 
 def test_ntp_cannot_follow_lost_ticks():

@@ -332,17 +332,30 @@ def simulate_clocks(scenario, seed, replication, keep_raw=True) -> ClockTrace:
             update = active & (sel_time > last_used)
             off = w_off[rows, pick]
             big = np.abs(off) > C.RFC5905["STEPT"]
-            # spikes: count since when; step after WATCH seconds of persistent large offsets
-            new_spike = update & big & np.isnan(spike_since)
+            # |offset| > STEPT (RFC 5905 local_clock): NSET steps at once; FREQ steps once WATCH s have passed,
+            # measuring the frequency first; SYNC calls it a spike and steps only if it lasts WATCH s
+            big_upd = update & big
+            nset_step = big_upd & (state == 0)
+            freq_step = big_upd & (state == 1) & (t_now - state_since >= C.RFC5905["WATCH"])
+            sync_big = big_upd & (state == 2)
+            new_spike = sync_big & np.isnan(spike_since)
             spike_since[new_spike] = t_now
-            step_now = update & big & (t_now - spike_since >= C.RFC5905["WATCH"])
+            spike_step = sync_big & (t_now - spike_since >= C.RFC5905["WATCH"])
+            if np.any(freq_step):
+                mu = np.maximum(sel_time[freq_step] - state_since[freq_step], 1.0)  # mu: from the samples' epochs
+                freq[freq_step] = np.clip((off[freq_step] - phase_left[freq_step]) / mu,
+                                          -C.RFC5905["MAXFREQ"], C.RFC5905["MAXFREQ"])
+            step_now = nset_step | freq_step | spike_step
+            state[nset_step] = 1
+            state_since[nset_step] = sel_time[nset_step]
+            state[freq_step] = 2
             if np.any(step_now):
                 corr[step_now] += off[step_now]
                 phase_left[step_now] = 0.0
                 w_delay[step_now] = np.inf
                 w_time[step_now] = -np.inf
                 last_used[step_now] = t_now
-                last_update[step_now] = t_now
+                last_update[step_now] = sel_time[step_now]
                 spike_since[step_now] = np.nan
                 steps_taken += int(step_now.sum())
             ok = update & ~big
@@ -351,19 +364,19 @@ def simulate_clocks(scenario, seed, replication, keep_raw=True) -> ClockTrace:
             first = ok & (state == 0)
             measure = ok & (state == 1) & (t_now - state_since >= C.RFC5905["WATCH"])
             if np.any(measure):
-                mu = t_now - state_since[measure]
+                mu = np.maximum(sel_time[measure] - state_since[measure], 1.0)
                 freq[measure] = np.clip((off[measure] - phase_left[measure]) / mu,
                                         -C.RFC5905["MAXFREQ"], C.RFC5905["MAXFREQ"])
             pll = ok & (state == 2)
             if np.any(pll):
-                mu = t_now - last_update[pll]
+                mu = sel_time[pll] - last_update[pll]  # RFC 5905: mu = p->t - s.t, between the samples' epochs
                 gain = off[pll] * np.minimum(mu, tau) / (4.0 * C.RFC5905["PLL"] * tau) ** 2
                 freq[pll] = np.clip(freq[pll] + gain, -C.RFC5905["MAXFREQ"], C.RFC5905["MAXFREQ"])
             apply = first | measure | pll
             phase_left[apply] = off[apply]
             last_used[ok] = sel_time[ok]
-            last_update[apply] = t_now
-            state_since[first] = t_now
+            last_update[apply] = sel_time[apply]
+            state_since[first] = sel_time[first]
             state[first] = 1
             state[measure] = 2
             if np.any(apply):
