@@ -222,8 +222,10 @@ class NTP:
     at most once, the type-II PLL of RFC 5905 Appendix A.5.5.6 (frequency
     gain offset * min(mu, tau) / (4 PLL tau)^2, phase replaced by the new
     offset and slewed by 1/(PLL tau) per second in ``clock_adjust``, PLL =
-    16, frequency clamped to 500 ppm), the step threshold STEPT = 128 ms with
-    the 900-s stepout before stepping.  The PLL rather than chrony's
+    16, frequency clamped to 500 ppm, mu measured between the chosen
+    samples' epochs), the step threshold STEPT = 128 ms (stepped at once in
+    NSET, after WATCH = 900 s in FREQ with the measured frequency, and in
+    SYNC only when the large offsets last WATCH s: spike suppression).  The PLL rather than chrony's
     regression: it is specified completely in RFC 5905's code, and its
     per-second update has a closed form between polls, which lets the
     simulator advance whole poll intervals at once.  Simplified: a fixed
