@@ -5,6 +5,8 @@
     write it (CSV plus a JSON sidecar) and exit 1 if an exact model fails.
 ``virtmodel derive NAME [--latex]`` / ``virtmodel derive --list``
     Show a sympy derivation.
+``virtmodel predict | simulate | compare FILE.toml [--customers N --replications R --seed S --engine E] [--out PATH]``
+    One scenario (the ``[scenario]`` table of sweep files): closed form, simulation, or both side by side.
 ``virtmodel data list | info NAME | fetch NAME|--all | path [NAME] | verify | summary``
     Real datasets (virtmodel.data): list, describe, download with sha256 checks.
 """
@@ -163,7 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="processes for replications (results do not depend on it)")
     v.add_argument("--no-progress", action="store_true", help="no progress bar")
     v.add_argument("--area", action="append",
-                   choices=["queues", "scheduling", "polling", "allocation", "hypervisor", "admission", "clock"],
+                   choices=["queues", "scheduling", "polling", "allocation", "hypervisor", "admission", "clock",
+                            "lifecycle"],
                    help="only this area of the battery (repeatable; default: all)")
     v.set_defaults(func=_validate)
 
@@ -186,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_sweep)
 
     from .data._cli import add_data_parser
+    from .experiments._cli_scenario import add_scenario_parsers
+
+    add_scenario_parsers(sub)  # virtmodel predict | simulate | compare FILE.toml
 
     add_data_parser(sub)  # virtmodel data list | info NAME | fetch NAME|--all | path | verify | summary
     return parser

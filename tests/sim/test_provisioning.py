@@ -93,3 +93,13 @@ def test_same_seed_same_numbers():
     a = vm.simulate(p, replications=4, seed=9, workers=1)
     b = vm.simulate(p, replications=4, seed=9, workers=2)
     assert a.per_replication.equals(b.per_replication)
+
+
+def test_lifecycle_battery_area_passes():
+    from virtmodel.experiments.validation import battery, run_battery
+
+    checks = battery(("lifecycle",))
+    assert len(checks) == 8
+    table = run_battery(checks, replications=10, seed=2026, progress=False)
+    assert table["passes"].all(), table.to_string()
+    assert set(table.loc[~table["exact"], "check"]) == {"provisioning: random configure and images (bounds)"}

@@ -56,7 +56,7 @@ def _single(load, service, servers=1, capacity=None):
 
 
 #: the areas of the battery, in order
-AREAS = ("queues", "scheduling", "polling", "allocation", "hypervisor", "admission", "clock")
+AREAS = ("queues", "scheduling", "polling", "allocation", "hypervisor", "admission", "clock", "lifecycle")
 
 
 def battery(areas=AREAS) -> list[Check]:
@@ -71,7 +71,8 @@ def battery(areas=AREAS) -> list[Check]:
     one host's blocking per flavour against Kaufman-Roberts, minimum vs
     dynamic allocation latency; ``"clock"``: lost-tick rate errors, catch-up
     feasibility and backlog growth, NTP/PTP offset errors, oscillator and
-    holdover (guest clocks, :class:`virtmodel.ClockScenario`).
+    holdover (guest clocks, :class:`virtmodel.ClockScenario`); ``"lifecycle"``:
+    OS installs over a shared image server, host bring-up, provisioning storms.
     """
     unknown = sorted(set(areas) - set(AREAS))
     if unknown:
@@ -103,6 +104,10 @@ def battery(areas=AREAS) -> list[Check]:
         from .battery_clock import clock_checks
 
         checks += clock_checks()
+    if "lifecycle" in areas:
+        from .battery_lifecycle import lifecycle_checks
+
+        checks += lifecycle_checks()
     return checks
 
 
