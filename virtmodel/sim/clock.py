@@ -107,7 +107,15 @@ class ClockTrace:
 # ---------------------------------------------------------------------------
 
 
-@numba.njit(cache=True)
+def _jit(fn):
+    """``numba.njit(cache=True)``, or per-process compilation where numba finds no writable cache location."""
+    try:
+        return numba.njit(cache=True)(fn)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return numba.njit(fn)
+
+
+@_jit
 def _lag_kernel(times, lengths, first_is_run, code, h, k):  # pragma: no cover (numba)
     """Guest lag at sorted ``times`` for alternating intervals ``lengths`` (starting with a run iff first_is_run)."""
     out = np.empty(times.shape[0])
