@@ -1,4 +1,4 @@
-.PHONY: install test slow validate bench lint
+.PHONY: install test slow validate bench lint notebooks
 install:
 	python3 -m pip install -e ".[dev]"
 test:
@@ -11,3 +11,9 @@ bench:
 	python3 benchmarks/bench_fcfs.py
 lint:
 	ruff check virtmodel tests benchmarks
+# executed copies of notebooks/*.py, with their figures, in build/notebooks/ (not committed); needs .[notebooks]
+notebooks:
+	mkdir -p build/notebooks
+	for f in notebooks/*.py; do \
+		jupytext --to ipynb --execute --output build/notebooks/$$(basename $$f .py).ipynb $$f || exit 1; \
+	done

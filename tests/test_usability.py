@@ -116,3 +116,35 @@ def test_cli_derive_unknown_name_is_one_line_with_close_matches(capsys):
     assert "no derivation named 'mm1.mean_wiat'" in lines[0] and "mm1.mean_wait" in lines[0]
     assert main(["derive", "no.such.thing"]) == 2
     assert "virtmodel derive --list" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- defaults and notebooks (item 6)
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def test_round_robin_documents_its_default_quantum():
+    import dataclasses
+
+    from virtmodel.policies import RoundRobin
+
+    default = {f.name: f.default for f in dataclasses.fields(RoundRobin)}["quantum"]
+    assert RoundRobin().quantum == default
+    assert f"quantum : float, default {default}" in RoundRobin.__doc__
+
+
+def test_jupytext_config_makes_notebooks_percent_text_notebooks():
+    config = pytest.importorskip("jupytext.config")
+    path = config.find_jupytext_configuration_file(str(ROOT / "notebooks"))
+    assert path is not None and __import__("pathlib").Path(path) == ROOT / "jupytext.toml"
+    assert config.load_jupytext_configuration_file(path).formats == ["py:percent"]
+
+
+def test_notebooks_extra_brings_what_running_them_needs():
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    extra = " ".join(meta["project"]["optional-dependencies"]["notebooks"])
+    for package in ("jupyterlab", "jupytext", "nbconvert", "ipykernel"):
+        assert package in extra
+    assert "\nnotebooks:" in (ROOT / "Makefile").read_text()

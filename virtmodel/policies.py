@@ -143,8 +143,10 @@ class RoundRobin(Policy):
 
     Parameters
     ----------
-    quantum : float
-        Time slice, > 0.
+    quantum : float, default 0.1
+        Time slice, > 0, in the scenario's time unit; ``RoundRobin()`` uses
+        0.1, so give the quantum your hypervisor uses (e.g. Xen credit1's
+        30 ms timeslice is ``quantum=0.03`` when times are in seconds).
     switch_cost : float, default 0.0
         pCPU time lost to a context (world) switch at every dispatch, >= 0.
         A job of size x therefore occupies a pCPU for x + ceil(x / quantum) *
