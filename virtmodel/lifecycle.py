@@ -316,13 +316,18 @@ class HostBringUp:
     the mean over VMs) and ``makespan`` (host ready plus the largest delay:
     when the last VM can start).
 
-    Modelled after Linux/KVM module loading (``kernel/module/main.c``:
-    ``load_module`` runs under ``module_mutex``, so loads are serialised; the
-    kernel's ``async_schedule`` initialises independent subsystems in
-    parallel).  Simplified: a fixed load time per module, no dependencies
-    between modules, initialisation after loading.  Missing: module
-    unloading, page-cache effects of a second load, initcall levels as
-    such (the DAG levels play their part).
+    Modelled after Linux/KVM: static loading is the modules named for boot
+    (``modules-load.d``) loaded before any VM starts; dynamic loading is the
+    kernel's ``request_module()`` (``kernel/module/kmod.c``), which runs
+    ``modprobe`` on first use while the caller waits, the usermode-helper
+    start being the on-demand overhead.  Simplified: one loader taking one
+    module at a time, in order of first request (Linux lets up to
+    ``MAX_KMOD_CONCURRENT`` = 50 ``request_module`` calls run at once and
+    holds ``module_mutex`` only briefly, so this is the serialised,
+    pessimistic case, exact for one ``modprobe`` of a module list); a random
+    load time per module; no dependencies between modules; initialisation
+    after loading.  Missing: module unloading, page-cache effects on a
+    second load, initcall levels as such (the DAG levels play their part).
     """
 
     modules: tuple
