@@ -556,6 +556,11 @@ class Provisioning:
         # bounds
         a_min = 0.0 if conf is None else expected_min(n, conf)
         a_max = 0.0 if conf is None else emax(n, conf)
+        b_mean, b_max = self.boot.mean, emax(n, self.boot)
+        graham = b_max if k >= n else n * b_mean / k + (1 - 1 / k) * b_max
+        if inst is None:  # random configuration straight into the boots
+            lo = max(a_mean + b_mean, a_min + max(n * b_mean / k, b_max))
+            return s_lo + lo, s_lo + lo, s_hi + a_max + graham, False
         sizes = self.install.sizes(n)
         mean_s = float(sizes.mean()) if not isinstance(sizes, Distribution) else sizes.mean
         if self.install.kind == "media":
@@ -567,9 +572,8 @@ class Provisioning:
             r1 = self.install.bandwidth if cap is None else min(cap, self.install.bandwidth)
             c_hi = a_max + n * mean_s / r1
         c_lo = max(a_min + inst.makespan_bounds[0], a_mean + mean_s / r1)
-        b_mean, b_max = self.boot.mean, emax(n, self.boot)
         lo = max(c_lo + b_mean, a_min + max(n * b_mean / k, b_max))
-        hi = c_hi + (b_max if k >= n else n * b_mean / k + (1 - 1 / k) * b_max)
+        hi = c_hi + graham
         return s_lo + lo, s_lo + lo, s_hi + hi, False
 
     def predict(self):

@@ -87,6 +87,13 @@ def test_provisioning_exact_and_bounded():
     assert stages == sorted(stages)
 
 
+def test_provisioning_without_install_random_configure_within_bounds():
+    p = vm.Provisioning(8, Exponential(1.0), configure=Exponential(0.5), boot_slots=3)
+    _, lo, hi, exact = p.makespan_bounds()
+    low, high = vm.simulate(p, replications=400, seed=4, workers=1).ci("makespan")
+    assert not exact and lo <= low and high <= hi, (lo, low, high, hi)
+
+
 def test_same_seed_same_numbers():
     p = vm.Provisioning(5, Exponential(1.0), configure=Exponential(2.0),
                         install=vm.InstallFromServer(Exponential(1.0), 2.0, slots=2), boot_slots=2)
@@ -103,3 +110,21 @@ def test_lifecycle_battery_area_passes():
     table = run_battery(checks, replications=10, seed=2026, progress=False)
     assert table["passes"].all(), table.to_string()
     assert set(table.loc[~table["exact"], "check"]) == {"provisioning: random configure and images (bounds)"}
+
+
+def test_event_driven_link_equals_closed_forms_on_random_sizes():
+    from virtmodel.analytic.lifecycle import _ps_fifo_slots, ps_completion_times
+
+    rng = np.random.default_rng(16)
+    for _ in range(50):
+        n = int(rng.integers(1, 30))
+        s = rng.lognormal(0.0, 1.0, n)
+        np.testing.assert_allclose(link_completion_times(np.zeros(n), s, 2.5), ps_completion_times(s, 2.5),
+                                   rtol=1e-9)
+        k = int(rng.integers(1, n + 1))
+        np.testing.assert_allclose(link_completion_times(np.zeros(n), s, 2.5, slots=k), _ps_fifo_slots(s, 2.5, k),
+                                   rtol=1e-9)
+        # work conservation with staggered arrivals: the link is never idle while work waits
+        a = np.sort(rng.uniform(0, 1, n))
+        end = link_completion_times(a, s, 2.5, slots=k)
+        assert end.max() >= a.max() and end.max() <= a.max() + s.sum() / 2.5 + 1e-9
