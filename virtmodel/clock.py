@@ -491,6 +491,7 @@ class ClockScenario:
             window = getattr(self.sync, "filter_length", 1)  # NTP's filter; PTP uses every sample
             mean, ms = C.filtered_offset_error(self.sync.to_server, self.sync.from_server, window)
             rows += [("sync_offset_error", "all", mean), ("sync_offset_error_rms", "all", float(np.sqrt(ms)))]
+            rows += self._ptp_rows(mean, ms - mean**2)
         if not rows:
             raise NoClosedForm("no closed form for this clock scenario: random descheduling with non-exponential "
                                "lengths and no synchronisation")
@@ -500,6 +501,23 @@ class ClockScenario:
         source = ("NIST SP 1065 (2008) §5.2; RFC 5905 §8 and §10; renewal reward (Ross 1996, Thm 3.6.1); "
                   "see virtmodel.analytic.clock")
         return Prediction(values, True, model, source)
+
+    def _ptp_rows(self, err_mean, err_var):
+        """clock_offset_rms of a locked linuxptp PI servo (:func:`~virtmodel.analytic.clock.pi_servo_offset`).
+
+        Only where it is exact: PTP to the reference (star), samples at the
+        sync instants (step = sync_interval), no oscillator noise, no lost
+        ticks, no pauses; ``warmup`` must cover the locking.
+        """
+        sync, osc = self.sync, self.oscillator
+        if (hasattr(sync, "filter_length") or sync.topology != "star" or self.step != sync.interval or self.pauses
+                or osc.random_walk_fm or osc.white_pm or osc.ageing
+                or (self.descheduling is not None and self.tick_policy != "kvmclock")):
+            return []
+        kp, ki = sync.gains
+        # the servo's measured offset is minus the RFC-sign error: n = -(theta_hat - theta)
+        mean, var = C.pi_servo_offset(sync.interval, kp, ki, -err_mean, err_var)
+        return [("clock_offset_rms", "all", float(np.sqrt(mean**2 + var)))]
 
     def _free_running_rows(self, osc):
         rows = []

@@ -246,3 +246,25 @@ def test_nist_delay_bound():
     bad = tab[~tab["within_raw"]]
     assert (bad["explanation"].str.contains("lost its PPS")).all()
     assert (bad["local_error_s"].abs() > 10).all()
+
+
+def test_pi_servo_offset_against_recursion():
+    """Lyapunov solution vs 200,000 steps of the PI recursion itself (linuxptp pi.c, state 2)."""
+    kp, ki, dt, m, sd = 0.1, 0.001, 1.0, 2e-5, 5e-5
+    mean, var = C.pi_servo_offset(dt, kp, ki, m, sd**2)
+    assert mean == -m
+    rng = np.random.default_rng(np.random.SeedSequence(12))
+    n = m + sd * rng.standard_normal(200_000)
+    x, drift, y = 0.0, 0.0, 3e-5
+    xs = np.empty(n.size)
+    for k, nk in enumerate(n):
+        o = x + nk
+        ppb = kp * o + drift + ki * o
+        drift += ki * o
+        x += dt * (y - ppb)
+        xs[k] = x
+    tail = xs[20_000:]
+    assert tail.mean() == pytest.approx(-m, abs=3e-7)
+    assert tail.var() == pytest.approx(var, rel=0.05)
+    with pytest.raises(InvalidParameter, match="stable"):
+        C.pi_servo_offset(1.0, 3.0, 0.3, 0.0, 1.0)

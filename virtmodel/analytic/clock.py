@@ -102,6 +102,7 @@ __all__ = [
     "catchup_feasible",
     "catchup_backlog_growth",
     "linuxptp_pi_gains",
+    "pi_servo_offset",
     "ntp_slew_half_life",
     "chain_offset_spread",
 ]
@@ -621,6 +622,56 @@ def linuxptp_pi_gains(sync_interval, hardware_timestamps=False):
     kp = min(sp_ * dt**-0.3, 0.7 / dt)
     ki = min(si * dt**0.4, 0.3 / dt)
     return kp, ki
+
+
+def pi_servo_offset(sync_interval, kp, ki, noise_mean, noise_variance):
+    r"""Stationary mean and variance of the clock error under linuxptp's PI servo (locked state).
+
+    At sync k the servo sees :math:`o_k = x_k + n_k` (clock error plus the
+    i.i.d. measurement error :math:`n_k = (d_{ms} - d_{sm})/2` of the
+    offset), sets the frequency to :math:`-(k_p o_k + d_k + k_i o_k)` until
+    the next sync and integrates :math:`d_{k+1} = d_k + k_i o_k`
+    (``pi.c``, state 2).  With :math:`u_k = d_k - y` (drift estimate minus
+    the oscillator's frequency offset y) the state :math:`s = (x, u)` obeys
+
+    .. math:: s_{k+1} = A s_k + B n_k,\quad
+              A = egin{pmatrix} 1 - \Delta(k_p + k_i) & -\Delta \ k_i & 1 \end{pmatrix},\quad
+              B = egin{pmatrix} -\Delta(k_p + k_i) \ k_i \end{pmatrix}
+
+    so the stationary mean is :math:`x = -E[n]` (y drops out: the integral
+    term absorbs any constant frequency offset) and the covariance solves the
+    discrete Lyapunov equation :math:`P = A P A^T + \operatorname{Var}(n) B B^T`
+    (:func:`scipy.linalg.solve_discrete_lyapunov`).  Exact for the error at
+    the sync instants, with no oscillator noise.
+
+    Returns
+    -------
+    (mean, variance) : (float, float)
+
+    Raises
+    ------
+    InvalidParameter
+        When the loop is unstable (an eigenvalue of A on or outside the unit circle).
+
+    >>> m, v = pi_servo_offset(1.0, 0.7, 0.3, noise_mean=1e-6, noise_variance=0.0)
+    >>> m, v
+    (-1e-06, 0.0)
+    """
+    from scipy import linalg
+
+    dt = float(positive("sync_interval", sync_interval))
+    kp = float(nonnegative("kp", kp))
+    ki = float(positive("ki", ki))
+    mean = float(real_array("noise_mean", noise_mean))
+    var = float(nonnegative("noise_variance", noise_variance))
+    g = dt * (kp + ki)
+    a = np.array([[1.0 - g, -dt], [ki, 1.0]])
+    if np.max(np.abs(np.linalg.eigvals(a))) >= 1.0:
+        raise InvalidParameter(f"kp, ki and sync_interval must give a stable loop, got kp={kp}, ki={ki}, "
+                               f"sync_interval={dt}")
+    b = np.array([[-g], [ki]])
+    p = linalg.solve_discrete_lyapunov(a, var * (b @ b.T))
+    return -mean, float(p[0, 0])
 
 
 def ntp_slew_half_life(poll_interval):

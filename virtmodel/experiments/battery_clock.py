@@ -46,8 +46,9 @@ def _sync() -> list[Check]:
     return [
         Check("NTP offset error, asymmetric exponential delays, min-delay filter of 8",
               ClockScenario(n_vms=30, horizon=16_000.0, step=16.0, sync=ntp)),
-        Check("PTP offset error, asymmetric exponential delays",
-              ClockScenario(n_vms=20, horizon=4000.0, step=2.0, sync=ptp)),
+        Check("PTP (linuxptp PI, software gains): offset error and locked clock error, asymmetric delays",
+              ClockScenario(n_vms=20, horizon=4000.0, step=2.0, sync=ptp, warmup=1000.0,
+                            oscillator=Oscillator(frequency_ppm=20.0), frequency_spread_ppm=5.0)),
     ]
 
 
