@@ -473,7 +473,11 @@ class ClockScenario:
         deviation at each tau and the holdover over each pause.  NTP and PTP:
         ``sync_offset_error`` and ``sync_offset_error_rms`` (exact: the
         filter's choice is the minimum of ``filter_length`` i.i.d. samples;
-        :func:`~virtmodel.analytic.clock.filtered_offset_error`).
+        :func:`~virtmodel.analytic.clock.filtered_offset_error`).  PTP to the
+        reference with samples at the syncs and a noiseless oscillator: the
+        locked servo's ``clock_offset_rms``
+        (:func:`~virtmodel.analytic.clock.pi_servo_offset`; ``warmup`` must
+        cover the locking).
 
         Raises
         ------
