@@ -576,11 +576,36 @@ class Provisioning:
         hi = c_hi + graham
         return s_lo + lo, s_lo + lo, s_hi + hi, False
 
+    def stage_ends(self) -> dict:
+        """Exact E[when the last VM finished each stage], for the stages that have one.
+
+        ``"host"``: E[start] (bring-up plus the on-demand loading the VMs wait
+        for); ``"configure"``: plus a deterministic configuration time;
+        ``"install"``: plus E[last install end] when the installs start
+        together and :func:`~virtmodel.analytic.lifecycle.install_times` is exact.
+        """
+        from .analytic.lifecycle import install_times
+
+        s0, _, _, s_exact = self._start()
+        out = {}
+        if not s_exact:
+            return out
+        out["host"] = s0
+        if self.configure is not None and not isinstance(self.configure, Deterministic):
+            return out
+        out["configure"] = s0 + (0.0 if self.configure is None else self.configure.mean)
+        if self.install is not None:
+            inst = install_times(self.n_vms, self.install)
+            if inst.exact:
+                out["install"] = out["configure"] + inst.makespan
+        return out
+
     def predict(self):
-        """``makespan`` (exact or the lower bound) and ``host_ready_time``."""
+        """``makespan`` (exact or the lower bound; per stage where exact) and ``host_ready_time``."""
         value, lo, hi, exact = self.makespan_bounds()
         ready = 0.0 if self.host is None else self.host.times().host_ready
         rows = [("makespan", "all", value), ("host_ready_time", "all", ready)]
+        rows += [("makespan", stage, v) for stage, v in self.stage_ends().items()]
         model = "provisioning storm (bring-up, configure, install, boot)"
         if not exact:
             model += f": lower bound; E[makespan] in [{lo:.6g}, {hi:.6g}]"

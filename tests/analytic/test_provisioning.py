@@ -128,6 +128,7 @@ def test_provisioning_exact_by_hand():
     p = vm.Provisioning(8, Deterministic(1.0), host=host, needs=["vhost"], configure=2.0,
                         install=vm.InstallFromServer(4.0, 8.0), boot_slots=4)
     assert vm.predict(p).exact and vm.predict(p).value("makespan") == 1 + 2 + 2 + 4 + 2
+    assert p.stage_ends() == {"host": 3.0, "configure": 5.0, "install": 9.0}
     # exponential boots on 2 slots after installs that end together: (N - k)/(k mu) + H_k / mu
     p = vm.Provisioning(6, Exponential(1.0), install=vm.InstallFromMedia(3.0, 1.5), boot_slots=2)
     assert vm.predict(p).value("makespan") == pytest.approx(2.0 + 4 / 2 + 1.5)
