@@ -32,8 +32,18 @@ def _validate(args) -> int:
     size = "quick" if args.quick else "full" if args.full else "default"
     customers, replications = SIZES[size]
     areas = tuple(args.area) if args.area else AREAS
-    table = run_battery(battery(areas), customers=customers, replications=replications, seed=args.seed,
-                        workers=args.workers, progress=not args.no_progress)
+    import warnings
+
+    from .errors import VirtmodelWarning
+
+    with warnings.catch_warnings(record=True) as caught:  # counted below, one line (--verbose: all)
+        warnings.simplefilter("always", VirtmodelWarning)
+        table = run_battery(battery(areas), customers=customers, replications=replications, seed=args.seed,
+                            workers=args.workers, progress=not args.no_progress)
+    for w in caught:
+        if not issubclass(w.category, VirtmodelWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    too_short = [str(w.message) for w in caught if issubclass(w.category, VirtmodelWarning)]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False, float_format="%.10g")
@@ -55,8 +65,22 @@ def _validate(args) -> int:
     show["exact"] = table["exact"].map({True: "exact", False: "approx"})
     if "engine" in table:
         show["engine"] = table["engine"]  # which simulator made each row (compiled or simpy)
-    with pd.option_context("display.width", 200, "display.max_rows", None, "display.max_colwidth", 32):
-        print(show.to_string(index=False, float_format=lambda x: f"{x:.5g}"))
+    if args.verbose:
+        with pd.option_context("display.width", 200, "display.max_rows", None, "display.max_colwidth", 32):
+            print(show.to_string(index=False, float_format=lambda x: f"{x:.5g}"))
+        for message in too_short:
+            print(f"warning: {message}", file=sys.stderr)
+    else:  # one line per area and the failing rows; the full table is in the file (and --verbose)
+        from .experiments.validation_summary import area_of_checks, area_summary, failing_rows
+
+        print(area_summary(table, area_of_checks(areas)).to_string(index=False))
+        bad = failing_rows(table)
+        if not bad.empty:
+            print("\nfailing rows (exact model outside its family-wise interval):")
+            print(bad.to_string(index=False, float_format=lambda x: f"{x:.5g}"))
+        if too_short:
+            print(f"\n{len(too_short)} simulation(s) warned that they are too short to trust "
+                  "(VirtmodelWarning; --verbose prints them)")
     outside = meta["exact_rows_outside_95_interval"]
     print(f"\n{len(exact)} exact rows: {outside} outside their 95 % interval "
           f"(about {0.05 * len(exact):.1f} expected by chance); family-wise check at level "
@@ -164,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
                    help="processes for replications (results do not depend on it)")
     v.add_argument("--no-progress", action="store_true", help="no progress bar")
+    v.add_argument("--verbose", action="store_true",
+                   help="print the full table (default: one line per area and the failing rows)")
     v.add_argument("--area", action="append",
                    choices=["queues", "scheduling", "polling", "allocation", "hypervisor", "admission", "clock",
                             "lifecycle"],
