@@ -328,6 +328,18 @@ class HostBringUp:
     load time per module; no dependencies between modules; initialisation
     after loading.  Missing: module unloading, page-cache effects on a
     second load, initcall levels as such (the DAG levels play their part).
+
+    Examples
+    --------
+    >>> import virtmodel as vm
+    >>> host = vm.HostBringUp([vm.Module("kvm", 1.0), vm.Module("vhost_net", 2.0)],
+    ...                       [vm.Component("mmu", 2.0), vm.Component("timers", 1.0),
+    ...                        vm.Component("devices", 1.0, after=["mmu", "timers"])],
+    ...                       loading="dynamic", initialisation="parallel",
+    ...                       vm_modules={"web": ["vhost_net"]})
+    >>> p = vm.predict(host)
+    >>> p.value("host_ready_time"), p.value("first_start_delay", "web")   # critical path 2 + 1; load 2
+    (3.0, 2.0)
     """
 
     modules: tuple
