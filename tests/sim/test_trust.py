@@ -61,3 +61,19 @@ def test_a_sound_run_is_quiet(customers, replications):
     """M/M/1 at load 0.5: half-widths about 2-15 % of the mean, Little's gap well under 5 %."""
     _, caught = run(single(0.5), customers=customers, replications=replications, seed=1)
     assert caught == []
+
+
+def short_point(load):
+    return single(load)
+
+
+@pytest.mark.parametrize("backend", ["serial", "processes"])
+def test_sweep_reports_short_runs_once(backend):
+    """Three short points (300 customers x 2): one VirtmodelWarning naming them, not one per point."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        df = vm.sweep(short_point, {"load": [0.5, 0.6, 0.7]}, replications=2, seed=1, customers=300,
+                      backend=backend, workers=2, progress=False)
+    mine = [w for w in caught if issubclass(w.category, VirtmodelWarning)]
+    assert len(mine) == 1 and "of 3 sweep points simulated runs too short to trust" in str(mine[0].message)
+    assert df["error"].isna().all()

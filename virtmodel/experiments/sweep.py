@@ -86,7 +86,7 @@ from tqdm.auto import tqdm
 
 from .. import __version__
 from .._validation import nonnegative_int, positive_int
-from ..errors import InvalidParameter, NoClosedForm, VirtmodelError
+from ..errors import InvalidParameter, NoClosedForm, VirtmodelError, VirtmodelWarning
 from .store import RESULT_COLUMNS, Store, assemble, normalise_body
 
 __all__ = ["sweep", "LatinHypercube", "SweepWarning", "Grid", "to_grid", "to_xarray", "grid_points",
@@ -364,12 +364,20 @@ def run_point(fn, wants_rng, point, index, seed_index, replications, seed, simul
     """
     from ..scenario import Scenario
 
+    untrusted = []
     try:
         kw = {"rng": replication_rng(seed, seed_index, 0)} if wants_rng else {}
         first = fn(**point, **kw)
         kind = callable(getattr(first, "predict", None)) and callable(getattr(first, "replicate", None))
         if isinstance(first, Scenario) or kind:  # a Scenario or another scenario kind (BootStorm, Cluster)
-            rows = _scenario_rows(first, seed_index, replications, seed, simulate_kwargs)
+            with warnings.catch_warnings(record=True) as caught:  # sweep reports them once, at the end
+                warnings.simplefilter("always", VirtmodelWarning)
+                rows = _scenario_rows(first, seed_index, replications, seed, simulate_kwargs)
+            for w in caught:
+                if issubclass(w.category, VirtmodelWarning):
+                    untrusted.append(str(w.message))
+                else:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         else:
             rows = _function_rows(fn, wants_rng, point, first, seed_index, replications, seed)
     except Exception as exc:  # noqa: BLE001 - a failing point is data, not a crash
@@ -377,7 +385,10 @@ def run_point(fn, wants_rng, point, index, seed_index, replications, seed, simul
     width = len(RESULT_COLUMNS) - 2  # function rows stop at ci_high: no exact, model, engine
     frame = pd.DataFrame([tuple(r) + (None,) * (width - len(r)) for r in rows], columns=RESULT_COLUMNS[1:-1])
     frame.insert(0, "point", index)
-    return normalise_body(frame)
+    frame = normalise_body(frame)
+    if untrusted:
+        frame.attrs["virtmodel_warnings"] = untrusted  # travels with the frame (also from worker processes)
+    return frame
 
 
 def _run_task(task):
@@ -556,6 +567,9 @@ def sweep(fn, grid, replications=1, seed=0, backend="serial", workers=None, stor
     -----
     SweepWarning
         When some points failed; they carry their message in ``error``.
+    VirtmodelWarning
+        Once, when the simulations of some points were too short to trust
+        (:mod:`virtmodel.sim.trust`), naming the points and the first reason.
 
     Examples
     --------
@@ -619,12 +633,15 @@ def sweep(fn, grid, replications=1, seed=0, backend="serial", workers=None, stor
     tasks = [(fn, wants_rng, points[i], i, 0 if common_random_numbers else i, replications, seed,
               simulate_kwargs) for i in todo]
     failed = []
+    untrusted: dict[int, list[str]] = {}  # point -> its VirtmodelWarning messages, reported once below
     bar = tqdm(total=len(points), initial=len(points) - len(todo), desc="sweep", unit="point",
                disable=not progress, dynamic_ncols=True)
     bar.set_postfix(done=len(points) - len(todo), failed=0)
 
     def on_done(index, body):
         bodies[index] = body
+        if body.attrs.get("virtmodel_warnings"):
+            untrusted[index] = body.attrs["virtmodel_warnings"]
         bad = body["error"].notna().any()
         if bad:
             failed.append(index)
@@ -648,6 +665,13 @@ def sweep(fn, grid, replications=1, seed=0, backend="serial", workers=None, stor
         if st is not None:
             st.close()  # release the store's lock, also on an error
     result = assemble(points, names, [bodies[i] for i in sorted(bodies)])
+    if untrusted:
+        first = min(untrusted)
+        warnings.warn(
+            f"{len(untrusted)} of {len(points)} sweep points simulated runs too short to trust "
+            f"(points {sorted(untrusted)[:10]}{' ...' if len(untrusted) > 10 else ''}); first, point {first} "
+            f"{points[first]}: {untrusted[first][0]}", VirtmodelWarning, stacklevel=2,
+        )
     if failed:
         first = sorted(failed)[0]
         msg = bodies[first]["error"].iloc[0]
