@@ -79,8 +79,8 @@ def _validate(args) -> int:
             print("\nfailing rows (exact model outside its family-wise interval):")
             print(bad.to_string(index=False, float_format=lambda x: f"{x:.5g}"))
         if too_short:
-            print(f"\n{len(too_short)} simulation(s) warned that they are too short to trust "
-                  "(VirtmodelWarning; --verbose prints them)")
+            print(f"\n{len(too_short)} simulation(s) warned that their numbers are not to be trusted as they "
+                  "are (VirtmodelWarning: too short, or overloaded on purpose; --verbose prints them)")
     outside = meta["exact_rows_outside_95_interval"]
     print(f"\n{len(exact)} exact rows: {outside} outside their 95 % interval "
           f"(about {0.05 * len(exact):.1f} expected by chance); family-wise check at level "

@@ -55,7 +55,7 @@ def test_cli_validate_prints_areas_and_failures_verbose_prints_all(tmp_path, mon
     assert lines[0].split()[:3] == ["area", "checks", "rows"]
     assert lines[1].split()[0] == "queues" and lines[2].split()[0] == "scheduling"
     assert "failing rows" in out and "mean_response" in out and "4.008" not in out  # only the failure
-    assert "1 simulation(s) warned that they are too short to trust" in out
+    assert "1 simulation(s) warned that their numbers are not to be trusted" in out
     assert len(pd.read_csv(tmp_path / "v.csv")) == 3  # the full table is in the file
     assert main(args + ["--verbose"]) == 1
     captured = capsys.readouterr()

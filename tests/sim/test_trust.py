@@ -45,6 +45,26 @@ def test_overload_warns_about_littles_law_and_no_steady_state():
     assert len(caught) == 1
     text = str(caught[0].message)
     assert "overloaded" in text and "Little's law is off by more than 5%" in text
+    assert "too short to trust" in text and "needs a lower load" in text
+
+
+def test_overload_alone_says_a_longer_run_will_not_help():
+    """A saturated host simulated long enough: only the overload reason, and advice that fits it."""
+    text = overload_only_message()
+    assert text.startswith("simulate: do not read these delays as steady-state values: the system is overloaded")
+    assert "A longer run will not help" in text and "too short" not in text
+
+
+def overload_only_message():
+    from virtmodel.sim.trust import warn_if_untrusted
+
+    res = vm.simulate(single(0.5), customers=20_000, replications=5, seed=1)  # a quiet run (see below), reused
+    over = single(1.2, allow_overload=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warn_if_untrusted(res, over)
+    assert len(caught) == 1
+    return str(caught[0].message)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", VirtmodelWarning)
         again = vm.simulate(single(1.2, allow_overload=True), customers=2_000, replications=3, seed=1)
@@ -75,5 +95,5 @@ def test_sweep_reports_short_runs_once(backend):
         df = vm.sweep(short_point, {"load": [0.5, 0.6, 0.7]}, replications=2, seed=1, customers=300,
                       backend=backend, workers=2, progress=False)
     mine = [w for w in caught if issubclass(w.category, VirtmodelWarning)]
-    assert len(mine) == 1 and "of 3 sweep points simulated runs too short to trust" in str(mine[0].message)
+    assert len(mine) == 1 and "of 3 sweep points gave simulations not to be trusted" in str(mine[0].message)
     assert df["error"].isna().all()

@@ -668,7 +668,7 @@ def sweep(fn, grid, replications=1, seed=0, backend="serial", workers=None, stor
     if untrusted:
         first = min(untrusted)
         warnings.warn(
-            f"{len(untrusted)} of {len(points)} sweep points simulated runs too short to trust "
+            f"{len(untrusted)} of {len(points)} sweep points gave simulations not to be trusted as they are "
             f"(points {sorted(untrusted)[:10]}{' ...' if len(untrusted) > 10 else ''}); first, point {first} "
             f"{points[first]}: {untrusted[first][0]}", VirtmodelWarning, stacklevel=2,
         )

@@ -19,8 +19,10 @@ reason at once, when
 * **the interval is wider than the estimate**: a 95 % half-width greater
   than :data:`HALF_WIDTH_FRACTION` = half the (positive) mean of a
   ``mean_*`` metric;
-* **the system is overloaded** (``allow_overload=True`` and utilization
-  >= 1): there is no steady state and every mean grows with the run length.
+* **the system is overloaded** (``allow_overload=True``, utilization >= 1,
+  no finite capacity and not every VM impatient): there is no steady state;
+  delays and numbers in system grow with the run length, while utilization
+  and throughput (the shares of a saturated host) remain meaningful.
 
 The advice is always the same: more customers or a longer horizon, and
 fewer replications of longer runs rather than many short ones.  The
@@ -63,10 +65,11 @@ def _examined(result) -> float | None:
 def untrusted_reasons(result, scenario=None) -> list[str]:
     """The reasons (plain sentences) why ``result`` (a SimResult) is too short to trust; [] if none."""
     reasons = []
-    if scenario is not None and getattr(scenario, "allow_overload", False) and scenario.capacity is None \
-            and not scenario.utilization < 1:
-        reasons.append(f"the system is overloaded (utilization {scenario.utilization:.4g} >= 1, "
-                       "allow_overload=True): it has no steady state and every mean grows with the run length")
+    if (scenario is not None and getattr(scenario, "allow_overload", False) and scenario.capacity is None
+            and not scenario.utilization < 1 and not all(v.patience is not None for v in scenario.vms)):
+        reasons.append(f"the system is overloaded (offered utilization {scenario.utilization:.4g} >= 1, "
+                       "allow_overload=True): it has no steady state, so waits, responses and numbers in "
+                       "system grow with the run length (utilization and throughput shares remain meaningful)")
     diag = result.diagnostics
     examined = _examined(result)
     if examined and not diag.empty:
@@ -100,9 +103,15 @@ def warn_if_untrusted(result, scenario=None, stacklevel: int = 3) -> None:
     size = (f"customers={result.customers}" if result.customers is not None
             else f"horizon={result.horizon:g}" if result.horizon is not None and math.isfinite(result.horizon)
             else "this run length")
-    warnings.warn(
-        "simulate: this run is too short to trust: " + "; ".join(reasons)
-        + f". Simulate more customers or a longer horizon than {size}, with fewer replications of longer runs "
-        "rather than many short ones (the numbers above are reported unchanged).",
-        VirtmodelWarning, stacklevel=stacklevel,
-    )
+    overloaded = reasons[0].startswith("the system is overloaded")
+    if overloaded and len(reasons) == 1:
+        head, advice = "simulate: do not read these delays as steady-state values", (
+            "A longer run will not help: lower the load (or give a finite capacity) for delays; "
+            "read only utilization and throughput of a saturated host")
+    else:
+        head, advice = "simulate: this run is too short to trust", (
+            f"Simulate more customers or a longer horizon than {size}, with fewer replications of longer "
+            "runs rather than many short ones" + ("; an overloaded system needs a lower load instead"
+                                                 if overloaded else ""))
+    warnings.warn(f"{head}: " + "; ".join(reasons) + f". {advice} (the numbers are reported unchanged).",
+                  VirtmodelWarning, stacklevel=stacklevel)
