@@ -15,7 +15,8 @@ from pathlib import Path
 import matplotlib as mpl
 import numpy as np
 
-__all__ = ["paper_style", "save", "plot_metric_vs_load", "plot_slowdown", "plot_ccdf", "ccdf_points", "COLUMN_WIDTH"]
+__all__ = ["paper_style", "save", "plot_metric_vs_load", "plot_slowdown", "plot_ccdf", "ccdf_points", "COLUMN_WIDTH",
+           "CAPTION"]
 
 #: width of one column of a two-column paper, inches
 COLUMN_WIDTH = 3.4
@@ -55,35 +56,88 @@ def save(fig, path) -> list[Path]:
     return out
 
 
+#: the legend title every plotting helper uses: what lines and points are
+CAPTION = "lines: analytic; points: simulated, 95 % CI"
+
+#: axis labels of common sweep parameters (others: the name with spaces)
+_X_LABELS = {"load": "load $\\rho$", "quantum": "quantum", "switch_cost": "switch cost", "pcpus": "pCPUs",
+             "vms": "VMs", "n_vms": "VMs"}
+_TIME_METRICS = ("wait", "response", "makespan", "delay", "time", "latency")
+
+
+def _label(name, unit=None):
+    text = _X_LABELS.get(name, str(name).replace("_", " "))
+    return f"{text} ({unit})" if unit else text
+
+
+def _metric_label(metric, unit):
+    """``mean response (time units)`` for a time metric, the bare name otherwise."""
+    is_time = any(word in metric for word in _TIME_METRICS)
+    return _label(metric, unit if is_time else None)
+
+
+def _legend(ax, caption=CAPTION):
+    """Legend titled with ``caption`` (lines analytic, points simulated with 95 % intervals)."""
+    handles, _ = ax.get_legend_handles_labels()
+    if handles or caption:
+        ax.legend(frameon=False, title=caption or None, title_fontsize="small")
+
+
 def plot_metric_vs_load(ax, table, metric="mean_response", group="all", label_col="policy",
-                        load_col="load"):
-    """Analytic lines over simulated points with 95 % intervals, one colour per label.
+                        load_col=None, *, x="load", x_unit=None, unit="time units", caption=CAPTION):
+    """Analytic lines over simulated points with 95 % intervals, one colour per label, against ``x``.
 
     Parameters
     ----------
     ax : matplotlib Axes
     table : pandas.DataFrame
-        Rows with columns ``label_col, load_col, metric, group, analytic,
+        Rows with columns ``label_col, x, metric, group, analytic,
         sim_mean, ci_low, ci_high`` (the output of :func:`virtmodel.compare`
-        with the label and load added).  ``analytic`` may be NaN where no
-        closed form exists: then only the points are drawn.
+        with the label and the x parameter added, or a sweep's summary).
+        ``analytic`` may be NaN where no closed form exists: then only the
+        points are drawn.
+    x : str, default "load"
+        Column on the x axis: any sweep parameter (``"quantum"``,
+        ``"switch_cost"``, ``"pcpus"``...).  ``load_col`` is its older name
+        and wins when given.
+    x_unit : str, optional
+        Unit shown on the x label, e.g. ``"s"`` for a quantum in seconds.
+    unit : str, default "time units"
+        Unit shown on the y label when ``metric`` is a time (wait, response,
+        makespan, delay...); say ``"s"`` or ``"ms"`` when the scenario has them.
+    caption : str
+        Legend title; the default says lines are analytic and points
+        simulated with 95 % intervals.  ``""`` for none.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt, pandas as pd
+    >>> t = pd.DataFrame({"policy": "FCFS", "quantum": [0.1, 1.0], "metric": "mean_response", "group": "all",
+    ...                   "analytic": [2.0, 2.0], "sim_mean": [2.1, 1.9], "ci_low": [1.9, 1.7], "ci_high": [2.3, 2.1]})
+    >>> fig, ax = plt.subplots()
+    >>> ax = plot_metric_vs_load(ax, t, x="quantum", x_unit="s")
+    >>> ax.get_xlabel(), ax.get_ylabel(), ax.get_legend().get_title().get_text()
+    ('quantum (s)', 'mean response (time units)', 'lines: analytic; points: simulated, 95 % CI')
     """
+    x = load_col or x
     rows = table[(table["metric"] == metric) & (table["group"] == group)]
     for i, (label, part) in enumerate(rows.groupby(label_col, sort=False)):
-        part = part.sort_values(load_col)
+        part = part.sort_values(x)
         colour = f"C{i}"
         if part["analytic"].notna().any():
-            ax.plot(part[load_col], part["analytic"], "-", color=colour, label=str(label))
+            ax.plot(part[x], part["analytic"], "-", color=colour, label=str(label))
         err = np.vstack([part["sim_mean"] - part["ci_low"], part["ci_high"] - part["sim_mean"]])
-        ax.errorbar(part[load_col], part["sim_mean"], yerr=err, fmt="o", color=colour, capsize=2,
+        ax.errorbar(part[x], part["sim_mean"], yerr=err, fmt="o", color=colour, capsize=2,
                     label=None if part["analytic"].notna().any() else str(label))
-    ax.set_xlabel("load $\\rho$")
-    ax.set_ylabel(metric.replace("_", " "))
-    ax.legend(frameon=False)
+    ax.set_xlabel(_label(x, x_unit))
+    ax.set_ylabel(_metric_label(metric, unit))
+    _legend(ax, caption)
     return ax
 
 
-def plot_slowdown(ax, analytic, simulated, label_col="policy"):
+def plot_slowdown(ax, analytic, simulated, label_col="policy", *, unit="time units", caption=CAPTION):
     """Mean slowdown E[T | x] / x against job size x: analytic curves, simulated bins.
 
     Parameters
@@ -103,9 +157,9 @@ def plot_slowdown(ax, analytic, simulated, label_col="policy"):
             err = np.vstack([mean - sim["ci_low"].to_numpy(), sim["ci_high"].to_numpy() - mean]) / x
             ax.errorbar(x, sim["mean_response"] / x, yerr=err, fmt="o", color=f"C{i}", capsize=2)
     ax.set_xscale("log")
-    ax.set_xlabel("job size $x$")
+    ax.set_xlabel(f"job size $x$ ({unit})" if unit else "job size $x$")
     ax.set_ylabel("mean slowdown $E[T\\mid x]/x$")
-    ax.legend(frameon=False)
+    _legend(ax, caption)
     return ax
 
 
@@ -129,7 +183,7 @@ def ccdf_points(summary, metric="response", group="all"):
     return pd.DataFrame(rows, columns=["q", "tail", "value", "ci_low", "ci_high"]).sort_values("q")
 
 
-def plot_ccdf(ax, curves=None, points=None, label_col="label"):
+def plot_ccdf(ax, curves=None, points=None, label_col="label", *, unit="time units", caption=CAPTION):
     """Complementary CDF P(X > t) on log axes: analytic lines, simulated percentiles as points.
 
     Parameters
@@ -160,7 +214,7 @@ def plot_ccdf(ax, curves=None, points=None, label_col="label"):
                 ax.errorbar(part["value"], part["tail"], xerr=err, fmt="o", color=colour, capsize=2,
                             label=None if drawn else str(label))
     ax.set_yscale("log")
-    ax.set_xlabel("time $t$")
+    ax.set_xlabel(f"time $t$ ({unit})" if unit else "time $t$")
     ax.set_ylabel("$P(X > t)$")
-    ax.legend(frameon=False)
+    _legend(ax, caption)
     return ax

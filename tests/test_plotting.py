@@ -1,0 +1,70 @@
+"""Figures say what they show: analytic lines, simulated points with 95 % intervals, units, any x (issue 12 item 7)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from virtmodel import plotting  # noqa: E402
+
+
+def _table(x="load"):
+    rows = []
+    for policy, offset in (("FCFS", 0.0), ("SJF", -0.2)):
+        for value in (0.2, 0.5, 0.8):
+            rows.append({"policy": policy, x: value, "metric": "mean_response", "group": "all",
+                         "analytic": 1 / (1 - value) + offset, "sim_mean": 1 / (1 - value) + offset + 0.01,
+                         "ci_low": 1 / (1 - value) + offset - 0.1, "ci_high": 1 / (1 - value) + offset + 0.1})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def ax():
+    fig, ax = plt.subplots()
+    yield ax
+    plt.close(fig)
+
+
+def test_metric_vs_any_sweep_parameter(ax):
+    """x= takes any column: the quantum of a round-robin sweep is on the x axis, in the order of its values."""
+    plotting.plot_metric_vs_load(ax, _table("quantum"), x="quantum", x_unit="s")
+    assert ax.get_xlabel() == "quantum (s)"
+    line = ax.get_lines()[0]
+    np.testing.assert_allclose(line.get_xdata(), [0.2, 0.5, 0.8])
+    np.testing.assert_allclose(line.get_ydata(), [1.25, 2.0, 5.0])
+
+
+def test_metric_vs_load_default_and_old_keyword(ax):
+    plotting.plot_metric_vs_load(ax, _table(), load_col="load")
+    assert ax.get_xlabel() == "load $\\rho$"
+    assert ax.get_ylabel() == "mean response (time units)"
+
+
+def test_units_on_the_y_axis(ax):
+    plotting.plot_metric_vs_load(ax, _table(), unit="ms")
+    assert ax.get_ylabel() == "mean response (ms)"
+
+
+def test_every_helper_captions_lines_and_points():
+    """The legend title says lines are analytic and points simulated with 95 % intervals."""
+    curves = pd.DataFrame({"label": "M/M/1", "t": [0.5, 1.0, 2.0], "sf": [0.6, 0.4, 0.2]})
+    points = pd.DataFrame({"label": "M/M/1", "tail": [0.5, 0.05], "value": [0.7, 3.0],
+                           "ci_low": [0.6, 2.8], "ci_high": [0.8, 3.2]})
+    analytic = pd.DataFrame({"policy": "PS", "size": [0.5, 1.0, 2.0], "mean_response": [1.0, 2.0, 4.0]})
+    simulated = pd.DataFrame({"policy": "PS", "mean_size": [1.0], "mean_response": [2.1],
+                              "ci_low": [1.9], "ci_high": [2.3]})
+    draws = [lambda ax: plotting.plot_metric_vs_load(ax, _table()),
+             lambda ax: plotting.plot_ccdf(ax, curves, points),
+             lambda ax: plotting.plot_slowdown(ax, analytic, simulated)]
+    for draw in draws:
+        fig, ax = plt.subplots()
+        draw(ax)
+        legend = ax.get_legend()
+        assert legend.get_title().get_text() == plotting.CAPTION
+        assert "analytic" in plotting.CAPTION and "95 %" in plotting.CAPTION
+        assert "time units" in ax.get_xlabel() + ax.get_ylabel()
+        plt.close(fig)
