@@ -80,6 +80,10 @@ class ExitProfile:
         Cycles the guest loses afterwards refilling caches and TLB.
     source : str
         Where each number comes from.
+    measured : tuple of str
+        The fields (of ``exits_per_second``, ``world_switch``, ``handling``,
+        ``cache_pollution``) whose value is a published measurement quoted in
+        ``source``; the others are illustrative (and ``source`` says so).
     """
 
     exits_per_second: float
@@ -87,6 +91,7 @@ class ExitProfile:
     handling: float
     cache_pollution: float
     source: str
+    measured: tuple = ()
 
     @property
     def cycles(self) -> float:
@@ -94,32 +99,51 @@ class ExitProfile:
         return self.world_switch + self.handling + self.cache_pollution
 
 
-_KVM_SVM_2020 = ("KVM world switch: VMRUN to #VMEXIT round trip of 1,344-1,376 cycles measured around "
-                 "svm_vcpu_run on AMD EPYC (M. Roth, LKML 2020-12, 'KVM: SVM: use vmsave/vmload for saving/"
-                 "restoring additional host state', lkml.iu.edu/hypermail/linux/kernel/2012.2/00527.html)")
+_LKML_SVM_2020 = ("M. Roth, LKML 2020-12, 'KVM: SVM: use vmsave/vmload for saving/restoring additional host "
+                  "state', lkml.iu.edu/hypermail/linux/kernel/2012.2/00527.html, AMD EPYC")
+_KVM_SVM_2020 = ("world switch 1,360 cycles: the VMRUN to #VMEXIT round trip measured around svm_vcpu_run was "
+                 "+1,344 to +1,376 cycles in the four samples of " + _LKML_SVM_2020)
+_KVM_SVM_2020_HANDLING = ("handling 1,152 cycles: KVM's own code around that VMRUN on the measured path (ioctl "
+                          "entry to pre-VMRUN +576, post-VMRUN to ioctl exit +576, 'current v2 patch, sample 1', "
+                          "same message): an exit to user space, the lightest full path; exits that emulate an "
+                          "instruction or a device cost more")
+_SPLITX_2011 = ("Landau, Ben-Yehuda & Gordon, 'SplitX: Split Guest/Hypervisor Execution on Multi-Core', USENIX "
+                "WIOV 2011, §1 (Intel Xeon X5570 2.93 GHz, KVM of Linux 2.6.34, EPT and VPID)")
+_EPT_2009 = ("VMware, 'Performance Evaluation of Intel EPT Hardware Assist' (2009), introduction: EPT gains up to "
+             "48 % over shadow paging on MMU-intensive benchmarks and up to 600 % on MMU-intensive "
+             "microbenchmarks")
 
-#: presets per (mode, paging): exit rates per guest-CPU second and costs in cycles.  Only the KVM
-#: world-switch cost is a measurement quoted from its source; the other numbers are illustrative
-#: orders of magnitude chosen to reproduce the orderings the cited papers report (see ``source``).
+#: presets per (mode, paging): exit rates per guest-CPU second and costs in cycles.  The numbers named
+#: in each profile's ``measured`` are published measurements quoted in its ``source`` (paper or
+#: message, the figure, the CPU); every other number is illustrative -- an order of magnitude chosen
+#: to reproduce the orderings the cited papers report -- and ``source`` says so.
 PRESETS = {
     ("hardware", "nested"): ExitProfile(
-        2_000.0, 1_360.0, 2_000.0, 1_000.0,
-        _KVM_SVM_2020 + "; rate: timer ticks, IPIs, HLT and MSR exits of a CPU-bound guest with nested paging "
-        "(illustrative); handling and cache refill: illustrative, a few microseconds per exit"),
+        2_000.0, 1_360.0, 1_152.0, 1_000.0,
+        _KVM_SVM_2020 + "; " + _KVM_SVM_2020_HANDLING + "; rate 2,000/s: timer ticks, IPIs, HLT and MSR exits "
+        "of a CPU-bound guest with nested paging (illustrative; I/O-intensive guests reach 'hundreds of "
+        "thousands of exits per second', " + _SPLITX_2011 + "); cache refill 1,000 cycles: illustrative (the "
+        "indirect cost 'can in certain cases be an order of magnitude higher' than the 2,000-cycle direct "
+        "cost, ibid.)",
+        measured=("world_switch", "handling")),
     ("hardware", "shadow"): ExitProfile(
-        20_000.0, 1_360.0, 8_000.0, 1_000.0,
-        _KVM_SVM_2020 + "; shadow paging adds exits on page faults, page-table writes and CR3 loads, each "
-        "handled by a software page walk (Adams & Agesen, ASPLOS 2006, §5-6: first-generation VT-x without "
-        "nested paging often slower than binary translation); rate and handling illustrative"),
+        20_000.0, 2_000.0, 8_000.0, 1_000.0,
+        "world switch 2,000 cycles: the direct cost of an exit, " + _SPLITX_2011 + " (processors without "
+        "nested paging are older and their round trips slower, so this is a lower bound); shadow paging adds "
+        "exits on page faults, page-table writes and CR3 loads, each handled by a software page walk (Adams & "
+        "Agesen, ASPLOS 2006: first-generation VT-x without MMU support often slower than binary translation; "
+        + _EPT_2009 + "); rate 20,000/s, handling 8,000 and cache refill 1,000 cycles: illustrative",
+        measured=("world_switch",)),
     ("full", "shadow"): ExitProfile(
         20_000.0, 0.0, 4_000.0, 1_000.0,
         "binary translation (VMware's software VMM): no hardware world switch, sensitive instructions "
         "translated in place, page-table updates and hidden page faults handled in the VMM (Adams & "
-        "Agesen, ASPLOS 2006, §3 and §6); rate and handling illustrative"),
+        "Agesen, ASPLOS 2006, abstract: the software VMM often outperformed first-generation VT-x); rate, "
+        "handling and cache refill illustrative"),
     ("para", "shadow"): ExitProfile(
         5_000.0, 700.0, 1_000.0, 500.0,
         "paravirtualization (Xen PV): explicit hypercalls with page-table updates batched (Barham et al., "
-        "SOSP 2003, §2-3, OS benchmarks within a few per cent of native); rate and costs illustrative"),
+        "SOSP 2003, §2-3, OS benchmarks within a few per cent of native); rate and all costs illustrative"),
 }
 PRESETS[("para", "nested")] = PRESETS[("para", "shadow")]
 PRESETS[("full", "nested")] = PRESETS[("full", "shadow")]  # a BT VMM virtualizes the MMU in software
@@ -330,10 +354,10 @@ class Virtualization:
         Examples
         --------
         >>> v = Virtualization.preset("hardware", "nested")
-        >>> v.exit_rate, round(v.exit_cost.mean * 3e9, 6)      # per second of guest CPU; 4,360 cycles
-        (2000.0, 4360.0)
-        >>> round(v.cpu_overhead_factor, 6)                    # 1 + 2,000 x 4,360 / 3e9
-        1.002907
+        >>> v.exit_rate, round(v.exit_cost.mean * 3e9, 6)      # per second of guest CPU; 3,512 cycles
+        (2000.0, 3512.0)
+        >>> round(v.cpu_overhead_factor, 6)                    # 1 + 2,000 x 3,512 / 3e9
+        1.002341
         >>> Virtualization.preset("hardware", "nested", seconds_per_unit=1e-3).exit_rate   # per millisecond
         2.0
         """
