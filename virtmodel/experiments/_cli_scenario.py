@@ -167,7 +167,8 @@ def add_scenario_parsers(sub) -> None:
              "simulate": "simulate the scenario in a TOML file (95 % intervals)",
              "compare": "predict and simulate the scenario in a TOML file side by side"}
     for name, text in helps.items():
-        p = sub.add_parser(name, help=text, description=f"{text}. {__doc__.splitlines()[2].strip()}")
+        p = sub.add_parser(name, help=text.replace("%", "%%"),  # argparse %-formats help strings
+                           description=f"{text}. {__doc__.splitlines()[2].strip()}")
         p.add_argument("file", help="scenario file: a [scenario] table as in sweep files, optional [simulate]")
         if name != "predict":
             size = p.add_mutually_exclusive_group()
