@@ -9,7 +9,7 @@
 
 __version__ = "0.1.0"
 
-from . import analytic, data, dists, errors, events, policies
+from . import analytic, areas, data, dists, errors, events, policies  # noqa: F401  (areas registers the plug-ins)
 from .analytic.solve import Prediction, predict
 from .clock import ClockScenario
 from .cluster import Cluster, ClusterTrace, Flavour

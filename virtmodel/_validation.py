@@ -25,6 +25,8 @@ __all__ = [
     "nonnegative_int",
     "integer_array",
     "as_output",
+    "scalar",
+    "sequence",
 ]
 
 
@@ -108,6 +110,32 @@ def integer_array(name: str, value, minimum: int = 1) -> np.ndarray:
     if arr.size and not np.all(arr >= minimum):
         raise InvalidParameter(f"{name} must be integers >= {minimum}, got {_fmt(value)}")
     return arr.astype(np.int64)
+
+
+def scalar(check, name: str, value) -> float:
+    """Apply an array check (``positive``, ``nonnegative``, ``real_array``...) and insist on one number.
+
+    ``float(check(name, value))`` raised a bare ``TypeError`` for a list or an empty tuple; this
+    raises :class:`InvalidParameter` naming the parameter instead (issue 13).
+
+    >>> scalar(positive, "rate", 2)
+    2.0
+    """
+    arr = check(name, value)
+    if arr.ndim != 0:
+        raise InvalidParameter(f"{name} must be a single real number, got {_fmt(value)}")
+    return float(arr)
+
+
+def sequence(name: str, value) -> tuple:
+    """A list, tuple or other iterable (not a string or mapping) as a tuple, else :class:`InvalidParameter`.
+
+    >>> sequence("modules", [1, 2])
+    (1, 2)
+    """
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+        raise InvalidParameter(f"{name} must be a sequence (list or tuple), got {value!r}")
+    return tuple(value)
 
 
 def as_output(arr):

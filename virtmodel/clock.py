@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ._validation import nonnegative, positive, positive_int, real_array
+from ._validation import nonnegative, positive, positive_int, real_array, scalar
 from .analytic import clock as C
 from .analytic.clock import Oscillator, PathDelay
 from .dists import Deterministic, Distribution
@@ -63,11 +63,11 @@ __all__ = ["ClockScenario", "Deschedule", "HostDeschedule", "NTP", "PTP"]
 def _length(name, value):
     if isinstance(value, Distribution):
         if isinstance(value, Deterministic):
-            return float(positive(name, value.mean))
+            return scalar(positive, name, value.mean)
         if not value.mean > 0:
             raise InvalidParameter(f"{name} must have a mean > 0, got {value!r}")
         return value
-    return float(positive(name, value))
+    return scalar(positive, name, value)
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ class Deschedule:
         credit accounting ticks, no load balancing across pCPUs.
         """
         n = positive_int("competitors", competitors)
-        t = float(positive("timeslice", timeslice))
+        t = scalar(positive, "timeslice", timeslice)
         return cls(t, n * t)
 
     @property
@@ -246,7 +246,7 @@ class NTP:
     topology: str = "star"
 
     def __post_init__(self):
-        object.__setattr__(self, "poll_interval", float(positive("poll_interval", self.poll_interval)))
+        object.__setattr__(self, "poll_interval", scalar(positive, "poll_interval", self.poll_interval))
         for name in ("to_server", "from_server"):
             if not isinstance(getattr(self, name), PathDelay):
                 raise InvalidParameter(f"{name} must be a virtmodel.analytic.clock.PathDelay, "
@@ -292,7 +292,9 @@ class PTP:
     topology: str = "star"
 
     def __post_init__(self):
-        object.__setattr__(self, "sync_interval", float(positive("sync_interval", self.sync_interval)))
+        object.__setattr__(self, "sync_interval", scalar(positive, "sync_interval", self.sync_interval))
+        if not isinstance(self.hardware_timestamps, (bool, np.bool_)):
+            raise InvalidParameter(f"hardware_timestamps must be True or False, got {self.hardware_timestamps!r}")
         for name in ("to_server", "from_server"):
             if not isinstance(getattr(self, name), PathDelay):
                 raise InvalidParameter(f"{name} must be a virtmodel.analytic.clock.PathDelay, "
@@ -384,16 +386,16 @@ class ClockScenario:
 
     def __post_init__(self):
         object.__setattr__(self, "n_vms", positive_int("n_vms", self.n_vms))
-        object.__setattr__(self, "step", float(positive("step", self.step)))
-        object.__setattr__(self, "horizon", float(positive("horizon", self.horizon)))
+        object.__setattr__(self, "step", scalar(positive, "step", self.step))
+        object.__setattr__(self, "horizon", scalar(positive, "horizon", self.horizon))
         steps = _on_grid("horizon", self.horizon, self.step)
         if steps < 4:
             raise InvalidParameter(f"horizon must be at least 4 steps, got {self.horizon} with step {self.step}")
         if not isinstance(self.oscillator, Oscillator):
             raise InvalidParameter(f"oscillator must be a virtmodel.analytic.clock.Oscillator, got {self.oscillator!r}")
-        object.__setattr__(self, "offset_spread", float(nonnegative("offset_spread", self.offset_spread)))
+        object.__setattr__(self, "offset_spread", scalar(nonnegative, "offset_spread", self.offset_spread))
         object.__setattr__(self, "frequency_spread_ppm",
-                           float(nonnegative("frequency_spread_ppm", self.frequency_spread_ppm)))
+                           scalar(nonnegative, "frequency_spread_ppm", self.frequency_spread_ppm))
         # duck-typed (like descheduling): pytest's importlib doctest mode may load a second copy of this module
         if self.sync is not None and not all(hasattr(self.sync, a) for a in ("interval", "to_server", "topology")):
             raise InvalidParameter(f"sync must be NTP(...), PTP(...) or None, got {self.sync!r}")
@@ -405,8 +407,8 @@ class ClockScenario:
             raise InvalidParameter(f"descheduling must be a Deschedule, a HostDeschedule or None, got {d!r}")
         if self.tick_policy not in C.TICK_POLICIES:
             raise InvalidParameter(f"tick_policy must be one of {list(C.TICK_POLICIES)}, got {self.tick_policy!r}")
-        object.__setattr__(self, "tick_period", float(positive("tick_period", self.tick_period)))
-        k = float(real_array("catchup_rate", self.catchup_rate))
+        object.__setattr__(self, "tick_period", scalar(positive, "tick_period", self.tick_period))
+        k = scalar(real_array, "catchup_rate", self.catchup_rate)
         if not k >= 1.0:
             raise InvalidParameter(f"catchup_rate must be >= 1 (ticks delivered k times the normal rate), got {k}")
         object.__setattr__(self, "catchup_rate", k)
@@ -423,11 +425,11 @@ class ClockScenario:
                 raise InvalidParameter(f"Pause({p.vm!r}) must end by the horizon {self.horizon}, "
                                        f"got at + duration = {p.at + p.duration}")
         object.__setattr__(self, "pauses", pauses)
-        object.__setattr__(self, "warmup", float(nonnegative("warmup", self.warmup)))
+        object.__setattr__(self, "warmup", scalar(nonnegative, "warmup", self.warmup))
         w = _on_grid("warmup", self.warmup, self.step)
         if steps - w < 4:
             raise InvalidParameter(f"warmup must leave at least 4 steps of the horizon, got {self.warmup}")
-        object.__setattr__(self, "epsilon", float(positive("epsilon", self.epsilon)))
+        object.__setattr__(self, "epsilon", scalar(positive, "epsilon", self.epsilon))
         if self.taus is None:  # the default: 1, 10, 100 steps, those that fit in the measured window
             taus = tuple(m * self.step for m in (1, 10, 100) if 2 * m + 1 <= steps - w + 1)
         else:

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._validation import positive_int
+from ._validation import positive_int, sequence
 from .dists import Distribution
 from .errors import InvalidParameter
 
@@ -285,9 +285,9 @@ class Cluster:
         object.__setattr__(self, "requests", positive_int("requests", self.requests))
         if not (isinstance(self.warmup, (int, float)) and 0 <= self.warmup < 1):
             raise InvalidParameter(f"warmup must be a fraction in [0, 1), got {self.warmup!r}")
-        if self.placement not in POLICIES:
+        if not isinstance(self.placement, str) or self.placement not in POLICIES:
             raise InvalidParameter(f"placement must be one of {sorted(POLICIES)}, got {self.placement!r}")
-        flavours = tuple(self.flavours or ())
+        flavours = () if self.flavours is None else sequence("flavours", self.flavours)
         object.__setattr__(self, "flavours", flavours)
         if (len(flavours) > 0) == (self.trace is not None):
             raise InvalidParameter("give exactly one of flavours (Poisson requests) and trace (measured requests)")

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._validation import nonnegative, positive
+from ._validation import nonnegative, positive, scalar
 from .errors import InvalidParameter, LifecycleError
 
 __all__ = ["Pause", "Resume", "Stop", "Start", "replay", "STATES"]
@@ -46,7 +46,7 @@ class _Event:
     def __post_init__(self):
         if not isinstance(self.vm, str) or not self.vm:
             raise InvalidParameter(f"{type(self).__name__}: vm must be a VM name, got {self.vm!r}")
-        object.__setattr__(self, "at", float(nonnegative(f"{type(self).__name__}({self.vm!r}): at", self.at)))
+        object.__setattr__(self, "at", scalar(nonnegative, f"{type(self).__name__}({self.vm!r}): at", self.at))
 
     verb = "?"
 
@@ -67,7 +67,7 @@ class Pause(_Event):
     def __post_init__(self):
         super().__post_init__()
         if self.duration is not None:
-            object.__setattr__(self, "duration", float(positive(f"Pause({self.vm!r}): duration", self.duration)))
+            object.__setattr__(self, "duration", scalar(positive, f"Pause({self.vm!r}): duration", self.duration))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ._validation import positive, positive_int
+from ._validation import positive, positive_int, scalar, sequence
 from .dists import Deterministic, Distribution
 from .errors import InvalidParameter, NoClosedForm
 
@@ -108,7 +108,7 @@ def _law(name, value) -> Distribution:
     if isinstance(value, Distribution):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return Deterministic(float(positive(name, value)))
+        return Deterministic(scalar(positive, name, value))
     raise InvalidParameter(f"{name} must be a virtmodel.dists Distribution or a number > 0, got {value!r}")
 
 
@@ -160,11 +160,11 @@ class InstallFromServer(_Install):
 
     def __post_init__(self):
         object.__setattr__(self, "image_size", _image_size(self.image_size))
-        object.__setattr__(self, "bandwidth", float(positive("bandwidth", self.bandwidth)))
+        object.__setattr__(self, "bandwidth", scalar(positive, "bandwidth", self.bandwidth))
         if self.slots is not None:
             object.__setattr__(self, "slots", positive_int("slots", self.slots))
         if self.stream_bandwidth is not None:
-            object.__setattr__(self, "stream_bandwidth", float(positive("stream_bandwidth", self.stream_bandwidth)))
+            object.__setattr__(self, "stream_bandwidth", scalar(positive, "stream_bandwidth", self.stream_bandwidth))
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ class InstallFromMedia(_Install):
 
     def __post_init__(self):
         object.__setattr__(self, "image_size", _image_size(self.image_size))
-        object.__setattr__(self, "read_rate", float(positive("read_rate", self.read_rate)))
+        object.__setattr__(self, "read_rate", scalar(positive, "read_rate", self.read_rate))
         if self.medium not in ("iso", "cd"):
             raise InvalidParameter(f"medium must be 'iso' or 'cd', got {self.medium!r}")
 
@@ -272,7 +272,9 @@ class Component:
         if not isinstance(self.name, str) or not self.name:
             raise InvalidParameter(f"component name must be a non-empty string, got {self.name!r}")
         object.__setattr__(self, "init_time", _law(f"init_time of component {self.name!r}", self.init_time))
-        after = (self.after,) if isinstance(self.after, str) else tuple(self.after)
+        after = (self.after,) if isinstance(self.after, str) else sequence("after", self.after)
+        if not all(isinstance(a, str) and a for a in after):
+            raise InvalidParameter(f"after of component {self.name!r} must be component names, got {self.after!r}")
         object.__setattr__(self, "after", after)
 
 
@@ -352,13 +354,13 @@ class HostBringUp:
     on_demand_overhead: object = None
 
     def __post_init__(self):
-        mods = tuple(self.modules)
+        mods = sequence("modules", self.modules)
         for m in mods:
             if not isinstance(m, Module):
                 raise InvalidParameter(f"modules must be Module objects, got {m!r}")
         object.__setattr__(self, "modules", mods)
         names = set(_names_unique("module", mods))
-        comps = tuple(self.components)
+        comps = sequence("components", self.components)
         for c in comps:
             if not isinstance(c, Component):
                 raise InvalidParameter(f"components must be Component objects, got {c!r}")

@@ -78,7 +78,7 @@ from decimal import Decimal, localcontext
 import numpy as np
 from scipy import integrate
 
-from .._validation import as_output, nonnegative, positive, positive_int, real_array
+from .._validation import as_output, nonnegative, positive, positive_int, real_array, scalar
 from ..errors import InvalidParameter
 
 __all__ = [
@@ -205,11 +205,11 @@ class Oscillator:
     ageing: float = 0.0
 
     def __post_init__(self):
-        object.__setattr__(self, "offset", float(real_array("offset", self.offset)))
-        object.__setattr__(self, "frequency_ppm", float(real_array("frequency_ppm", self.frequency_ppm)))
-        object.__setattr__(self, "random_walk_fm", float(nonnegative("random_walk_fm", self.random_walk_fm)))
-        object.__setattr__(self, "white_pm", float(nonnegative("white_pm", self.white_pm)))
-        object.__setattr__(self, "ageing", float(real_array("ageing", self.ageing)))
+        object.__setattr__(self, "offset", scalar(real_array, "offset", self.offset))
+        object.__setattr__(self, "frequency_ppm", scalar(real_array, "frequency_ppm", self.frequency_ppm))
+        object.__setattr__(self, "random_walk_fm", scalar(nonnegative, "random_walk_fm", self.random_walk_fm))
+        object.__setattr__(self, "white_pm", scalar(nonnegative, "white_pm", self.white_pm))
+        object.__setattr__(self, "ageing", scalar(real_array, "ageing", self.ageing))
 
     @property
     def frequency(self) -> float:
@@ -260,7 +260,7 @@ def overlapping_allan_variance(phase, tau0, m):
     2.0
     """
     x = real_array("phase", phase)
-    tau0 = float(positive("tau0", tau0))
+    tau0 = scalar(positive, "tau0", tau0)
     m = positive_int("m", m)
     n = x.shape[-1] if x.ndim else 0
     if n < 2 * m + 1:
@@ -386,8 +386,8 @@ class PathDelay:
     queueing_mean: float = 0.0
 
     def __post_init__(self):
-        object.__setattr__(self, "minimum", float(nonnegative("minimum", self.minimum)))
-        object.__setattr__(self, "queueing_mean", float(nonnegative("queueing_mean", self.queueing_mean)))
+        object.__setattr__(self, "minimum", scalar(nonnegative, "minimum", self.minimum))
+        object.__setattr__(self, "queueing_mean", scalar(nonnegative, "queueing_mean", self.queueing_mean))
 
     @property
     def mean(self) -> float:
@@ -617,7 +617,7 @@ def linuxptp_pi_gains(sync_interval, hardware_timestamps=False):
     >>> linuxptp_pi_gains(1.0, hardware_timestamps=True)
     (0.7, 0.3)
     """
-    dt = float(positive("sync_interval", sync_interval))
+    dt = scalar(positive, "sync_interval", sync_interval)
     sp_, si = (0.7, 0.3) if hardware_timestamps else (0.1, 0.001)
     kp = min(sp_ * dt**-0.3, 0.7 / dt)
     ki = min(si * dt**0.4, 0.3 / dt)
@@ -659,11 +659,11 @@ def pi_servo_offset(sync_interval, kp, ki, noise_mean, noise_variance):
     """
     from scipy import linalg
 
-    dt = float(positive("sync_interval", sync_interval))
-    kp = float(nonnegative("kp", kp))
-    ki = float(positive("ki", ki))
-    mean = float(real_array("noise_mean", noise_mean))
-    var = float(nonnegative("noise_variance", noise_variance))
+    dt = scalar(positive, "sync_interval", sync_interval)
+    kp = scalar(nonnegative, "kp", kp)
+    ki = scalar(positive, "ki", ki)
+    mean = scalar(real_array, "noise_mean", noise_mean)
+    var = scalar(nonnegative, "noise_variance", noise_variance)
     g = dt * (kp + ki)
     a = np.array([[1.0 - g, -dt], [ki, 1.0]])
     if np.max(np.abs(np.linalg.eigvals(a))) >= 1.0:
@@ -686,7 +686,7 @@ def ntp_slew_half_life(poll_interval):
     >>> ntp_slew_half_life(64.0)
     710
     """
-    tau = float(positive("poll_interval", poll_interval))
+    tau = scalar(positive, "poll_interval", poll_interval)
     r = 1.0 - 1.0 / (RFC5905["PLL"] * tau)
     if r <= 0.0:
         return 1

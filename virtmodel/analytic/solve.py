@@ -945,6 +945,7 @@ def _delay_dependent(scenario) -> Prediction:
                       "Kleinrock, 'A delay dependent queue discipline', Naval Res. Logist. Q. 11 (1964); "
                       "Kleinrock, Queueing Systems II (1976), §3.7", conditional)
 
-from . import polling as _polling  # noqa: E402,F401,I001  (registers the Polling solver)
-from . import allocation as _allocation  # noqa: E402,F401  (registers ProportionalShare/Credit solvers)
-from . import linux_fair as _linux_fair  # noqa: E402,F401  (registers the LinuxFair solver)
+
+# The Polling, ProportionalShare/Credit and LinuxFair solvers register themselves with ``solves`` where
+# they are defined; ``virtmodel/areas.py`` (imported by the package) imports them, so this dispatcher
+# imports none of its plug-ins and they import it without a cycle (issue 13 item 5).

@@ -84,10 +84,17 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .. import __version__
 from .._validation import nonnegative_int, positive_int
 from ..errors import InvalidParameter, NoClosedForm, VirtmodelError, VirtmodelWarning
 from .store import RESULT_COLUMNS, Store, assemble, normalise_body
+
+
+def _version() -> str:
+    """The package version, read at call time: a module-level ``from .. import __version__`` made
+    ``virtmodel`` and this module import each other (an import cycle, issue 13 item 5)."""
+    from .. import __version__
+
+    return __version__
 
 __all__ = ["sweep", "LatinHypercube", "SweepWarning", "Grid", "to_grid", "to_xarray", "grid_points",
            "point_seed", "replication_rng", "summary_table", "parameter_columns"]
@@ -617,7 +624,7 @@ def sweep(fn, grid, replications=1, seed=0, backend="serial", workers=None, stor
         "seed": seed,
         "common_random_numbers": common_random_numbers,
         "simulate_kwargs": {k: v for k, v in simulate_kwargs.items() if k not in _PROVENANCE_KWARGS},
-        "virtmodel_version": __version__,
+        "virtmodel_version": _version(),
     }
     st = None
     bodies: dict[int, pd.DataFrame] = {}
