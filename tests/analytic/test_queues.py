@@ -592,7 +592,12 @@ def test_finite_systems_never_unstable():
         float(erlang_b_fraction(2, Fraction(100)))
     )
     q = MMcK(100.0, 1.0, 2, 50)
-    assert 0.97 < q.blocking_probability < 1 and q.utilization <= 1  # rounds to 1: p_0 + p_1 ~ 1e-80
+    # exact in rationals: p_n proportional to a^n / n! (n <= c), a^n / (c! c^(n-c)) (n > c); B = p_K
+    weights = [Fraction(100) ** n / math.factorial(n) if n <= 2 else Fraction(100) ** n / (2 * 2 ** (n - 2))
+               for n in range(51)]
+    blocking = weights[-1] / sum(weights)  # 0.98: p_0 + p_1 ~ 1e-80
+    assert q.blocking_probability == pytest.approx(float(blocking), rel=1e-12)
+    assert q.utilization == pytest.approx(float(100 * (1 - blocking) / 2), rel=1e-9)
     assert MM1K(1e3, 1.0, 10_000).mean_number == pytest.approx(10_000 - 1 / 999, rel=1e-9)
     big = MMcK(9_000.0, 1.0, 10_000, 12_000)
     assert close(big.mean_wait, MMc(9_000.0, 1.0, 10_000).mean_wait, rel=1e-9)

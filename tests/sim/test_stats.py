@@ -252,7 +252,9 @@ def test_student_t_matches_scipy(level, n):
     assert ci.mean == pytest.approx(x.mean())
     assert ci.half_width == pytest.approx((hi - lo) / 2)
     assert ci.n == n and ci.level == level
-    assert ci.covers(ci.mean)
+    # covers() is exactly the closed interval [low, high]
+    assert ci.covers(ci.low) and ci.covers(ci.high)
+    assert not ci.covers(np.nextafter(ci.low, -np.inf)) and not ci.covers(np.nextafter(ci.high, np.inf))
 
 
 def test_interval_zero_variance_and_methods():
