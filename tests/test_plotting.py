@@ -68,3 +68,12 @@ def test_every_helper_captions_lines_and_points():
         assert "analytic" in plotting.CAPTION and "95 %" in plotting.CAPTION
         assert "time units" in ax.get_xlabel() + ax.get_ylabel()
         plt.close(fig)
+
+
+def test_coinciding_lines_stay_visible(ax):
+    """Issue 12 item 7: no series hidden under another -- each label gets its own line style."""
+    table = _table()
+    table.loc[table["policy"] == "SJF", "analytic"] = table.loc[table["policy"] == "FCFS", "analytic"].to_numpy()
+    plotting.plot_metric_vs_load(ax, table)
+    styles = [line.get_linestyle() for line in ax.get_lines() if not line.get_label().startswith("_")]
+    assert len(styles) == 2 and len(set(styles)) == 2
