@@ -66,6 +66,16 @@ def test_readme_has_examples_and_no_outside_references():
             assert (ROOT / link).exists(), f"README links to {link}, which is not in the repository"
 
 
+def test_readme_anchors_exist():
+    """Every ``](#anchor)`` link names a heading (GitHub's slug: lower case, punctuation dropped, spaces to -)."""
+    text = README.read_text(encoding="utf-8")
+    body = re.sub(r"```.*?```", "", text, flags=re.S)
+    slugs = {re.sub(r"[^\w\- ]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+             for line in body.splitlines() if line.startswith("#")}
+    missing = [a for a in re.findall(r"\]\(#([^)]+)\)", text) if a not in slugs]
+    assert not missing, f"README links to missing sections: {missing}"
+
+
 def test_every_validation_area_and_notebook_is_documented():
     from virtmodel.experiments.validation import AREAS
 
