@@ -6,6 +6,10 @@ Five scenarios from issue 11, each measured in one run, side by side:
   engine="compiled")`` with MSER-5 warm-up (pilot runs included in the time), the per-job
   Records and the full output analysis (``measure``: means, time averages, percentiles, batch
   and Little's-law diagnostics);
+* **compiled, numpy measure**: the same call with the output analysis forced onto the all-numpy
+  path of ``measure`` (``COMPILED_MIN_JOBS`` set above the run's size): the implementation before
+  the measure kernels (``virtmodel/sim/_measure_numba.py``), kept in ``measure`` for short runs, so
+  that the before/after ratio comes from one run of this script (both give the same numbers);
 * **compiled, kernel**: one ``CompiledEngine`` replication of N departures: drawing the random
   numbers in numpy blocks plus the numba kernel, no output analysis;
 * **simpy, end to end**: the same ``vm.simulate`` call with ``engine="simpy"`` on fewer customers
@@ -81,9 +85,17 @@ def timed(fn):
     return time.perf_counter() - w0, time.process_time() - c0, out
 
 
-def end_to_end(sc, customers, replications, engine):
-    wall, cpu, res = timed(lambda: vm.simulate(sc, customers=customers, replications=replications, seed=1,
-                                               engine=engine))
+def end_to_end(sc, customers, replications, engine, numpy_measure=False):
+    from virtmodel.sim import measure as measure_module
+
+    threshold = measure_module.COMPILED_MIN_JOBS
+    if numpy_measure:
+        measure_module.COMPILED_MIN_JOBS = float("inf")
+    try:
+        wall, cpu, res = timed(lambda: vm.simulate(sc, customers=customers, replications=replications, seed=1,
+                                                   engine=engine))
+    finally:
+        measure_module.COMPILED_MIN_JOBS = threshold
     simulated = replications * customers + int(res.diagnostics.groupby("replication")["warmup_removed"].first().sum())
     return simulated / wall, simulated / cpu, wall, res
 
@@ -179,17 +191,24 @@ def main(argv=None):
         e = CompiledEngine(sc, 1, 0)
         e.run_until_departures(100)
         e.records()
+        # and the measure kernels (runs of >= COMPILED_MIN_JOBS jobs)
+        vm.simulate(sc, customers=30_000, replications=2, seed=1, engine="compiled")
     print("customers/s by wall time / by CPU time of the process\n")
-    print("| scenario | compiled end to end | compiled kernel (draws + loop) "
+    print("| scenario | compiled end to end | compiled end to end, numpy measure (before) "
+          "| after / before (CPU) | compiled kernel (draws + loop) "
           "| simpy end to end | compiled / simpy (end to end, CPU) |")
-    print("|---|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     table = scenarios()
     for key in args.only.split(","):
         label, sc = table[key]
         rate_c, cpu_c, wall_c, res = end_to_end(sc, n, r, "compiled")
+        rate_o, cpu_o, _, res_o = end_to_end(sc, n, r, "compiled", numpy_measure=True)
+        if not res.summary.equals(res_o.summary):
+            raise AssertionError(f"{key}: the measure kernels changed a number")
         rate_k, cpu_k = kernel_only(sc, n)
         rate_s, cpu_s, _, _ = end_to_end(sc, args.simpy_customers, 2, "simpy")
-        print(f"| {label} | {rate_c:,.0f} / {cpu_c:,.0f} | {rate_k:,.0f} / {cpu_k:,.0f} | {rate_s:,.0f} / {cpu_s:,.0f} "
+        print(f"| {label} | {rate_c:,.0f} / {cpu_c:,.0f} | {rate_o:,.0f} / {cpu_o:,.0f} | {cpu_c / cpu_o:.2f}x "
+              f"| {rate_k:,.0f} / {cpu_k:,.0f} | {rate_s:,.0f} / {cpu_s:,.0f} "
               f"| {cpu_c / cpu_s:.1f}x |", flush=True)
     rate_b, cpu_b, res_b = streaming(table["mm1"][1], n, r)
     lo, hi = res_b.ci("mean_response")

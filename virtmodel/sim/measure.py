@@ -27,6 +27,12 @@ With ``batches`` set, the same quantities are also returned per batch: the
 window is cut into equal time bins for time averages and counts, and the
 customers into equal consecutive batches for per-customer means (batch means
 inside a single run).
+
+Runs of at least :data:`COMPILED_MIN_JOBS` jobs are measured by the numba
+kernels of :mod:`virtmodel.sim._measure_numba`: the same per-job values in
+the same order, summed by numpy, so the same numbers bit for bit
+(``tests/sim/test_measure_fast.py`` compares them with the previous numpy
+code), in one pass per group instead of dozens of full-size temporaries.
 """
 
 from __future__ import annotations
@@ -37,7 +43,12 @@ from ..errors import InvalidParameter
 from . import stats
 from .percentiles import percentiles
 
-__all__ = ["measure", "Measurement"]
+__all__ = ["measure", "Measurement", "COMPILED_MIN_JOBS"]
+
+#: runs with at least this many jobs are measured by the numba kernels of
+#: :mod:`virtmodel.sim._measure_numba` (the same numbers bit for bit, a few times
+#: faster); shorter ones by numpy alone, which spares them importing numba
+COMPILED_MIN_JOBS = 20_000
 
 
 class Measurement:
@@ -91,30 +102,48 @@ def measure(rec, t0: float, t1: float, names, pcpus: int, losses=False, batches:
         raise InvalidParameter(f"observation window must have t1 > t0, got ({t0}, {t1})")
     span = t1 - t0
     arr, dep, start = rec.arrival, rec.depart, rec.start
-    # departed jobs in departure order, restricted to the window
-    order = rec.order[dep[rec.order] > t0]
-    dep_open = np.where(np.isnan(dep), np.inf, dep)
-    started = ~np.isnan(start)
-    start_open = np.where(started, start, np.inf)
+    fast = _kernels(rec)
+    if fast is None:
+        # departed jobs in departure order, restricted to the window
+        order = rec.order[dep[rec.order] > t0]
+        dep_open = np.where(np.isnan(dep), np.inf, dep)
+        started = ~np.isnan(start)
+        start_open = np.where(started, start, np.inf)
+    else:
+        dep_open = started = start_open = None
     accepted = ~rec.blocked
     edges = np.linspace(t0, t1, batches + 1) if batches else None
     sliced = rec.occupied is not None
     out = Measurement()
-    for group, member in _groups(rec, names):
-        o = order if group == "all" else order[member[order]]
-        wait = start[o] - arr[o]
-        resp = dep[o] - arr[o]
+    for index, (group, member) in enumerate(_groups(rec, names)):
+        if fast is None:
+            o = order if group == "all" else order[member[order]]
+            wait = start[o] - arr[o]
+            resp = dep[o] - arr[o]
+        else:
+            # the same jobs, waits and responses in one pass (bit for bit), in scratch arrays that
+            # the next group overwrites: copy o, wait or resp before keeping them in the output
+            n = rec.order.size
+            jobs, wait, resp = fast.scratch("jobs", n, np.int64), fast.scratch("wait", n), fast.scratch("resp", n)
+            k = fast.group_departures(rec.order, arr, start, dep, rec.vm, index - 1, t0, jobs, wait, resp)
+            o, wait, resp = jobs[:k], wait[:k], resp[:k]
         if resp.size == 0:
             raise InvalidParameter(
                 f"no job of group {group!r} departed in the observation window; "
                 "simulate more customers or a longer horizon"
             )
         acc = accepted & member
-        busy = acc & started
         v = out.values
+        if fast is not None:
+            # the window averages below, from one pass over the jobs (bit for bit)
+            averages = _window_averages(fast, rec, index - 1, t0, t1, not sliced)
+        else:
+            busy = acc & started
         if sliced:
             # work and pCPU time of the jobs that left in the window (edge error O(1/T))
             v["utilization", group] = rec.occupied[o].sum() / (pcpus * span)
+        elif fast is not None:
+            v["utilization", group] = averages["busy"] / pcpus
         else:
             v["utilization", group] = stats.window_average(start[busy], dep_open[busy], t0, t1) / pcpus
         v["throughput", group] = o.size / span
@@ -124,10 +153,15 @@ def measure(rec, t0: float, t1: float, names, pcpus: int, losses=False, batches:
         quantiles, batch_quantiles = percentiles(wait, resp, batches)
         v.update({(k, group): x for k, x in quantiles.items()})
         out.batches.update({(k, group): x for k, x in batch_quantiles.items()})
-        v["mean_number", group] = stats.window_average(arr[acc], dep_open[acc], t0, t1)
+        if fast is not None:
+            v["mean_number", group] = averages["number"]
+        else:
+            v["mean_number", group] = stats.window_average(arr[acc], dep_open[acc], t0, t1)
         if sliced:
             # jobs present but not being served: L minus the mean number in service
             v["mean_queue_length", group] = v["mean_number", group] - rec.size[o].sum() / span
+        elif fast is not None:
+            v["mean_queue_length", group] = averages["queue"]
         else:
             v["mean_queue_length", group] = stats.window_average(arr[acc], start_open[acc], t0, t1)
         if losses:
@@ -156,20 +190,33 @@ def measure(rec, t0: float, t1: float, names, pcpus: int, losses=False, batches:
                 )
             b = out.batches
             width = np.diff(edges)
+            # binned averages of the jobs present, in service and waiting
+            if fast is None:
+                binned = [stats.binned_average(arr[acc], dep_open[acc], edges)]
+                if not sliced:
+                    binned += [stats.binned_average(start[busy], dep_open[busy], edges),
+                               stats.binned_average(arr[acc], start_open[acc], edges)]
+                departures = np.histogram(dep[o], edges)[0]
+            else:
+                # the same from one kernel pass (bit for bit, see _measure_numba)
+                parts, covering = fast.binned_parts(arr, start, dep, rec.blocked, rec.vm, index - 1, edges,
+                                                    not sliced)
+                binned = [fast.binned_from_parts(parts, covering, edges, kind) for kind in range(3)]
+                departures = fast.departure_counts(o, dep, edges)
             if sliced:
                 b["utilization", group] = np.histogram(dep[o], edges, weights=rec.occupied[o])[0] / (
                     pcpus * width)
             else:
-                b["utilization", group] = stats.binned_average(start[busy], dep_open[busy], edges) / pcpus
-            b["throughput", group] = np.histogram(dep[o], edges)[0] / width
+                b["utilization", group] = binned[1] / pcpus
+            b["throughput", group] = departures / width
             b["mean_wait", group] = stats.batch_means(wait, batches)
             b["mean_response", group] = stats.batch_means(resp, batches)
-            b["mean_number", group] = stats.binned_average(arr[acc], dep_open[acc], edges)
+            b["mean_number", group] = binned[0]
             if sliced:
                 served = np.histogram(dep[o], edges, weights=rec.size[o])[0] / width
                 b["mean_queue_length", group] = b["mean_number", group] - served
             else:
-                b["mean_queue_length", group] = stats.binned_average(arr[acc], start_open[acc], edges)
+                b["mean_queue_length", group] = binned[2]
             if losses:
                 came = (arr > t0) & (arr <= t1) & member
                 arrivals = np.histogram(arr[came], edges)[0]
@@ -183,7 +230,46 @@ def measure(rec, t0: float, t1: float, names, pcpus: int, losses=False, batches:
         if rec.abandoned is not None:
             _abandonment(out, rec, t0, t1, group, o, member, accepted, batches, edges)
     if len(names) > 1:
-        _vm_level(out, rec, t0, t1, names, pcpus, vcpus, accepted, dep_open, edges)
+        _vm_level(out, rec, t0, t1, names, pcpus, vcpus, accepted, dep_open, edges, fast)
+    return out
+
+
+def _capped_occupancy(fast, rec, vm_index, acc, cap, times):
+    """``stats.capped_occupancy(arrival[acc], depart_open[acc], cap, times)`` bit for bit from one
+    streaming kernel pass (no sort, no arrays); runs with abandonment, or whose arrivals or
+    departures of the VM are not in order, go to ``capped_occupancy`` itself."""
+    t = np.asarray(times, dtype=float)
+    out = np.empty(t.size)
+    if rec.abandoned is None and fast.capped_integral(rec.arrival, rec.depart, rec.blocked, rec.vm, rec.order,
+                                                       vm_index, float(cap), t, out):
+        return out
+    ends = np.where(np.isnan(rec.depart[acc]), np.inf, rec.depart[acc])
+    return stats.capped_occupancy(rec.arrival[acc], ends, cap, times)
+
+
+def _kernels(rec):
+    """The numba kernels module for a run of at least COMPILED_MIN_JOBS jobs, else None."""
+    if rec.arrival.size < COMPILED_MIN_JOBS:
+        return None
+    from . import _measure_numba
+
+    return _measure_numba
+
+
+def _window_averages(fast, rec, group, t0, t1, need_busy):
+    """``window_average`` over ``(t0, t1)`` of the jobs present (``number``), waiting (``queue``)
+    and, with ``need_busy``, in service (``busy``) of group index ``group`` (-1: all), from
+    one kernel pass; the overlaps are summed by numpy as in :func:`stats.window_average`."""
+    lo, hi = float(t0), float(t1)
+    n = rec.arrival.size
+    number, busy, queue = (fast.scratch(name, n if name == "number" or need_busy else 0)
+                           for name in ("number", "busy", "queue"))
+    kn, kb, kq = fast.window_overlaps(rec.arrival, rec.start, rec.depart, rec.blocked, rec.vm, group, lo, hi,
+                                      need_busy, need_busy, number, busy, queue)
+    out = {"number": float(number[:kn].sum() / (hi - lo))}
+    if need_busy:
+        out["busy"] = float(busy[:kb].sum() / (hi - lo))
+        out["queue"] = float(queue[:kq].sum() / (hi - lo))
     return out
 
 
@@ -227,7 +313,7 @@ def _abandonment(out, rec, t0, t1, group, served, member, accepted, batches, edg
             b["mean_wait_abandoned", group] = stats.batch_means(wait_gone, batches)
 
 
-def _vm_level(out, rec, t0, t1, names, pcpus, vcpus, accepted, dep_open, edges):
+def _vm_level(out, rec, t0, t1, names, pcpus, vcpus, accepted, dep_open, edges, fast=None):
     """Steal time per VM: the share of its vCPU time that it wanted to run but did not.
 
     (E[min(N_i, v_i)] - E[busy pCPUs of i]) / v_i, with N_i its jobs present
@@ -242,7 +328,11 @@ def _vm_level(out, rec, t0, t1, names, pcpus, vcpus, accepted, dep_open, edges):
     for i, name in enumerate(names):
         cap = (vcpus[i] if vcpus is not None and vcpus[i] is not None else None) or pcpus
         acc = accepted & (rec.vm == i)
-        want = np.diff(stats.capped_occupancy(rec.arrival[acc], dep_open[acc], cap, times)) / np.diff(times)
+        if fast is None:
+            occupancy = stats.capped_occupancy(rec.arrival[acc], dep_open[acc], cap, times)
+        else:
+            occupancy = _capped_occupancy(fast, rec, i, acc, cap, times)
+        want = np.diff(occupancy) / np.diff(times)
         busy = b["utilization", name] * pcpus if edges is not None else np.array([v["utilization", name] * pcpus])
         window_want = want.mean() if edges is not None else want[0]
         v["steal_time", name] = float((window_want - v["utilization", name] * pcpus) / cap)
