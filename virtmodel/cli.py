@@ -1,6 +1,6 @@
 """The ``virtmodel`` command line.
 
-``virtmodel validate [--quick | --full] [--seed S] [--out PATH] [--workers N]``
+``virtmodel validate [--quick | --full] [--seed S] [--out PATH] [--workers N] [--engines]``
     Predict and simulate the validation battery, print the comparison table,
     write it (CSV plus a JSON sidecar) and exit 1 if an exact model fails.
 ``virtmodel derive NAME [--latex]`` / ``virtmodel derive --list``
@@ -27,7 +27,7 @@ __all__ = ["main"]
 
 
 def _validate(args) -> int:
-    from .experiments.validation import AREAS, HEAVY, SIZES, battery, run_battery
+    from .experiments.validation import AREAS, HEAVY, SIZES, battery, engine_sample, run_battery
 
     size = "quick" if args.quick else "full" if args.full else "default"
     customers, replications = SIZES[size]
@@ -38,8 +38,10 @@ def _validate(args) -> int:
 
     with warnings.catch_warnings(record=True) as caught:  # counted below, one line (--verbose: all)
         warnings.simplefilter("always", VirtmodelWarning)
-        table = run_battery(battery(areas), customers=customers, replications=replications, seed=args.seed,
-                            workers=args.workers, progress=not args.no_progress)
+        # --engines: also one check per policy on each engine (label "[simpy]" / "[compiled]")
+        sample = engine_sample() if args.engines else []
+        table = run_battery(battery(areas) + sample, customers=customers, replications=replications,
+                            seed=args.seed, workers=args.workers, progress=not args.no_progress)
     for w in caught:
         if not issubclass(w.category, VirtmodelWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -50,14 +52,14 @@ def _validate(args) -> int:
     exact = table[table["exact"]]
     failed = exact[~exact["passes"]]
     meta = {
-        "command": "virtmodel validate --" + size + f" --seed {args.seed}",
+        "command": "virtmodel validate --" + size + f" --seed {args.seed}" + (" --engines" if args.engines else ""),
         "virtmodel_version": __version__, "size": size, "customers_per_replication": customers,
         "replications": replications, "seed": args.seed, "heavy_traffic_length_factor": HEAVY,
         "exact_rows": int(len(exact)),
         "exact_rows_outside_95_interval": int((~exact["agrees"]).sum()),
         "family_level": table.attrs["family_level"], "failed": int(len(failed)),
         "interval": "Student-t over replication means, 95 %; verdict: Bonferroni over exact rows",
-        "warmup": "mser5", "areas": list(areas),
+        "warmup": "mser5", "areas": list(areas), "engine_sample_checks": len(sample),
     }
     out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
     show = table[["check", "metric", "group", "analytic", "sim_mean", "ci_low", "ci_high", "rel_error",
@@ -73,7 +75,8 @@ def _validate(args) -> int:
     else:  # one line per area and the failing rows; the full table is in the file (and --verbose)
         from .experiments.validation_summary import area_of_checks, area_summary, failing_rows
 
-        print(area_summary(table, area_of_checks(areas)).to_string(index=False))
+        area_of = area_of_checks(areas) | {check.label: "engines" for check in sample}
+        print(area_summary(table, area_of).to_string(index=False))
         bad = failing_rows(table)
         if not bad.empty:
             print("\nfailing rows (exact model outside its family-wise interval):")
@@ -194,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["queues", "scheduling", "polling", "allocation", "hypervisor", "admission", "clock",
                             "lifecycle"],
                    help="only this area of the battery (repeatable; default: all)")
+    v.add_argument("--engines", action="store_true",
+                   help="also run one check per policy on both engines, simpy and compiled "
+                        "(rows labelled [simpy] / [compiled]; the engine column says which)")
     v.set_defaults(func=_validate)
 
     d = sub.add_parser("derive", help="show a sympy derivation")

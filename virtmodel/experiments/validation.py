@@ -26,7 +26,7 @@ from ..dists import Deterministic, Exponential, HyperExponential
 from ..scenario import VM, Scenario
 from ..sim.run import simulate
 
-__all__ = ["Check", "battery", "run_battery", "SIZES"]
+__all__ = ["Check", "battery", "run_battery", "SIZES", "engine_sample"]
 
 #: customers per replication and replications for each battery size
 SIZES = {"quick": (20_000, 5), "default": (50_000, 10), "full": (500_000, 10)}
@@ -38,12 +38,14 @@ class Check:
 
     ``length`` multiplies the customers per replication: heavy traffic needs
     longer runs (the relaxation time grows like 1 / (1 - rho)^2), so the
-    checks at load 0.95 run 4x as long as the others.
+    checks at load 0.95 run 4x as long as the others.  ``engine`` is passed to
+    :func:`~virtmodel.sim.run.simulate` (``"auto"``: compiled where supported).
     """
 
     label: str
     scenario: Scenario
     length: float = 1.0
+    engine: str = "auto"
 
 
 #: run-length factor for the heavy-traffic checks (load 0.95)
@@ -137,6 +139,30 @@ def _scheduling_checks() -> list[Check]:
     return checks
 
 
+#: the checks of :func:`engine_sample`: FCFS on one and four pCPUs and with a finite capacity,
+#: and every scheduling policy with exponential service at load 0.8
+ENGINE_SAMPLE = ("M/M/1 load 0.8", "M/M/4 load 0.8", "M/M/1/10 load 0.9")
+
+
+def engine_sample(engines=("simpy", "compiled")) -> list[Check]:
+    """One check per policy, run once on each engine (``virtmodel validate --engines``).
+
+    The FCFS checks of :data:`ENGINE_SAMPLE` and, for every policy of the
+    ``"scheduling"`` area, its check with exponential service at load 0.8,
+    limited to the scenarios the compiled engine supports
+    (:func:`virtmodel.sim.compiled.supports`); each appears once per engine,
+    labelled ``"<check> [engine]"`` and simulated with that ``engine``, so the
+    table's ``engine`` column and the label say which simulator made the row,
+    and both rows of a policy face the same closed form.
+    """
+    from ..sim.compiled import supports
+
+    picked = [c for c in _queue_checks() if c.label in ENGINE_SAMPLE]
+    picked += [c for c in _scheduling_checks() if c.label.endswith(", exp, load 0.8")]
+    return [Check(f"{c.label} [{engine}]", c.scenario, c.length, engine)
+            for c in picked if supports(c.scenario) for engine in engines]
+
+
 def _mean_dispatches(service, quantum):
     """E[ceil(X / quantum)] = sum_k P(X > k quantum), the dispatches a job needs under round robin."""
     import numpy as np
@@ -182,7 +208,7 @@ def run_battery(checks=None, customers=50_000, replications=10, seed=2026, worke
     for i, check in enumerate(tqdm(checks, desc="validate", disable=not progress)):
         pred = predict(check.scenario)
         res = simulate(check.scenario, customers=int(customers * check.length), replications=replications,
-                       seed=seed + i, workers=workers)
+                       seed=seed + i, workers=workers, engine=check.engine)
         done.append((check, pred, res, seed + i))
     m = sum(int(p.exact) * len(p.values.merge(r.summary, on=["metric", "group"])) for _, p, r, _ in done)
     family_level = 1 - 0.05 / max(m, 1)
