@@ -37,6 +37,8 @@ code), in one pass per group instead of dozens of full-size temporaries.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from ..errors import InvalidParameter
@@ -47,8 +49,11 @@ __all__ = ["measure", "Measurement", "COMPILED_MIN_JOBS"]
 
 #: runs with at least this many jobs are measured by the numba kernels of
 #: :mod:`virtmodel.sim._measure_numba` (the same numbers bit for bit, a few times
-#: faster); shorter ones by numpy alone, which spares them importing numba
+#: faster) once numba is loaded (a compiled run loads it), and from
+#: :data:`IMPORT_NUMBA_JOBS` jobs on in any case; shorter ones by numpy alone,
+#: which spares a simpy-only session importing numba (about 1 s) for little gain
 COMPILED_MIN_JOBS = 20_000
+IMPORT_NUMBA_JOBS = 500_000
 
 
 class Measurement:
@@ -248,8 +253,9 @@ def _capped_occupancy(fast, rec, vm_index, acc, cap, times):
 
 
 def _kernels(rec):
-    """The numba kernels module for a run of at least COMPILED_MIN_JOBS jobs, else None."""
-    if rec.arrival.size < COMPILED_MIN_JOBS:
+    """The numba kernels module when this run is long enough for them (see COMPILED_MIN_JOBS), else None."""
+    n = rec.arrival.size
+    if n < COMPILED_MIN_JOBS or (n < IMPORT_NUMBA_JOBS and "numba" not in sys.modules):
         return None
     from . import _measure_numba
 
