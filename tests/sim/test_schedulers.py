@@ -1,9 +1,16 @@
 """Every scheduling policy, simulated against its closed form; the conservation law across policies.
 
-Each policy runs on two VMs sharing one pCPU.  An exact prediction must lie
-inside the simulated interval; a scenario reports a dozen rows, so the check
-is family-wise (Bonferroni over the rows of the test), while the share of rows
-outside their plain 95 % intervals is reported and bounded loosely.
+Each policy runs on two VMs sharing one pCPU (compiled engine).  Every exact row of the prediction
+except the percentiles (checked family-wise in tests/sim/test_percentiles.py) must lie inside its
+family-wise interval: level ``1 - 0.05 / rows`` (Bonferroni over the rows of the test), with no
+extra miss allowed.
+
+Power (issue 18): exponential service, 350,000 customers x 8 replications: the family-wise relative
+half-widths of the mean delays (mean_wait, mean_response) are at most 2.0 % (FCFS and non-preemptive
+priority mean waits; about 1 % for the size-based policies, PS and RR), asserted below, so a 2 %
+error in any of them lies outside its interval.  High-variance service (H2, scv 4) in the default
+suite: 100,000 customers, half-widths up to about 11 % (low-class mean wait under priority); under
+``-m slow`` 3,000,000 customers bring them to about 2 %.
 """
 
 import numpy as np
@@ -33,34 +40,49 @@ def two_vms(policy, load=0.6, service=EXP):
 
 
 def check_exact_rows(sc, customers, replications, seed):
+    """Family-wise comparison of every exact non-percentile row; (misses, largest relative half-width
+    of a mean delay)."""
     pred = vm.predict(sc)
     assert pred.exact
     res = vm.simulate(sc, customers=customers, replications=replications, seed=seed)
-    rows = list(pred.values.itertuples())
+    assert res.engine == "compiled"
+    rows = [r for r in pred.values.itertuples() if not r.metric.startswith("p")]
     level = 1 - 0.05 / len(rows)
-    misses, outside95 = [], 0
+    misses, widest = [], 0.0
     for row in rows:
         low, high = res.ci(row.metric, row.group, level=level)
         if not low <= row.value <= high:
             misses.append((row.metric, row.group, row.value, res.mean(row.metric, row.group), low, high))
-        low95, high95 = res.ci(row.metric, row.group)
-        outside95 += not low95 <= row.value <= high95
-    return misses, outside95, len(rows)
+        if row.metric in ("mean_wait", "mean_response") and row.value > 0:
+            widest = max(widest, (high - low) / 2 / row.value)
+    return misses, widest
 
 
 @pytest.mark.parametrize("name", list(POLICIES))
 def test_exact_prediction_inside_interval_exponential(name):
-    misses, outside, n = check_exact_rows(two_vms(POLICIES[name]), 20_000, 8, SEED)
+    misses, widest = check_exact_rows(two_vms(POLICIES[name]), 350_000, 8, SEED)
     assert not misses, misses
-    assert outside <= max(2, n // 4)
+    assert widest <= 0.02, f"family-wise relative half-width {widest:.4f}: a 2 % error could pass"
 
 
-@pytest.mark.parametrize("name", ["SJF", "SRPT", "PSJF", "priority", "preemptive priority", "PS",
-                                  "delay-dependent"])
+HIGH_VARIANCE = ["SJF", "SRPT", "PSJF", "priority", "preemptive priority", "PS", "delay-dependent"]
+
+
+@pytest.mark.parametrize("name", HIGH_VARIANCE)
 def test_exact_prediction_inside_interval_high_variance(name):
-    misses, outside, n = check_exact_rows(two_vms(POLICIES[name], service=H2), 40_000, 8, SEED + 1)
+    misses, widest = check_exact_rows(two_vms(POLICIES[name], service=H2), 100_000, 8, SEED + 1)
     assert not misses, misses
-    assert outside <= max(2, n // 4)
+    assert widest <= 0.12, widest  # detects about 12 % here; 2 % under -m slow (below)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", HIGH_VARIANCE)
+def test_exact_prediction_inside_interval_high_variance_long(name, slow_scale):
+    misses, widest = check_exact_rows(two_vms(POLICIES[name], service=H2), round(3_000_000 * slow_scale), 8,
+                                      SEED + 3)
+    assert not misses, misses
+    if slow_scale >= 1:
+        assert widest <= 0.025, widest
 
 
 def test_conservation_law_across_non_preemptive_policies():
