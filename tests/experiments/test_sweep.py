@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats as sps
 
 import virtmodel as vm
 from virtmodel.dists import Exponential
@@ -152,7 +153,10 @@ def test_function_sweep_columns_rows_and_seeds():
     assert p4[p4.replication >= 0]["value"].tolist() == expected
     summary = p4[p4.replication == -1].iloc[0]
     assert summary["value"] == pytest.approx(np.mean(expected))
-    assert summary["ci_low"] < summary["value"] < summary["ci_high"]
+    # the 95 % Student-t interval over the 3 replications (2 degrees of freedom), exactly
+    half = sps.t.ppf(0.975, 2) * np.std(expected, ddof=1) / np.sqrt(3)
+    assert summary["ci_low"] == pytest.approx(np.mean(expected) - half, rel=1e-12)
+    assert summary["ci_high"] == pytest.approx(np.mean(expected) + half, rel=1e-12)
     assert p4[p4.replication >= 0][["ci_low", "ci_high"]].isna().all().all()
 
 
