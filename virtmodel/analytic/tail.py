@@ -451,7 +451,9 @@ class MG1Wait(_Distribution):
     def _sf(self, t):
         d = _is_deterministic(self.service)
         if d is not None:
-            return 1.0 - np.vectorize(lambda x: md1_wait_cdf(x, self.arrival_rate, d), otypes=[float])(t)
+            t = np.asarray(t, dtype=float)
+            cdf = np.fromiter((md1_wait_cdf(x, self.arrival_rate, d) for x in t.ravel()), float, t.size)
+            return 1.0 - cdf.reshape(t.shape)
         return self._inverted(t)
 
     def inversion_error(self, t):
