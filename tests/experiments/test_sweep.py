@@ -175,6 +175,34 @@ def test_backends_give_identical_results():
     assert not serial["value"].equals(other_seed["value"])
 
 
+#: seconds a LocalCluster gets to start before the Dask tests fail (in a restricted sandbox one hung > 5 min)
+DASK_START_TIMEOUT = 60
+
+_PROBE = """
+from dask.distributed import Client, LocalCluster
+with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with Client(cluster) as client:
+        assert client.submit(sum, [1, 2]).result(timeout=30) == 3
+"""
+
+
+@pytest.fixture(scope="module")
+def dask_cluster_starts():
+    """Fail fast, saying why, when a dask LocalCluster cannot start here (probed in a subprocess)."""
+    pytest.importorskip("cloudpickle")
+    pytest.importorskip("dask.distributed")
+    try:
+        proc = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True,
+                              timeout=DASK_START_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"a dask LocalCluster (1 worker process) did not start and run a task within "
+                    f"{DASK_START_TIMEOUT} s; the sandbox may forbid spawning processes or binding local "
+                    "ports. The Dask backend cannot be tested here.", pytrace=False)
+    if proc.returncode != 0:
+        pytest.fail("a dask LocalCluster could not start: " + proc.stderr.strip()[-800:], pytrace=False)
+
+
+@pytest.mark.usefixtures("dask_cluster_starts")
 def test_dask_backend_gives_identical_results():
     cloudpickle = pytest.importorskip("cloudpickle")
     distributed = pytest.importorskip("dask.distributed")
@@ -191,6 +219,7 @@ def test_dask_backend_gives_identical_results():
         cloudpickle.unregister_pickle_by_value(module)
 
 
+@pytest.mark.usefixtures("dask_cluster_starts")
 def test_dask_local_cluster_started_by_sweep():
     cloudpickle = pytest.importorskip("cloudpickle")
     module = sys.modules[noisy.__module__]
