@@ -24,6 +24,7 @@ of each kernel in a fresh process with the numba cache warm (``--compile``), and
     python benchmarks/bench_engines.py [--customers 1000000] [--replications 10]
                                        [--simpy-customers 100000] [--only mm1,priority,rr,ps,mm16]
     python benchmarks/bench_engines.py --bounded 1e8      # 10^8 customers in bounded memory
+    python benchmarks/bench_engines.py --measure-share --replications 4 --only mm1,priority,rr
 """
 
 from __future__ import annotations
@@ -170,6 +171,43 @@ def bounded(customers):
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
+def measure_share(keys, customers, replications):
+    """CPU time of ``vm.simulate`` and the share of it in ``measure`` (and its percentiles), with the
+    measure kernels and with the all-numpy path (before), in this process (``--measure-share``)."""
+    from virtmodel.sim import measure as measure_module
+    from virtmodel.sim import run
+
+    spent = {"measure": 0.0, "percentiles": 0.0}
+
+    def clocked(fn, key):
+        def wrapper(*args, **kwargs):
+            c0 = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[key] += time.process_time() - c0
+        return wrapper
+
+    saved = run.measure, measure_module.percentiles, measure_module.COMPILED_MIN_JOBS
+    run.measure = clocked(run.measure, "measure")
+    measure_module.percentiles = clocked(measure_module.percentiles, "percentiles")
+    try:
+        for key in keys:
+            label, sc = scenarios()[key]
+            vm.simulate(sc, customers=30_000, replications=2, seed=1, engine="compiled")  # load the kernels
+            for before in (True, False):
+                spent.update(measure=0.0, percentiles=0.0)
+                measure_module.COMPILED_MIN_JOBS = float("inf") if before else saved[2]
+                c0 = time.process_time()
+                vm.simulate(sc, customers=customers, replications=replications, seed=1, engine="compiled")
+                total = time.process_time() - c0
+                print(f"{label}, {'numpy measure (before)' if before else 'measure kernels (after)'}: "
+                      f"{total:.2f} s CPU, measure {spent['measure']:.2f} s ({spent['measure'] / total:.0%}), "
+                      f"of which percentiles {spent['percentiles']:.2f} s ({spent['percentiles'] / total:.0%})")
+    finally:
+        run.measure, measure_module.percentiles, measure_module.COMPILED_MIN_JOBS = saved
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--customers", type=int, default=1_000_000)
@@ -180,7 +218,12 @@ def main(argv=None):
     p.add_argument("--bounded", type=float, default=None, metavar="N",
                    help="only: one bounded-memory replication of N customers (e.g. 1e8), M/M/1 load 0.9, "
                         "seed 2026; prints its time, interval and peak RSS")
+    p.add_argument("--measure-share", action="store_true",
+                   help="only: CPU time of simulate and the share of measure in it, before and after the "
+                        "measure kernels (use with --customers, --replications, --only)")
     args = p.parse_args(argv)
+    if args.measure_share:
+        return measure_share(args.only.split(","), args.customers, args.replications)
     if args.bounded:
         return bounded(int(args.bounded))
     n, r = args.customers, args.replications
