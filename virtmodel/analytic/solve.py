@@ -214,7 +214,15 @@ def predict(scenario, unstable: str = "raise") -> Prediction:
         rows = [(m, "all", math.inf) for m in ("mean_wait", "mean_response", "mean_number", "mean_queue_length")]
         return Prediction(_frame(rows), True, f"no steady state: {exc}",
                           "Loynes (1962): at utilization >= 1 the work in system grows without bound")
-    return _with_conservation_law(scenario, prediction)
+    prediction = _with_conservation_law(scenario, prediction)
+    if not prediction.values["value"].map(math.isfinite).all():
+        # a stable system whose means diverge: E[S^2] = inf (Pollaczek-Khinchine) -- never an inf silently
+        heavy = [f"{v.name!r} ({law} E[X^2] = inf)" for v in scenario.vms
+                 for law, dist in (("service", v.service), ("interarrival", v.arrival)) if dist.moment(2) == math.inf]
+        raise NoClosedForm(f"the mean delays of this stable scenario diverge: {', '.join(heavy) or 'a moment is inf'}; "
+                           "the formulas need finite second moments (e.g. Pollaczek-Khinchine, Kleinrock I eq. 5.76); "
+                           "simulate percentiles instead, or use ProcessorSharing, whose mean response needs E[S] only")
+    return prediction
 
 
 def _with_conservation_law(scenario, prediction):
