@@ -87,8 +87,8 @@ def test_round_robin_quantum_1e6_bounded_or_refused():
     """Quantum 1e-6 against mean service 1: a million slices per job; the run ends in bounded time or is refused.
 
     The simulator neither refuses nor approximates: its cost is about (busy time / quantum) slices, so a
-    horizon of 30 time units costs at most 3e7 slices per replication (about 4 s for two here).  (By customers the cost is
-    unbounded in practice: customers=300, replications=2 took 144 s on the 2-core test machine.)
+    horizon of 30 time units costs at most 3e7 slices per replication (about 4 s for two here).  By
+    customers the cost is large: customers=300, replications=2 took 144 s on the 2-core test machine.
     """
     sc = vm.Scenario(pcpus=1, vms=[vm.VM("a", Exponential(0.3), Exponential(1.0)),
                                    vm.VM("b", Exponential(0.3), Exponential(1.0))],
