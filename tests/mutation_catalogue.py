@@ -166,6 +166,14 @@ def _cluster():
         vm.Flavour("large", 4, 8.0, 1.0, life)])
 
 
+def _clock():
+    """Ten free-running guest clocks (white PM + random-walk FM), Allan deviation at tau = 1 and 10."""
+    from virtmodel.analytic.clock import Oscillator
+
+    return vm.ClockScenario(n_vms=10, horizon=1000.0, oscillator=Oscillator(white_pm=2e-6, random_walk_fm=1e-16),
+                            taus=(1.0, 10.0))
+
+
 #: The checks.  Seeds were fixed before the first run.  Sizes: see ``docs/validation_power.md``
 #: (``python3 tests/mutation_catalogue.py`` prints each check's largest relative half-width).
 CHECKS = {c.name: c for c in [
@@ -193,6 +201,7 @@ CHECKS = {c.name: c for c in [
           warmup=0.2),
     Check("polling gated", lambda: _polling("gated"), 60_000, 8, 114, metrics=("mean_wait",), slow=True),
     Check("cluster", _cluster, None, 8, 115, metrics=("blocking_probability",)),
+    Check("clock allan", _clock, None, 8, 117, metrics=("allan_deviation",)),
 ]}
 
 
@@ -322,6 +331,14 @@ def m_kaufman_roberts(mp, f):
     mp.setattr(allocation, "kaufman_roberts", lambda *a, **k: np.asarray(original(*a, **k)) * f)
 
 
+def m_allan_white_pm(mp, f):
+    """The white-PM Allan variance 3 sigma^2 / tau^2 off so that the deviation is x factor."""
+    from virtmodel.analytic import clock
+
+    original = clock.allan_variance_white_pm
+    mp.setattr(clock, "allan_variance_white_pm", lambda *a, **k: np.asarray(original(*a, **k)) * f**2)
+
+
 def m_percentile_level(mp, f):
     """The p95 row computed at the 96 % quantile."""
     from virtmodel.analytic import tail
@@ -425,6 +442,8 @@ MUTATIONS = [
     Mutation("polling waits", "closed form", ("polling gated",), m_polling_wait,
              "polling per-VM mean waits x factor"),
     Mutation("kaufman roberts", "closed form", ("cluster",), m_kaufman_roberts, "Kaufman-Roberts blocking x factor"),
+    Mutation("allan white pm", "closed form", ("clock allan",), m_allan_white_pm,
+             "white-PM Allan deviation x factor"),
     Mutation("percentile level", "closed form", ("percentiles",), m_percentile_level, "p95 computed at q=0.96"),
     Mutation("rr switch dropped", "simulator", ("rr switch",), m_rr_switch_dropped,
              "round robin simulated without its switch cost (compiled kernel input)"),
