@@ -77,6 +77,10 @@ class SimResult:
             groups = list(dict.fromkeys(s["group"]))
             if metric not in metrics:
                 raise InvalidParameter(f"metric must be one of {metrics}, got {metric!r}")
+            if group in groups:  # the group exists, but this metric was not estimated for it
+                having = list(s.loc[s["metric"] == metric, "group"])
+                raise InvalidParameter(f"group must be one of {having} for metric {metric!r} (this run did not "
+                                       f"estimate it for {group!r}), got {group!r}")
             raise InvalidParameter(f"group must be one of {groups}, got {group!r}")
         return hit.iloc[0]
 
