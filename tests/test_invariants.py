@@ -72,7 +72,7 @@ CAPACITY = {"FCFS"}
 
 def _service(mean: float, scv: float):
     """A service law with the given mean and squared coefficient of variation."""
-    if scv == 0:
+    if scv < 1e-6:  # 0, or so close (hypothesis draws subnormal floats) that 1 / scv overflows
         return Deterministic(mean)
     if abs(scv - 1) < 1e-12:
         return Exponential(rate=1 / mean)
