@@ -129,6 +129,21 @@ class _Distribution:
         out = np.vectorize(self._quantile_one, otypes=[float])(arr)
         return as_output(out)
 
+    def _inverted(self, t, order=15):
+        """sf(t) by inverting ``self._cdf_transform()`` (t > 0); sf(0) = 1 - P(X = 0)."""
+        t = np.asarray(t, dtype=float)
+        flat = t.ravel()
+        out = np.full_like(flat, 1.0 - self.atom)
+        pos = flat > 0
+        if np.any(pos):
+            out[pos] = 1.0 - euler_inversion(self._cdf_transform(), flat[pos], order)
+        return np.clip(out, 0.0, 1.0).reshape(t.shape)
+
+    def inversion_error(self, t):
+        """Estimated absolute error of ``cdf(t)``: |Euler(M=15) - Euler(M=19)|."""
+        t = positive("t", t)
+        return as_output(np.abs(self._inverted(t, 15) - self._inverted(t, 19)))
+
     def _quantile_one(self, q: float) -> float:
         if q <= self.atom:
             return 0.0
@@ -438,16 +453,6 @@ class MG1Wait(_Distribution):
         w = self._wait_transform()
         return lambda s: w(s) / s
 
-    def _inverted(self, t, order=15):
-        t = np.asarray(t, dtype=float)
-        flat = t.ravel()
-        out = np.ones_like(flat)  # sf = 1 - cdf; fill t = 0 with the atom below
-        pos = flat > 0
-        if np.any(pos):
-            out[pos] = 1.0 - euler_inversion(self._cdf_transform(), flat[pos], order)
-        out[~pos] = 1.0 - self.atom
-        return np.clip(out, 0.0, 1.0).reshape(t.shape)
-
     def _sf(self, t):
         d = _is_deterministic(self.service)
         if d is not None:
@@ -515,15 +520,6 @@ class MG1Response(MG1Wait):
         w = self._wait_transform()
         b = complex_laplace(self.own_service if self.own_service is not None else self.service)
         return lambda s: w(s) * b(s) / s
-
-    def _inverted(self, t, order=15):
-        t = np.asarray(t, dtype=float)
-        flat = t.ravel()
-        out = np.ones_like(flat)
-        pos = flat > 0
-        if np.any(pos):
-            out[pos] = 1.0 - euler_inversion(self._cdf_transform(), flat[pos], order)
-        return np.clip(out, 0.0, 1.0).reshape(t.shape)
 
     def _scale(self):
         own = self.own_service if self.own_service is not None else self.service
@@ -627,24 +623,8 @@ class MG1PriorityWait(_Distribution):
         w = self._wait_transform()
         return lambda s: w(s) / s
 
-    def _inverted(self, t, order=15):
-        t = np.asarray(t, dtype=float)
-        flat = t.ravel()
-        out = np.ones_like(flat)
-        pos = flat > 0
-        if np.any(pos):
-            out[pos] = 1.0 - euler_inversion(self._cdf_transform(), flat[pos], order)
-        # P(W = 0) = 1 - rho: an arrival waits unless the server is idle (non-preemptive: it waits for any job)
-        out[~pos] = self.utilization
-        return np.clip(out, 0.0, 1.0).reshape(t.shape)
-
     def _sf(self, t):
         return self._inverted(t)
-
-    def inversion_error(self, t):
-        """Estimated absolute error of ``cdf(t)``: |Euler(M=15) - Euler(M=19)|."""
-        t = positive("t", t)
-        return as_output(np.abs(self._inverted(t, 15) - self._inverted(t, 19)))
 
     def _scale(self):
         return max(_mixture_moment(s, 1) for s in self.services)
@@ -670,15 +650,6 @@ class MG1PriorityResponse(MG1PriorityWait):
         w = self._wait_transform()
         b = complex_laplace(self.own_service if self.own_service is not None else self.services[self.k])
         return lambda s: w(s) * b(s) / s
-
-    def _inverted(self, t, order=15):
-        t = np.asarray(t, dtype=float)
-        flat = t.ravel()
-        out = np.ones_like(flat)
-        pos = flat > 0
-        if np.any(pos):
-            out[pos] = 1.0 - euler_inversion(self._cdf_transform(), flat[pos], order)
-        return np.clip(out, 0.0, 1.0).reshape(t.shape)
 
 
 class Mixture(_Distribution):
