@@ -176,6 +176,8 @@ def _sweep(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .experiments.registry import battery_areas  # the areas registered by virtmodel.areas
+
     parser = argparse.ArgumentParser(prog="virtmodel", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"virtmodel {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -194,8 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--verbose", action="store_true",
                    help="print the full table (default: one line per area and the failing rows)")
     v.add_argument("--area", action="append",
-                   choices=["queues", "scheduling", "polling", "allocation", "hypervisor", "admission", "clock",
-                            "lifecycle"],
+                   choices=list(battery_areas()),
                    help="only this area of the battery (repeatable; default: all)")
     v.add_argument("--engines", action="store_true",
                    help="also run one check per policy on both engines, simpy and compiled "

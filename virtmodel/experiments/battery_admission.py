@@ -1,6 +1,6 @@
 """Battery entries for the admission area: cluster admission (loss) and the host allocation strategies.
 
-``admission_checks()`` returns :class:`~virtmodel.experiments.validation.Check`
+``admission_checks()`` returns :class:`~virtmodel.experiments.registry.Check`
 entries:
 
 * one pooled host (:class:`virtmodel.Cluster` with ``hosts=1`` and memory
@@ -23,7 +23,7 @@ from __future__ import annotations
 from ..cluster import Cluster, Flavour
 from ..dists import Exponential, LogNormal
 from ..scenario import VM, Scenario
-from .validation import Check
+from .registry import Check, battery_area
 
 __all__ = ["admission_checks"]
 
@@ -62,6 +62,7 @@ def _strategy_checks(load=0.7) -> list[Check]:
     ]
 
 
+@battery_area("admission")
 def admission_checks() -> list[Check]:
     """Pooled-host blocking against Kaufman-Roberts / Erlang B; minimum vs dynamic latency."""
     return _loss_checks() + _strategy_checks()

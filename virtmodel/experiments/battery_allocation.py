@@ -16,7 +16,7 @@ from __future__ import annotations
 from .. import policies as P
 from ..dists import Exponential, HyperExponential
 from ..scenario import VM, Scenario
-from .validation import Check
+from .registry import Check, battery_area
 
 __all__ = ["allocation_checks"]
 
@@ -27,6 +27,7 @@ def _vms(rates, vcpus, service):
     return [VM(f"vm{i}", Exponential(r), service, vcpus=v) for i, (r, v) in enumerate(zip(rates, vcpus, strict=True))]
 
 
+@battery_area("allocation")
 def allocation_checks() -> list[Check]:
     """Long-run shares: weights, a light VM, vCPU ceilings, caps (non-work-conserving)."""
     exp = Exponential(1.0)

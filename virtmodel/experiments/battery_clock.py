@@ -1,6 +1,6 @@
 """Battery entries for the clock area: lost ticks, catch-up, NTP/PTP offset errors, holdover, Allan deviation.
 
-``clock_checks()`` returns :class:`~virtmodel.experiments.validation.Check`
+``clock_checks()`` returns :class:`~virtmodel.experiments.registry.Check`
 entries whose scenarios are :class:`virtmodel.ClockScenario` (a scenario
 kind: ``simulate`` runs ``replications`` independent replications and
 ignores ``customers``).  Every prediction is exact (see
@@ -16,7 +16,7 @@ from ..clock import NTP, PTP, ClockScenario, Deschedule, HostDeschedule
 from ..dists import Exponential
 from ..events import Pause
 from ..scenario import VM, Scenario
-from .validation import Check
+from .registry import Check, battery_area
 
 __all__ = ["clock_checks"]
 
@@ -65,6 +65,7 @@ def _oscillators() -> list[Check]:
     ]
 
 
+@battery_area("clock")
 def clock_checks() -> list[Check]:
     """Lost ticks (delay, merge, catch-up feasible and not), NTP and PTP offset errors, oscillator and holdover."""
     return _ticks() + _sync() + _oscillators()

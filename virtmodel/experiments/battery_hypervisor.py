@@ -1,6 +1,6 @@
 """Battery entries for the hypervisor area: virtualization overhead, consolidation, boot storms.
 
-``hypervisor_checks()`` returns :class:`~virtmodel.experiments.validation.Check`
+``hypervisor_checks()`` returns :class:`~virtmodel.experiments.registry.Check`
 entries that :func:`~virtmodel.experiments.validation.run_battery` predicts and
 simulates like the others.  Boot storms are scenario kinds
 (:class:`virtmodel.BootStorm`): ``simulate`` runs them as ``replications``
@@ -13,7 +13,7 @@ from ..dists import Deterministic, Exponential, LogNormal
 from ..lifecycle import BootStorm
 from ..overhead import Virtualization
 from ..scenario import VM, Scenario
-from .validation import Check
+from .registry import Check, battery_area
 
 __all__ = ["hypervisor_checks"]
 
@@ -109,6 +109,7 @@ def _linux_fair_checks() -> list[Check]:
     ]
 
 
+@battery_area("hypervisor")
 def hypervisor_checks() -> list[Check]:
     """Overhead-inflated M/G/1 (full, para), dedicated vs pooled pCPUs, boot-storm makespans, Xen credit1,
     KVM under Linux EEVDF with cpu.max."""

@@ -1,6 +1,6 @@
 """Validation-battery entries for the VM lifecycle before the first run (issue 16).
 
-:func:`lifecycle_checks` returns :class:`~virtmodel.experiments.validation.Check`
+:func:`lifecycle_checks` returns :class:`~virtmodel.experiments.registry.Check`
 entries: OS installs over a shared image server (processor sharing on the
 link, k slots, capped streams) and from local ISO images, host bring-up
 (static and dynamic module loading, hybrid and sequential initialisation of a
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..dists import Deterministic, Exponential, Uniform
 from ..lifecycle import Component, HostBringUp, InstallFromMedia, InstallFromServer, InstallStorm, Module, Provisioning
-from .validation import Check
+from .registry import Check, battery_area
 
 __all__ = ["lifecycle_checks"]
 
@@ -28,6 +28,7 @@ def _host(loading, initialisation):
                        on_demand_overhead=Exponential(4.0))
 
 
+@battery_area("lifecycle")
 def lifecycle_checks() -> list[Check]:
     """Installs (PS, k slots, capped, ISO), bring-up (static/dynamic loading), provisioning (exact, bounds)."""
     host = HostBringUp([Module("kvm", Uniform(0.5, 1.5)), Module("vhost", Exponential(1.0))],

@@ -1,6 +1,6 @@
 """Validation-battery entries for cyclic polling (VMs time-sliced on one pCPU with world switches).
 
-:func:`polling_checks` returns :class:`~virtmodel.experiments.validation.Check`
+:func:`polling_checks` returns :class:`~virtmodel.experiments.registry.Check`
 entries with exact closed forms: symmetric exhaustive and gated systems
 (Takagi 1986) and asymmetric exhaustive and gated systems, whose exact per-VM
 waits come from the buffer-occupancy method (Takagi 1988) and whose
@@ -14,7 +14,7 @@ from __future__ import annotations
 from ..dists import Deterministic, Erlang, Exponential, HyperExponential, LogNormal, Uniform
 from ..policies import Polling
 from ..scenario import VM, Scenario
-from .validation import Check
+from .registry import Check, battery_area
 
 __all__ = ["polling_checks"]
 
@@ -53,6 +53,7 @@ def _two_unlike(discipline: str) -> Scenario:
     return Scenario(1, vms, policy=Polling(discipline, switchover=switch))
 
 
+@battery_area("polling")
 def polling_checks() -> list[Check]:
     """Symmetric exhaustive/gated polling (3 VMs, load 0.6) and asymmetric exact per-VM waits."""
     return [

@@ -11,132 +11,56 @@ interval at level 1 - 0.05/m (m = number of exact rows), so a correct model
 fails the battery with probability at most 5 %, while a wrong formula, far
 outside, still fails.  The table shows both the 95 % interval
 (``agrees``) and the family-wise verdict (``passes``).
+
+The checks come from the battery's *areas*, which register themselves in
+:mod:`virtmodel.experiments.registry` (``@battery_area("name")`` in
+``battery_<name>.py``, imported once by :mod:`virtmodel.areas`); this module
+looks them up and imports none.  Adding an area: see that registry module.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .. import policies as P
 from ..analytic.solve import predict
-from ..dists import Deterministic, Exponential, HyperExponential
-from ..scenario import VM, Scenario
+from ..errors import InvalidParameter
 from ..sim.run import simulate
+from .registry import BATTERY_AREAS, HEAVY, Check, area_checks, battery_areas
 
-__all__ = ["Check", "battery", "run_battery", "SIZES", "engine_sample"]
+# AREAS is read through the module __getattr__ below (the registry, at each use)
+__all__ = ["Check", "AREAS", "HEAVY", "battery", "run_battery", "SIZES", "engine_sample"]  # noqa: F822
 
 #: customers per replication and replications for each battery size
 SIZES = {"quick": (20_000, 5), "default": (50_000, 10), "full": (500_000, 10)}
 
 
-@dataclass(frozen=True)
-class Check:
-    """One battery entry: a label, a scenario, and how much longer than the battery size it runs.
+def __getattr__(name):
+    """``AREAS``: the registered areas, in order (read at each use, so an area registered later is listed)."""
+    if name == "AREAS":
+        return battery_areas()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    ``length`` multiplies the customers per replication: heavy traffic needs
-    longer runs (the relaxation time grows like 1 / (1 - rho)^2), so the
-    checks at load 0.95 run 4x as long as the others.  ``engine`` is passed to
-    :func:`~virtmodel.sim.run.simulate` (``"auto"``: compiled where supported).
+
+def battery(areas=None) -> list[Check]:
+    """The validation battery: every check of ``areas`` (default: all of :data:`AREAS`), area by area.
+
+    The areas register themselves (:func:`~virtmodel.experiments.registry.battery_area`,
+    imported once by :mod:`virtmodel.areas`); this function looks them up and
+    imports none.  In order: ``"queues"`` (single-station FCFS queues,
+    ``battery_queues``), ``"scheduling"`` (every scheduling policy at loads
+    0.5, 0.8 and 0.95 with exponential and H2 service, ``battery_scheduling``),
+    ``"polling"``, ``"allocation"``, ``"hypervisor"``, ``"admission"``,
+    ``"clock"``, ``"lifecycle"`` and any area registered after them; each
+    ``battery_<area>.py`` module's docstring says what its checks cover.
+    How to add an area: :mod:`virtmodel.experiments.registry`.
     """
-
-    label: str
-    scenario: Scenario
-    length: float = 1.0
-    engine: str = "auto"
-
-
-#: run-length factor for the heavy-traffic checks (load 0.95)
-HEAVY = 4.0
-
-
-def _single(load, service, servers=1, capacity=None):
-    lam = load * servers / service.mean
-    return Scenario(servers, [VM("vm", Exponential(lam), service)], capacity=capacity)
-
-
-#: the areas of the battery, in order
-AREAS = ("queues", "scheduling", "polling", "allocation", "hypervisor", "admission", "clock", "lifecycle")
-
-
-def battery(areas=AREAS) -> list[Check]:
-    """The validation battery: every area's scenarios with closed forms.
-
-    ``"queues"``: single-station FCFS queues; ``"scheduling"``: every
-    scheduling policy at loads 0.5, 0.8 and 0.95 with exponential and with
-    high-variance (H2, scv 4) service; ``"polling"``: exact per-VM waits of
-    symmetric and asymmetric (per-VM switchover) exhaustive and gated systems; ``"allocation"``:
-    proportional-share and credit long-run shares; ``"hypervisor"``:
-    virtualization overhead, consolidation, boot storms; ``"admission"``:
-    one host's blocking per flavour against Kaufman-Roberts, minimum vs
-    dynamic allocation latency; ``"clock"``: lost-tick rate errors, catch-up
-    feasibility and backlog growth, NTP/PTP offset errors, oscillator and
-    holdover (guest clocks, :class:`virtmodel.ClockScenario`); ``"lifecycle"``:
-    OS installs over a shared image server, host bring-up, provisioning storms.
-    """
-    unknown = sorted(set(areas) - set(AREAS))
+    known = battery_areas()
+    areas = known if areas is None else tuple(areas)
+    unknown = sorted(set(areas) - set(known))
     if unknown:
-        from ..errors import InvalidParameter
-
-        raise InvalidParameter(f"areas must be among {list(AREAS)}, got {unknown}")
-    checks = []
-    if "queues" in areas:
-        checks += _queue_checks()
-    if "scheduling" in areas:
-        checks += _scheduling_checks()
-    if "polling" in areas:
-        from .battery_polling import polling_checks
-
-        checks += polling_checks()
-    if "allocation" in areas:
-        from .battery_allocation import allocation_checks
-
-        checks += allocation_checks()
-    if "hypervisor" in areas:
-        from .battery_hypervisor import hypervisor_checks
-
-        checks += hypervisor_checks()
-    if "admission" in areas:
-        from .battery_admission import admission_checks
-
-        checks += admission_checks()
-    if "clock" in areas:
-        from .battery_clock import clock_checks
-
-        checks += clock_checks()
-    if "lifecycle" in areas:
-        from .battery_lifecycle import lifecycle_checks
-
-        checks += lifecycle_checks()
-    return checks
-
-
-def _scheduling_checks() -> list[Check]:
-    """Two VMs (priority 0 and 1) splitting the load evenly on one pCPU, under each policy."""
-    policies = [
-        ("SJF", P.SJF()), ("SRPT", P.SRPT()), ("PSJF", P.PSJF()),
-        ("priority", P.Priority(preemptive=False)), ("preemptive priority", P.Priority(preemptive=True)),
-        ("PS", P.ProcessorSharing()), ("RR q=0.1", P.RoundRobin(0.1)),
-        ("RR q=0.1 switch 0.005", P.RoundRobin(0.1, switch_cost=0.005)),
-        ("delay-dependent b=(2,1)", P.DelayDependentPriority(slope={"a": 2.0, "b": 1.0})),
-    ]
-    services = [("exp", Exponential(1.0)), ("H2 scv 4", HyperExponential.balanced(1.0, 4.0))]
-    checks = []
-    for label, policy in policies:
-        for service_label, service in services:
-            for load in (0.5, 0.8, 0.95):
-                # with a switch cost the pCPU also carries overhead: keep the total load as stated
-                work = load
-                if isinstance(policy, P.RoundRobin) and policy.switch_cost:
-                    work = load / (1 + _mean_dispatches(service, policy.quantum) * policy.switch_cost)
-                lam = work / service.mean / 2
-                vms = [VM("a", Exponential(lam), service, priority=0),
-                       VM("b", Exponential(lam), service, priority=1)]
-                sc = Scenario(1, vms, policy=policy)
-                checks.append(Check(f"{label}, {service_label}, load {load}", sc, HEAVY if load >= 0.95 else 1.0))
-    return checks
+        raise InvalidParameter(f"areas must be among {list(known)}, got {unknown}")
+    return [check for area in known if area in areas for check in area_checks(area)]
 
 
 #: the checks of :func:`engine_sample`: FCFS on one and four pCPUs and with a finite capacity,
@@ -157,39 +81,10 @@ def engine_sample(engines=("simpy", "compiled")) -> list[Check]:
     """
     from ..sim.compiled import supports
 
-    picked = [c for c in _queue_checks() if c.label in ENGINE_SAMPLE]
-    picked += [c for c in _scheduling_checks() if c.label.endswith(", exp, load 0.8")]
+    picked = [c for c in BATTERY_AREAS["queues"]() if c.label in ENGINE_SAMPLE]
+    picked += [c for c in BATTERY_AREAS["scheduling"]() if c.label.endswith(", exp, load 0.8")]
     return [Check(f"{c.label} [{engine}]", c.scenario, c.length, engine)
             for c in picked if supports(c.scenario) for engine in engines]
-
-
-def _mean_dispatches(service, quantum):
-    """E[ceil(X / quantum)] = sum_k P(X > k quantum), the dispatches a job needs under round robin."""
-    import numpy as np
-
-    k = np.arange(0, 200_000)
-    return float(np.sum(1 - np.asarray(service.cdf(k * quantum))))
-
-
-def _queue_checks() -> list[Check]:
-    """The foundation battery: single-station FCFS queues with exact closed forms."""
-    exp1 = Exponential(1.0)
-    return [
-        Check("M/M/1 load 0.5", _single(0.5, exp1)),
-        Check("M/M/1 load 0.8", _single(0.8, exp1)),
-        Check("M/M/1 load 0.95", _single(0.95, exp1), HEAVY),
-        Check("M/M/4 load 0.8", _single(0.8, exp1, servers=4)),
-        Check("M/D/1 load 0.8", _single(0.8, Deterministic(1.0))),
-        Check("M/H2/1 scv 4 load 0.7", _single(0.7, HyperExponential.balanced(1.0, 4.0))),
-        Check("M/M/1/10 load 0.9", _single(0.9, exp1, capacity=10)),
-        Check("M/M/3/3 Erlang loss load 0.7", _single(0.7, exp1, servers=3, capacity=3)),
-        Check("M/M/2+M Erlang-A load 1.2 (patience mean 2)", Scenario(2, [
-            VM("vm", Exponential(2.4), exp1, patience=Exponential(0.5))])),
-        Check("two VMs on one pCPU (exp + H2)", Scenario(1, [
-            VM("web", Exponential(0.4), exp1),
-            VM("batch", Exponential(0.2), HyperExponential.balanced(2.0, 4.0)),
-        ])),
-    ]
 
 
 def run_battery(checks=None, customers=50_000, replications=10, seed=2026, workers=1,

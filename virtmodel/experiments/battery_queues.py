@@ -1,0 +1,42 @@
+"""Battery entries for the queues area: single-station FCFS queues with exact closed forms.
+
+:func:`queue_checks` returns :class:`~virtmodel.experiments.registry.Check`
+entries: M/M/1 at loads 0.5, 0.8 and 0.95, M/M/4, M/D/1, M/H2/1 (scv 4),
+M/M/1/10, the Erlang loss system M/M/3/3, Erlang-A (M/M/2+M) and two VMs
+sharing one pCPU (an M/G/1 with a mixed service law).
+"""
+
+from __future__ import annotations
+
+from ..dists import Deterministic, Exponential, HyperExponential
+from ..scenario import VM, Scenario
+from .registry import HEAVY, Check, battery_area
+
+__all__ = ["queue_checks"]
+
+
+def _single(load, service, servers=1, capacity=None):
+    lam = load * servers / service.mean
+    return Scenario(servers, [VM("vm", Exponential(lam), service)], capacity=capacity)
+
+
+@battery_area("queues")
+def queue_checks() -> list[Check]:
+    """Single-station FCFS queues: M/M/1, M/M/4, M/D/1, M/H2/1, M/M/1/10, Erlang loss, Erlang-A, two VMs."""
+    exp1 = Exponential(1.0)
+    return [
+        Check("M/M/1 load 0.5", _single(0.5, exp1)),
+        Check("M/M/1 load 0.8", _single(0.8, exp1)),
+        Check("M/M/1 load 0.95", _single(0.95, exp1), HEAVY),
+        Check("M/M/4 load 0.8", _single(0.8, exp1, servers=4)),
+        Check("M/D/1 load 0.8", _single(0.8, Deterministic(1.0))),
+        Check("M/H2/1 scv 4 load 0.7", _single(0.7, HyperExponential.balanced(1.0, 4.0))),
+        Check("M/M/1/10 load 0.9", _single(0.9, exp1, capacity=10)),
+        Check("M/M/3/3 Erlang loss load 0.7", _single(0.7, exp1, servers=3, capacity=3)),
+        Check("M/M/2+M Erlang-A load 1.2 (patience mean 2)", Scenario(2, [
+            VM("vm", Exponential(2.4), exp1, patience=Exponential(0.5))])),
+        Check("two VMs on one pCPU (exp + H2)", Scenario(1, [
+            VM("web", Exponential(0.4), exp1),
+            VM("batch", Exponential(0.2), HyperExponential.balanced(2.0, 4.0)),
+        ])),
+    ]
