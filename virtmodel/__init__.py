@@ -26,6 +26,7 @@ from .lifecycle import (
     Module,
     Provisioning,
 )
+from .network import Flow, Link, NetworkHost, NetworkScenario, Topology
 from .overhead import Virtualization
 from .scenario import VM, Scenario
 from .sim.results import SimResult
@@ -62,5 +63,6 @@ __all__ = [
     "Virtualization", "BootStorm", "ClockScenario",
     "HostBringUp", "Module", "Component", "InstallFromServer", "InstallFromMedia", "InstallStorm", "Provisioning",
     "Cluster", "ClusterTrace", "Flavour",
+    "NetworkScenario", "Topology", "NetworkHost", "Link", "Flow",
     "data",
 ]
