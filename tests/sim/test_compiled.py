@@ -110,6 +110,18 @@ def test_vcpu_limits_equal_to_simpy(pcpus, capacity):
     assert_same_records(*both(sc, seed=2, departures=DEPARTURES))
 
 
+@pytest.mark.parametrize("vms", [3, 12])
+def test_priority_many_classes_equal_to_simpy(vms):
+    """Non-preemptive priority keeps per-VM lists up to PRIORITY_LIST_VMS VMs (VMs sharing a class
+    then go by job order) and a heap beyond: both equal to simpy's heap of (priority, job)."""
+    from virtmodel.sim.compiled.kernels import PRIORITY_LIST_VMS
+
+    assert (vms > PRIORITY_LIST_VMS) == (vms == 12)
+    sc = vm.Scenario(2, [vm.VM(f"v{i}", Exponential(1.7 / vms), HyperExponential.balanced(1.0, 4.0),
+                               priority=i % 3) for i in range(vms)], policy=P.Priority())
+    assert_same_records(*both(sc, seed=4, departures=DEPARTURES))
+
+
 def test_single_vm_and_continuation():
     """One VM (no merge); asking twice (warm-up pilot, then the full run) gives the simpy tables."""
     sc = vm.Scenario(1, [vm.VM("a", Exponential(0.9), Exponential(1.0))])

@@ -178,3 +178,37 @@ def test_binned_parts_match_binned_average_on_a_lattice():
         gone = np.flatnonzero(~np.isnan(depart))
         np.testing.assert_array_equal(kernels.departure_counts(gone, depart, edges),
                                       np.histogram(depart[gone], edges)[0])
+
+
+def test_sample_quantiles_equal_numpy_quantile():
+    """The radix order statistics plus numpy's interpolation give np.quantile bit for bit: ties,
+    zeros, negative values, infinities, tiny and huge magnitudes; NaN and -0.0 go to numpy."""
+    from virtmodel.sim.percentiles import sample_quantiles
+
+    rng = np.random.default_rng(5)
+    for trial in range(1_500):
+        n = int(rng.integers(2, 2_500))
+        kind = trial % 6
+        if kind == 0:
+            x = rng.exponential(1.0, n)
+        elif kind == 1:
+            x = np.round(rng.normal(0.0, 1.0, n), 1) + 0.0  # many ties, no -0.0
+        elif kind == 2:
+            x = np.where(rng.random(n) < 0.6, 0.0, rng.exponential(10.0, n))  # waits: an atom at 0
+        elif kind == 3:
+            x = rng.integers(0, 3, n) * rng.choice([1e-300, 1.0, 1e300])
+        elif kind == 4:
+            x = np.r_[rng.exponential(1.0, n), -np.inf, np.inf][:n]
+        else:
+            x = rng.normal(0.0, 1.0, n)
+            x[rng.integers(0, n)] = rng.choice([np.nan, -0.0])
+        for qs in ([0.5, 0.95, 0.99], [0.001, 0.25, 0.75, 0.999]):
+            fast, ref = sample_quantiles(x, qs, kernels), np.quantile(x, qs)
+            np.testing.assert_array_equal(fast, ref)
+            assert np.array_equal(np.signbit(fast), np.signbit(ref))
+    ranks = np.array([0, 7, 8, 9_999])
+    x = rng.exponential(1.0, 10_000)
+    out = np.empty(ranks.size)
+    assert kernels.order_statistics(x, ranks, out)
+    np.testing.assert_array_equal(out, np.sort(x)[ranks])
+    assert not kernels.order_statistics(np.r_[x, np.nan], ranks, out)

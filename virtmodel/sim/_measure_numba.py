@@ -35,7 +35,7 @@ import numpy as np
 from numba import njit
 
 __all__ = ["group_departures", "window_overlaps", "capped_integral", "binned_parts", "binned_from_parts",
-           "departure_counts", "scratch",
+           "departure_counts", "order_statistics", "scratch",
            "release_workspace", "KEEP_JOBS"]
 
 
@@ -352,3 +352,73 @@ def departure_counts(jobs, depart, edges):
             j = nbins - 1
         counts[j] += 1
     return counts
+
+
+#: the order-statistics kernel bins the values by the top RADIX_BITS bits of their sort key
+RADIX_BITS = 16
+
+
+@njit(cache=True)
+def order_statistics(x, ranks, out):
+    """The values of rank ``ranks`` (ascending, 0-based) of ``x`` in sorted order, into ``out``.
+
+    What ``np.partition(x, ranks)[ranks]`` returns, without copying or reordering ``x``: the
+    k-th smallest value is unique whatever algorithm finds it.  One pass counts the values per
+    bin of the top :data:`RADIX_BITS` bits of their IEEE-754 sort key (the bit pattern with the
+    sign bit flipped for x >= 0 and every bit flipped for x < 0, which orders doubles like
+    ``<``), the counts locate the bin of each rank, a second pass copies the values of those
+    few bins (about 1-2 % of the values each), and ``np.partition`` picks the ranks inside
+    them.  Returns False (``out`` not valid) when ``x`` holds a NaN (the keys do not reproduce
+    its place in numpy's order) or a -0.0 (equal to 0.0, so which of the two numpy's partition
+    leaves at a rank depends on its algorithm); the caller then uses numpy.  Any other equal
+    values have equal bits, so the result does not depend on how the ranks are found.
+    """
+    n = x.size
+    bits = x.view(np.uint64)
+    shift = 64 - RADIX_BITS
+    sign = np.uint64(1) << np.uint64(63)
+    counts = np.zeros(1 << RADIX_BITS, dtype=np.int64)
+    for i in range(n):
+        b = bits[i]
+        if x[i] != x[i] or b == sign:
+            return False
+        key = b ^ sign if b < sign else ~b
+        counts[key >> np.uint64(shift)] += 1
+    nr = ranks.size
+    bin_of = np.empty(nr, dtype=np.int64)
+    below = np.empty(nr, dtype=np.int64)
+    seen = 0
+    b = 0
+    for r in range(nr):
+        while seen + counts[b] <= ranks[r]:
+            seen += counts[b]
+            b += 1
+        bin_of[r] = b
+        below[r] = seen
+    # the distinct bins, a slot for each and its place in one buffer
+    slot = np.full(1 << RADIX_BITS, -1, dtype=np.int8)
+    first = np.empty(nr + 1, dtype=np.int64)
+    nslots = 0
+    total = 0
+    for r in range(nr):
+        if slot[bin_of[r]] < 0:
+            slot[bin_of[r]] = nslots
+            first[nslots] = total
+            total += counts[bin_of[r]]
+            nslots += 1
+    first[nslots] = total
+    buf = np.empty(total)
+    fill = first[:nslots].copy()
+    for i in range(n):
+        b = bits[i]
+        key = b ^ sign if b < sign else ~b
+        k = slot[key >> np.uint64(shift)]
+        if k >= 0:
+            buf[fill[k]] = x[i]
+            fill[k] += 1
+    for r in range(nr):
+        k = slot[bin_of[r]]
+        part = buf[first[k]:first[k + 1]]
+        j = ranks[r] - below[r]
+        out[r] = np.partition(part, j)[j]
+    return True

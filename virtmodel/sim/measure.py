@@ -155,7 +155,7 @@ def measure(rec, t0: float, t1: float, names, pcpus: int, losses=False, batches:
         v["mean_wait", group] = float(wait.mean())
         v["mean_response", group] = float(resp.mean())
         # p50/p95/p99 of wait and response of the jobs served (sim/percentiles.py)
-        quantiles, batch_quantiles = percentiles(wait, resp, batches)
+        quantiles, batch_quantiles = percentiles(wait, resp, batches, fast)
         v.update({(k, group): x for k, x in quantiles.items()})
         out.batches.update({(k, group): x for k, x in batch_quantiles.items()})
         if fast is not None:

@@ -230,8 +230,10 @@ class CompiledEngine:
             if not math.isfinite(target):
                 target = n * 2
             self._draw(target)
+        # views, not copies: nothing writes into Records, and a stream's arrays are replaced
+        # (never written) when more is drawn
         return Records(
-            arrival=arr_t[:jobs].copy(), vm=arr_vm[:jobs].copy(), size=size[:jobs].copy(),
+            arrival=arr_t[:jobs], vm=arr_vm[:jobs], size=size[:jobs],
             start=start[:jobs], depart=depart[:jobs], blocked=blocked[:jobs], order=order[:departed],
             now=float(now), occupied=None if occupied is None else occupied[:jobs],
         )

@@ -49,6 +49,9 @@ STOP_DEPARTURES, STOP_TIME = 0, 1
 FCFS, PRIORITY, SJF, DELAY_DEPENDENT, VCPU_FCFS = 0, 1, 2, 3, 4
 # preemptive policies
 PREEMPTIVE_PRIORITY, SRPT, PSJF = 0, 1, 2
+#: non-preemptive priority keeps per-VM FIFO lists (a scan over the VMs per pick) up to this
+#: many VMs, a heap of (priority, job) beyond
+PRIORITY_LIST_VMS = 8
 
 _INF = np.inf
 
@@ -155,12 +158,15 @@ def run_whole(arr_t, arr_vm, size, n, covered, c, cap, policy, vm_key, offset, s
     priority a_i + b_i * waited; ``limit``: vCPUs per VM (VCPU_FCFS).
     """
     nvm = vm_key.size
-    # waiting jobs: per-VM FIFO linked lists (FCFS uses list 0) or a heap
+    # waiting jobs: per-VM FIFO linked lists (FCFS uses list 0) or a heap of (key, job).  Priority
+    # with few VMs uses the lists too: each VM's jobs wait in job order, so the smallest
+    # (vm_key, head job) over the VMs is the heap's smallest (key, job), found in O(VMs)
+    use_heap = policy == SJF or (policy == PRIORITY and nvm > PRIORITY_LIST_VMS)
     qhead = np.full(nvm, -1, dtype=np.int64)
     qtail = np.full(nvm, -1, dtype=np.int64)
     qlen = np.zeros(nvm, dtype=np.int64)
     link = np.empty(n, dtype=np.int64)
-    hk = np.empty(n if policy == PRIORITY or policy == SJF else 1)
+    hk = np.empty(n if use_heap else 1)
     hj = np.empty(hk.size, dtype=np.int64)
     hm = 0
     nq = 0
@@ -221,7 +227,7 @@ def run_whole(arr_t, arr_vm, size, n, covered, c, cap, policy, vm_key, offset, s
             in_system += 1
             if policy == FCFS:
                 v = 0
-            elif policy == PRIORITY or policy == SJF:
+            elif use_heap:
                 hm = _heap_push(hk, hj, hm, vm_key[arr_vm[job]] if policy == PRIORITY else size[job], job)
                 nq += 1
                 continue
@@ -280,7 +286,7 @@ def run_whole(arr_t, arr_vm, size, n, covered, c, cap, policy, vm_key, offset, s
                     if qhead[0] < 0:
                         qtail[0] = -1
                     qlen[0] -= 1
-                elif policy == PRIORITY or policy == SJF:
+                elif use_heap:
                     job, hm = _heap_pop(hk, hj, hm)
                 else:
                     best = -1
@@ -293,6 +299,12 @@ def run_whole(arr_t, arr_vm, size, n, covered, c, cap, policy, vm_key, offset, s
                         if policy == DELAY_DEPENDENT:
                             pr = offset[v] + slope[v] * (now - arr_t[head])
                             if best < 0 or pr > best_p or (pr == best_p and head < best_job):
+                                best = v
+                                best_p = pr
+                                best_job = head
+                        elif policy == PRIORITY:
+                            pr = vm_key[v]
+                            if best < 0 or pr < best_p or (pr == best_p and head < best_job):
                                 best = v
                                 best_p = pr
                                 best_job = head
