@@ -20,7 +20,7 @@ from virtmodel.dists import (
     Poisson,
 )
 from virtmodel.errors import InvalidParameter, NoClosedForm
-from virtmodel.overhead import PRESETS, ExitInflated
+from virtmodel.overhead import EXIT_MEASUREMENTS, PRESETS, ExitInflated
 from virtmodel.symbolic import derive
 
 CASES = [
@@ -280,3 +280,61 @@ def test_preset_numbers_are_cited_or_marked_illustrative():
     assert nested.handling == 576 + 576 and "+576" in nested.source
     # Landau, Ben-Yehuda & Gordon, WIOV 2011 (Xeon X5570, KVM 2.6.34): direct cost of an exit 2,000 cycles
     assert shadow.measured == ("world_switch",) and shadow.world_switch == 2_000 and "SplitX" in shadow.source
+
+
+# Each cited exit cost pinned to the figure its source prints (cycles), with the passage or message id that
+# the source string must quote.  (key, cpu word, scope, cycles, before, quoted passage)
+CITED_EXITS = [
+    ("nehalem-ep", "X5570", "world switch", 2_000, None, "2,000 cycles"),
+    ("skylake-sp", "Skylake-SP", "round trip", 1_529, 1_559,
+     "<1584071718-17163-1-git-send-email-wanpengli@tencent.com>"),
+    ("skylake-sp-ipi", "Skylake-SP", "round trip", 3_203, 3_319,
+     "<1567733404-7759-3-git-send-email-wanpengli@tencent.com>"),
+    ("skylake-sp-timer", "Skylake-SP", "round trip", 2_494.75, 3_028.5,
+     "<1588055009-12677-1-git-send-email-wanpengli@tencent.com>"),
+    ("epyc", "EPYC", "world switch", 1_360, None, "lkml.iu.edu/hypermail/linux/kernel/2012.2/00527.html"),
+    ("kvm-2024", "not stated", "round trip", 1_027, 1_018, "<Z1r-Nh0JAQdL_L8n@google.com>"),
+]
+
+
+@pytest.mark.parametrize("key, cpu, scope, cycles, before, quote", CITED_EXITS, ids=[c[0] for c in CITED_EXITS])
+def test_exit_measurements_are_the_published_figures(key, cpu, scope, cycles, before, quote):
+    """Each entry of EXIT_MEASUREMENTS equals the number printed in its source (see the source string):
+    SplitX (WIOV 2011, section 1), the KVM list messages of Wanpeng Li (2019-09-06, 2020-03-13, 2020-04-28;
+    kvm-unit-tests x86/vmexit.c on Skylake-SP), M. Roth's LKML message (2020-12, AMD EPYC) and
+    S. Christopherson's (2024-12)."""
+    m = EXIT_MEASUREMENTS[key]
+    assert (m.cycles, m.before, m.scope) == (cycles, before, scope)
+    assert cpu in m.cpu and quote in m.source
+    if before is not None:  # the figure before the patch is printed in the same passage
+        assert f"{before:g}" in m.source.replace(",", "")
+
+
+def test_the_epyc_world_switch_is_the_preset_one_and_inside_its_four_samples():
+    # M. Roth, LKML 2020-12: post-VMRUN deltas +1376, +1360, +1344, +1344 cycles
+    assert 1_344 <= EXIT_MEASUREMENTS["epyc"].cycles <= 1_376
+    assert EXIT_MEASUREMENTS["epyc"].cycles == PRESETS["hardware", "nested"].world_switch
+
+
+def test_preset_with_a_measured_exit():
+    cache = PRESETS["hardware", "nested"].cache_pollution
+    # a round trip measured from the guest already contains KVM's in-kernel handling
+    skx = vm.Virtualization.preset("hardware", measured_exit="skylake-sp")
+    assert skx.exit_cost.mean * 3e9 == pytest.approx(1_529 + cache, rel=1e-12)
+    # a bare world switch keeps the preset's handling (KVM's 576 + 576 cycles)
+    epyc = vm.Virtualization.preset("hardware", measured_exit="epyc")
+    assert epyc.exit_cost.mean * 3e9 == pytest.approx(1_360 + 1_152 + cache, rel=1e-12)
+    # shadow paging keeps its own handling; explicit cycles still override
+    shadow = vm.Virtualization.preset("hardware", "shadow", measured_exit="nehalem-ep", handling_cycles=100.0)
+    assert shadow.exit_cost.mean * 3e9 == pytest.approx(2_000 + 100 + PRESETS["hardware", "shadow"].cache_pollution)
+    assert skx.exit_rate == PRESETS["hardware", "nested"].exits_per_second
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    (dict(mode="hardware", measured_exit="pentium-4"), "measured_exit must be one of"),
+    (dict(mode="hardware", measured_exit=1360), "measured_exit must be one of"),
+    (dict(mode="full", measured_exit="epyc"), "mode must be 'hardware'"),
+])
+def test_measured_exit_bad_input(kwargs, fragment):
+    with pytest.raises(InvalidParameter, match=fragment):
+        vm.Virtualization.preset(**kwargs)

@@ -35,6 +35,21 @@ Time unit: every preset takes ``seconds_per_unit`` (what one model time unit
 is, in seconds; default 1.0, seconds, as for :class:`~virtmodel.policies.Credit`
 and :class:`~virtmodel.policies.LinuxFair`): exit rates are given per second
 of guest CPU and costs in cycles, and both are converted.
+
+Measured numbers: :data:`EXIT_MEASUREMENTS` lists published exit costs per CPU
+(Nehalem-EP 2,000 cycles direct cost; Skylake-SP VMCALL round trip 1,529-1,559,
+virtual IPI 3,203-3,319, immediate TSC-deadline timer 2,495-3,029; AMD EPYC
+VMRUN round trip 1,344-1,376; a 2024 CPUID round trip of 1,018-1,027 on a CPU
+the message does not name), each with its message id or section, and
+``Virtualization.preset(..., measured_exit=key)`` uses one of them.  What
+remains illustrative, and is labelled so in :data:`PRESETS`: the exit *rates*
+(per second of guest CPU, nested vs shadow paging), the cache-pollution
+(indirect) cost, the handling cost of shadow-paging exits, and every number of
+the binary-translation and paravirtual presets.  Their published sources
+(Adams & Agesen, ASPLOS 2006; Agesen et al., "Software techniques for avoiding
+hardware virtualization exits", USENIX ATC 2012; the exit-rate tables of ELI,
+Gordon et al., ASPLOS 2012, and SplitX's Table 1 of indirect costs) could not be
+read beyond their first page here.
 """
 
 from __future__ import annotations
@@ -56,7 +71,8 @@ from .dists import (
 )
 from .errors import InvalidParameter, NoClosedForm
 
-__all__ = ["Virtualization", "ExitInflated", "ExitProfile", "MODES", "PAGING", "PRESETS"]
+__all__ = ["Virtualization", "ExitInflated", "ExitProfile", "ExitMeasurement", "EXIT_MEASUREMENTS", "MODES", "PAGING",
+           "PRESETS"]
 
 #: the virtualization techniques :class:`Virtualization` knows
 MODES = ("full", "para", "hardware")
@@ -149,6 +165,77 @@ PRESETS[("para", "nested")] = PRESETS[("para", "shadow")]
 PRESETS[("full", "nested")] = PRESETS[("full", "shadow")]  # a BT VMM virtualizes the MMU in software
 
 _DEFAULT_PAGING = {"full": "shadow", "para": "shadow", "hardware": "nested"}
+
+
+@dataclass(frozen=True)
+class ExitMeasurement:
+    """One published measurement of what a hardware VM exit costs on a named CPU, in cycles.
+
+    Attributes
+    ----------
+    cpu : str
+        The processor, as the source names it.
+    exit : str
+        What was measured (the exit reason and the benchmark).
+    scope : {"world switch", "round trip"}
+        "world switch": the hardware transition alone (guest -> VMM -> guest);
+        "round trip": the transition plus the hypervisor's own in-kernel handling
+        of that exit, as kvm-unit-tests ``x86/vmexit.c`` measures it from the guest.
+    cycles : float
+        The measured cost (after the patch the message is about, where there is one).
+    before : float or None
+        The cost before that patch (the same benchmark, the same machine), or None.
+    source : str
+        Author, list or venue, date, title and message id (or section) of the measurement.
+    """
+
+    cpu: str
+    exit: str
+    scope: str
+    cycles: float
+    before: float | None
+    source: str
+
+
+_KVM_LIST = "kvm@vger.kernel.org (lore.kernel.org/kvm/<message id>)"
+
+#: Published exit costs per CPU and exit type (cycles), for :meth:`Virtualization.preset`'s ``measured_exit``.
+#: Every number is quoted from its source; mirrored messages were read in the public-inbox archive
+#: linux-mailinglist-archives/kvm.vger.kernel.org.0.
+EXIT_MEASUREMENTS = {
+    "nehalem-ep": ExitMeasurement(
+        "Intel Xeon X5570 (Nehalem-EP), 2.93 GHz, KVM of Linux 2.6.34, EPT and VPID", "any exit (direct cost)",
+        "world switch", 2_000.0, None, _SPLITX_2011 + ": 'The direct cost on its own is high: 2,000 cycles'"),
+    "skylake-sp": ExitMeasurement(
+        "Intel Xeon Skylake-SP ('SKX server')", "VMCALL, kvm-unit-tests x86/vmexit.c 'vmcall'", "round trip",
+        1_529.0, 1_559.0,
+        "Wanpeng Li, '[PATCH v2] KVM: VMX: Micro-optimize vmexit time when not exposing PMU', " + _KVM_LIST
+        + ", 2020-03-13, <1584071718-17163-1-git-send-email-wanpengli@tencent.com>: 'vmcall 1559' before, "
+        "'vmcall 1529' after; queued by P. Bonzini, <0776e1d0-f0e0-68ef-a07c-9a4884ea1498@redhat.com>"),
+    "skylake-sp-ipi": ExitMeasurement(
+        "Intel Xeon Skylake-SP ('SKylake server')",
+        "virtual IPI, from the sender's ICR write to the sender receiving the ACK, kvm-unit-tests x86/vmexit.c",
+        "round trip", 3_203.0, 3_319.0,
+        "Wanpeng Li, '[PATCH RESEND 3/5] KVM: LAPIC: Micro optimize IPI latency', " + _KVM_LIST + ", 2019-09-06, "
+        "<1567733404-7759-3-git-send-email-wanpengli@tencent.com>: 'from 3319 cycles to 3203 cycles'"),
+    "skylake-sp-timer": ExitMeasurement(
+        "Intel Xeon Skylake-SP ('SKX Server')",
+        "TSC-deadline timer armed to fire at once, kvm-unit-tests x86/vmexit.c 'tscdeadline_immed', "
+        "without the advance LAPIC timer", "round trip", 2_494.75, 3_028.5,
+        "Wanpeng Li, '[PATCH v4 0/7] KVM: VMX: Tscdeadline timer emulation fastpath', " + _KVM_LIST
+        + ", 2020-04-28, <1588055009-12677-1-git-send-email-wanpengli@tencent.com>: "
+        "'tscdeadline_immed: 3028.5 -> 2494.75'"),
+    "epyc": ExitMeasurement(
+        "AMD EPYC", "VMRUN to #VMEXIT around svm_vcpu_run (no KVM code)", "world switch", 1_360.0, None,
+        _LKML_SVM_2020 + ": +1,376 / +1,360 ('current v2 patch', samples 1 and 2), +1,344 / +1,344 "
+        "('wrgsbase', samples 1 and 2)"),
+    "kvm-2024": ExitMeasurement(
+        "not stated in the message (one vCPU pinned to one pCPU)", "CPUID, kvm-unit-tests x86/vmexit.c 'cpuid'",
+        "round trip", 1_027.0, 1_018.0,
+        "Sean Christopherson, thread '[PATCH v2] KVM: x86: Drop the kvm_has_noapic_vcpu optimization', "
+        + _KVM_LIST + ", 2024-12-09, quoted in <Z1r-Nh0JAQdL_L8n@google.com> (2024-12-12): 'the average "
+        "latency for a CPUID exit goes from 1018 => 1027 cycles'"),
+}
 
 
 @dataclass(frozen=True)
@@ -329,8 +416,8 @@ class Virtualization:
                                    f"got {self.device_work!r}")
 
     @classmethod
-    def preset(cls, mode, paging=None, *, exits_per_second=None, world_switch_cycles=None, handling_cycles=None,
-               cache_pollution_cycles=None, io_exits=None, device_work=None, clock_hz=3.0e9,
+    def preset(cls, mode, paging=None, *, measured_exit=None, exits_per_second=None, world_switch_cycles=None,
+               handling_cycles=None, cache_pollution_cycles=None, io_exits=None, device_work=None, clock_hz=3.0e9,
                seconds_per_unit=1.0) -> Virtualization:
         """Typical settings of ``mode`` and ``paging`` (:data:`PRESETS`), in model time units.
 
@@ -339,6 +426,12 @@ class Virtualization:
         mode : {"full", "para", "hardware"}
         paging : {"shadow", "nested"} or None
             None: nested for "hardware", shadow otherwise.
+        measured_exit : str, optional
+            A key of :data:`EXIT_MEASUREMENTS` ("hardware" mode only): the
+            exit cost measured on that CPU replaces the preset's world switch.
+            A "round trip" measurement already contains the hypervisor's
+            in-kernel handling of that exit, so handling then defaults to 0;
+            a "world switch" measurement keeps the preset's handling.
         exits_per_second : float, optional
             Exits per second of guest CPU; default from :data:`PRESETS`.
         world_switch_cycles, handling_cycles, cache_pollution_cycles : float, optional
@@ -360,6 +453,9 @@ class Virtualization:
         1.002341
         >>> Virtualization.preset("hardware", "nested", seconds_per_unit=1e-3).exit_rate   # per millisecond
         2.0
+        >>> v = Virtualization.preset("hardware", measured_exit="skylake-sp")   # VMCALL round trip, 1,529
+        >>> round(v.exit_cost.mean * 3e9, 6)                  # + 1,000 cycles of cache refill (illustrative)
+        2529.0
         """
         if not isinstance(mode, str) or mode not in MODES:
             raise InvalidParameter(f"mode must be one of {list(MODES)}, got {mode!r}")
@@ -367,13 +463,24 @@ class Virtualization:
         if not isinstance(paging, str) or paging not in PAGING:
             raise InvalidParameter(f"paging must be one of {list(PAGING)}, got {paging!r}")
         p = PRESETS[(mode, paging)]
+        switch, handling = p.world_switch, p.handling
+        if measured_exit is not None:
+            if not isinstance(measured_exit, str) or measured_exit not in EXIT_MEASUREMENTS:
+                raise InvalidParameter(f"measured_exit must be one of {sorted(EXIT_MEASUREMENTS)}, "
+                                       f"got {measured_exit!r}")
+            if mode != "hardware":
+                raise InvalidParameter(f"measured_exit is a hardware (VT-x/AMD-V) exit cost, so mode must be "
+                                       f"'hardware', got mode={mode!r}")
+            m = EXIT_MEASUREMENTS[measured_exit]
+            switch = m.cycles
+            handling = 0.0 if m.scope == "round trip" else handling
 
         def pick(name, given, default):
             return _scalar(nonnegative, name, default if given is None else given)
 
         rate = pick("exits_per_second", exits_per_second, p.exits_per_second)
-        cycles = (pick("world_switch_cycles", world_switch_cycles, p.world_switch)
-                  + pick("handling_cycles", handling_cycles, p.handling)
+        cycles = (pick("world_switch_cycles", world_switch_cycles, switch)
+                  + pick("handling_cycles", handling_cycles, handling)
                   + pick("cache_pollution_cycles", cache_pollution_cycles, p.cache_pollution))
         if not cycles > 0:
             raise InvalidParameter(f"an exit must cost > 0 cycles in total, got {cycles!r}")
