@@ -48,14 +48,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
+from ._lazy import lazy
 from ._validation import nonnegative, positive, positive_int, real_array, scalar
 from .analytic import clock as C
 from .analytic.clock import Oscillator, PathDelay
 from .dists import Deterministic, Distribution
 from .errors import InvalidParameter, NoClosedForm
 from .events import Pause
+
+pd = lazy("pandas")
 
 __all__ = ["ClockScenario", "Deschedule", "HostDeschedule", "NTP", "PTP"]
 

@@ -29,11 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
+from ._lazy import lazy
 from ._validation import positive_int, sequence
 from .dists import Distribution
 from .errors import InvalidParameter
+
+pd = lazy("pandas")
 
 __all__ = ["Flavour", "ClusterTrace", "Cluster"]
 

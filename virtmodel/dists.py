@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from scipy import integrate, special, stats
 
+from ._lazy import lazy
 from ._validation import (
     _fmt,
     as_output,
@@ -45,6 +45,10 @@ from ._validation import (
     real_array,
 )
 from .errors import InvalidParameter
+
+integrate = lazy("scipy.integrate")
+special = lazy("scipy.special")
+stats = lazy("scipy.stats")
 
 __all__ = [
     "Distribution",

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pandas as pd
-
+from ._lazy import lazy
 from ._validation import positive, positive_int, scalar, sequence
 from .dists import Deterministic, Distribution
 from .errors import InvalidParameter, NoClosedForm
+
+pd = lazy("pandas")
 
 __all__ = [
     "BootStorm", "InstallFromServer", "InstallFromMedia", "InstallStorm", "Module", "Component", "HostBringUp",

@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import lazy
 from .._validation import _fmt, nonnegative, real_array
 from ..errors import InvalidParameter
 from ..policies import Credit, ProportionalShare
@@ -370,6 +370,8 @@ def _credit(scenario) -> Prediction:
 # memory tax, and the minimum / maximum / dynamic allocation strategies on one host.
 
 from .._validation import as_output, positive, positive_int  # noqa: E402
+
+pd = lazy("pandas")
 
 __all__ += [  # noqa: PLE0604
     "drf", "kaufman_roberts", "kaufman_roberts_occupancy", "first_fit", "first_fit_decreasing", "best_fit",

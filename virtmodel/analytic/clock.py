@@ -76,10 +76,12 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
 import numpy as np
-from scipy import integrate
 
+from .._lazy import lazy
 from .._validation import as_output, nonnegative, positive, positive_int, real_array, scalar
 from ..errors import InvalidParameter
+
+integrate = lazy("scipy.integrate")
 
 __all__ = [
     "Oscillator",

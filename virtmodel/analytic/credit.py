@@ -16,10 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import lazy
 from .._validation import positive
 from ..errors import InvalidParameter, UnstableSystem
+
+pd = lazy("pandas")
 
 __all__ = ["boost_wakeup_response", "BoostLatency"]
 

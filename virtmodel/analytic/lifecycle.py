@@ -37,11 +37,14 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import integrate, special
 
+from .._lazy import lazy
 from .._validation import as_output, integer_array, positive_int
 from ..dists import Deterministic, Distribution, Empirical, Exponential, Uniform
 from ..errors import InvalidParameter, NoClosedForm
+
+integrate = lazy("scipy.integrate")
+special = lazy("scipy.special")
 
 __all__ = [
     "harmonic",

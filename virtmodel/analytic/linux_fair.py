@@ -29,14 +29,16 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import lazy
 from .._validation import positive
 from ..dists import _GAMMA_ADDENDS, Deterministic, Distribution, Uniform
 from ..errors import InvalidParameter, NoClosedForm
 from ..policies import LinuxFair
 from .allocation import water_fill
 from .solve import Prediction, solves
+
+pd = lazy("pandas")
 
 __all__ = ["fair_shares", "throttled_response", "mean_throttled_response", "throttling_delay_bound",
            "period_demand_exceeds_quota"]

@@ -27,10 +27,12 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
-from scipy.special import gammaln, logsumexp, xlogy
 
+from .._lazy import lazy
 from .._validation import as_output, integer_array, positive
 from ..errors import InvalidParameter, UnstableSystem
+
+special = lazy("scipy.special")
 
 __all__ = [
     "erlang_b",
@@ -66,7 +68,7 @@ def _fmt(arr, where=None) -> str:
 
 
 def _erlang_b_scalar(c: int, a: float) -> float:
-    if c >= a + 1 and xlogy(c, a) - a - gammaln(c + 1) < _LOG_UNDERFLOW:
+    if c >= a + 1 and special.xlogy(c, a) - a - special.gammaln(c + 1) < _LOG_UNDERFLOW:
         return 0.0
     top = min(c, math.floor(a))
     k0 = max(top - (math.ceil(math.sqrt(2 * _TRUNCATION * a)) + 1), 0)
@@ -87,7 +89,7 @@ def _erlang_b_array(c: np.ndarray, a: np.ndarray) -> np.ndarray:
         return np.full(shape, _erlang_b_scalar(int(c[0]), float(a[0])))
     out = np.zeros(c.size)
     # B <= 2 pmf(c; a) when c >= a + 1 (then P(X <= c) >= 1/2 for X ~ Poisson(a)): such B are 0.
-    zero = (c >= a + 1) & (xlogy(c, a) - a - gammaln(c + 1) < _LOG_UNDERFLOW)
+    zero = (c >= a + 1) & (special.xlogy(c, a) - a - special.gammaln(c + 1) < _LOG_UNDERFLOW)
     todo = np.flatnonzero(~zero)
     if todo.size:
         cc, aa = c[todo], a[todo]
@@ -588,7 +590,7 @@ class MMcK(_QueueModel):
         lam, mu, c, cap = np.broadcast_arrays(lam, mu, c, cap)
         n = np.arange(int(cap.max()) + 1 if cap.size else 1)
         log_w = self._log_weight(n, lam[..., None], mu[..., None], c[..., None], cap[..., None])
-        log_z = logsumexp(log_w, axis=-1)
+        log_z = special.logsumexp(log_w, axis=-1)
         p = np.exp(log_w - log_z[..., None])
         blocking = np.exp(self._log_weight(cap, lam, mu, c, cap) - log_z)
         queue_length = np.sum(np.maximum(n - c[..., None], 0) * p, axis=-1)
@@ -608,7 +610,7 @@ class MMcK(_QueueModel):
         """Unnormalised log p_n of the birth-death chain (-inf outside 0..K)."""
         log_a = np.log(lam / mu)
         m = np.minimum(n, c)
-        log_w = m * log_a - gammaln(m + 1) + np.maximum(n - c, 0) * (log_a - np.log(c))
+        log_w = m * log_a - special.gammaln(m + 1) + np.maximum(n - c, 0) * (log_a - np.log(c))
         return np.where(n <= cap, log_w, -np.inf)
 
     @property

@@ -58,8 +58,8 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from scipy import integrate
 
+from .._lazy import lazy
 from .._validation import _fmt, as_output, nonnegative, positive
 from ..dists import (
     Deterministic,
@@ -70,6 +70,8 @@ from ..dists import (
 )
 from ..errors import InvalidParameter, NoClosedForm, UnstableSystem
 from .queues import MMc, erlang_c
+
+integrate = lazy("scipy.integrate")
 
 __all__ = [
     "MG1Priority",

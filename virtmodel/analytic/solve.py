@@ -28,8 +28,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-import pandas as pd
-
+from .._lazy import lazy
 from .._registry import registrar
 from ..dists import Exponential
 from ..errors import InvalidParameter, NoClosedForm, UnstableSystem
@@ -613,6 +612,8 @@ from ..policies import (  # noqa: E402 - the FCFS part above stays as it was
     RoundRobin,
 )
 from . import scheduling  # noqa: E402
+
+pd = lazy("pandas")
 
 _SCHEDULING_SOURCE = {
     "SJF": "Kleinrock, Queueing Systems II (1976), §3.6 (Cobham's formula per job size); "

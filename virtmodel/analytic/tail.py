@@ -56,8 +56,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special
 
+from .._lazy import lazy
 from .._validation import as_output, nonnegative, positive
 from ..dists import (
     Deterministic,
@@ -70,6 +70,9 @@ from ..dists import (
     Uniform,
 )
 from ..errors import InvalidParameter, NoClosedForm, UnstableSystem
+
+optimize = lazy("scipy.optimize")
+special = lazy("scipy.special")
 
 __all__ = [
     "PERCENTILES",
@@ -274,7 +277,7 @@ def _euler_weights(order: int):
     xi[1:m + 1] = 1.0
     xi[2 * m] = 2.0 ** (-m)
     for k in range(1, m):
-        xi[2 * m - k] = xi[2 * m - k + 1] + 2.0 ** (-m) * special.comb(m, k, exact=False)
+        xi[2 * m - k] = xi[2 * m - k + 1] + 2.0 ** (-m) * math.comb(m, k)
     k = np.arange(2 * m + 1)
     eta = (-1.0) ** k * xi
     beta = m * math.log(10.0) / 3.0 + 1j * math.pi * k

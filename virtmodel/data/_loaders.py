@@ -21,11 +21,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import lazy
 from ..errors import InvalidParameter
 from ._errors import CorruptDataFile
 from ._registry import Dataset
+
+pd = lazy("pandas")
 
 __all__ = ["LOADERS", "OPTIONS", "check_options", "exact_offset_delay", "decimal_to_ns"]
 
@@ -57,8 +59,8 @@ def check_options(name: str, options: dict) -> None:
             raise InvalidParameter(f"vms must be a non-empty list of integers 1..50, got {options['vms']!r}")
 
 
-_READ_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, TypeError, KeyError, OSError,
-                EOFError, zlib.error, UnicodeDecodeError, IndexError)
+#: with pandas' ParserError and EmptyDataError, added where a file is read (pandas is loaded lazily)
+_READ_ERRORS = (ValueError, TypeError, KeyError, OSError, EOFError, zlib.error, UnicodeDecodeError, IndexError)
 
 
 class _reading:
@@ -71,7 +73,8 @@ class _reading:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None and issubclass(exc_type, _READ_ERRORS) and not issubclass(exc_type, CorruptDataFile):
+        read_errors = (*_READ_ERRORS, pd.errors.ParserError, pd.errors.EmptyDataError)
+        if exc_type is not None and issubclass(exc_type, read_errors) and not issubclass(exc_type, CorruptDataFile):
             raise CorruptDataFile(
                 f"{self.path}: cannot be read as dataset {self.dataset.name!r} ({exc_type.__name__}: {exc}); "
                 f"the file is corrupt or not the published version: delete it and run "

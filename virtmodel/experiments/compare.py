@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import lazy
 from ..analytic.solve import predict
 from ..sim.run import simulate
+
+pd = lazy("pandas")
 
 __all__ = ["compare", "COLUMNS"]
 

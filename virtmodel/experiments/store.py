@@ -47,9 +47,11 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import lazy
 from ..errors import VirtmodelError
+
+pd = lazy("pandas")
 
 __all__ = ["Store", "load", "read_definition", "definition_hash", "RESULT_COLUMNS"]
 

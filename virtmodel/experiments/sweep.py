@@ -81,12 +81,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 from tqdm.auto import tqdm
 
+from .._lazy import lazy
 from .._validation import nonnegative_int, positive_int
 from ..errors import InvalidParameter, NoClosedForm, VirtmodelError, VirtmodelWarning
 from .store import RESULT_COLUMNS, Store, assemble, normalise_body
+
+pd = lazy("pandas")
 
 
 def _version() -> str:

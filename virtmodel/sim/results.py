@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pandas as pd
-
+from .._lazy import lazy
 from ..errors import InvalidParameter
 from . import stats
+
+pd = lazy("pandas")
 
 __all__ = ["SimResult"]
 

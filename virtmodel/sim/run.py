@@ -25,9 +25,9 @@ import math
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
-import pandas as pd
 from tqdm.auto import tqdm
 
+from .._lazy import lazy
 from .._validation import nonnegative, positive, positive_int, probability
 from ..errors import InvalidParameter
 from ..scenario import Scenario
@@ -38,6 +38,8 @@ from .percentiles import PERCENTILES
 from .results import SimResult
 from .trust import warn_if_untrusted
 from .vmm import Hypervisor
+
+pd = lazy("pandas")
 
 __all__ = ["simulate", "run_replication", "resolve_engine"]
 

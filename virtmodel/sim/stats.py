@@ -37,10 +37,12 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as _sps
 
+from .._lazy import lazy
 from .._validation import as_output, nonnegative, positive_int, probability, real_array
 from ..errors import InvalidParameter
+
+_sps = lazy("scipy.stats")
 
 __all__ = [
     "Interval",
