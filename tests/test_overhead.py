@@ -20,7 +20,7 @@ from virtmodel.dists import (
     Poisson,
 )
 from virtmodel.errors import InvalidParameter, NoClosedForm
-from virtmodel.overhead import EXIT_MEASUREMENTS, PRESETS, ExitInflated
+from virtmodel.overhead import EXIT_MEASUREMENTS, PRESETS, ExitInflated, ExitMeasurement
 from virtmodel.symbolic import derive
 
 CASES = [
@@ -338,3 +338,16 @@ def test_preset_with_a_measured_exit():
 def test_measured_exit_bad_input(kwargs, fragment):
     with pytest.raises(InvalidParameter, match=fragment):
         vm.Virtualization.preset(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    (dict(scope="vmexit"), "scope must be"),
+    (dict(cycles=0.0), "cycles"),
+    (dict(before=-5.0), "before"),
+    (dict(source=""), "source must be a non-empty string"),
+])
+def test_exit_measurement_bad_input(kwargs, fragment):
+    good = dict(cpu="c", exit="e", scope="round trip", cycles=1_000.0, before=None, source="s")
+    ExitMeasurement(**good)
+    with pytest.raises(InvalidParameter, match=fragment):
+        ExitMeasurement(**{**good, **kwargs})

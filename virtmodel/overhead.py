@@ -196,6 +196,16 @@ class ExitMeasurement:
     before: float | None
     source: str
 
+    def __post_init__(self):
+        if self.scope not in ("world switch", "round trip"):
+            raise InvalidParameter(f"scope must be 'world switch' or 'round trip', got {self.scope!r}")
+        object.__setattr__(self, "cycles", _scalar(positive, "cycles", self.cycles))
+        if self.before is not None:
+            object.__setattr__(self, "before", _scalar(positive, "before", self.before))
+        for name in ("cpu", "exit", "source"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise InvalidParameter(f"{name} must be a non-empty string, got {getattr(self, name)!r}")
+
 
 _KVM_LIST = "kvm@vger.kernel.org (lore.kernel.org/kvm/<message id>)"
 
