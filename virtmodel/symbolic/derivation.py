@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -53,8 +54,33 @@ def symbol(name: str, latex_name: str | None = None, **assumptions) -> sympy.Sym
 
 
 def latex(expr) -> str:
-    """``sympy.latex`` with the LaTeX names registered by :func:`symbol`."""
-    return sympy.latex(expr, symbol_names=_LATEX_NAMES)
+    """``sympy.latex`` with the LaTeX names registered by :func:`symbol`.
+
+    A symbol made with a plain ``sympy.Symbol`` whose name is an expectation
+    (``"E[S_i^2]"``) or a subscripted function value (``"f_1(1,2)"``) is
+    spelled :math:`\\mathbb{E}[S_{i}^{2}]`, :math:`f_{1}(1,2)`; sympy's own
+    printer would split such a name at ``_`` and ``^`` and print
+    ``E[S^{2]}_{i}``.
+    """
+    names = dict(_LATEX_NAMES)
+    for sym in sympy.sympify(expr).atoms(sympy.Symbol):
+        if sym not in names:
+            spelled = _symbol_name_latex(sym.name)
+            if spelled is not None:
+                names[sym] = spelled
+    return sympy.latex(expr, symbol_names=names)
+
+
+def _symbol_name_latex(name: str) -> str | None:
+    """LaTeX for a symbol name that sympy's printer would garble, else None (sympy's spelling is fine)."""
+    expectation = re.fullmatch(r"E\[(.+)\]", name)
+    if expectation:
+        inner = expectation.group(1)
+        return r"\mathbb{E}[" + (_symbol_name_latex(inner) or sympy.latex(sympy.Symbol(inner))) + "]"
+    applied = re.fullmatch(r"([A-Za-z]+_[A-Za-z0-9]+)\(([^()]*)\)", name)
+    if applied:
+        return sympy.latex(sympy.Symbol(applied.group(1))) + "(" + applied.group(2) + ")"
+    return None
 
 
 # ---------------------------------------------------------------------------
@@ -250,7 +276,7 @@ class Derivation:
         else:
 
             def text(t):
-                return rf"& \text{{{_escape(t, 'aligned')}}} \\"
+                return "& " + _escape(t, "aligned") + r" \\"
 
         lines = []
         for step in self.steps:
@@ -322,27 +348,58 @@ class Derivation:
         return self.lambdify()(**params)
 
 
-_LATEX_TEXT_ESCAPES = {
+# Escapes that mean the character itself in LaTeX text mode and in math mode alike.
+_ESCAPED = {"{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_"}
+# Plain text in LaTeX text mode (\intertext): the other characters with a meaning there, and the
+# ASCII spellings of arrows and inequalities.
+_TEXT_MODE = {
+    **_ESCAPED,
     "\\": r"\textbackslash{}",
-    "{": r"\{",
-    "}": r"\}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
     "^": r"\textasciicircum{}",
     "~": r"\textasciitilde{}",
     "<": r"\textless{}",
     ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+    "->": r"$\to$",
+    "<=": r"$\le$",
+    ">=": r"$\ge$",
 }
+# The same characters in math mode.  MathJax shows the inside of \text{...} literally (no
+# macros), so the "aligned" form leaves them out of \text{} and sets them in math mode
+# between \text{} runs, which LaTeX and MathJax read the same way.
+_MATH_MODE = {
+    **_ESCAPED,
+    "\\": r"\backslash",
+    "^": r"\hat{}",
+    "~": r"\sim",
+    "<": "<",
+    ">": ">",
+    "|": r"\vert",
+    "->": r"\to",
+    "<=": r"\le",
+    ">=": r"\ge",
+}
+_SPECIAL_TEXT = re.compile(r"->|<=|>=|[\\{}&%$#_^~<>|]")
 
 
 def _escape(text: str, environment: str = "align*") -> str:
-    """Escape plain text for ``\\intertext`` (LaTeX) or ``\\text`` (MathJax, which shows text literally)."""
-    if environment == "aligned":
-        return "".join({"{": r"\{", "}": r"\}", "\\": " "}.get(ch, ch) for ch in text)
-    return "".join(_LATEX_TEXT_ESCAPES.get(ch, ch) for ch in text)
+    """Plain text as LaTeX: for ``\\intertext`` (text mode) or, for ``"aligned"``, as ``\\text{}`` runs.
+
+    The ``"aligned"`` form is valid LaTeX and renders the same under MathJax:
+    ``"the L_q customers"`` becomes ``\\text{the L} \\_ \\text{q customers}``.
+    """
+    if environment == "align*":
+        return _SPECIAL_TEXT.sub(lambda m: _TEXT_MODE[m.group()], text)
+    parts = []
+    position = 0
+    for match in _SPECIAL_TEXT.finditer(text):
+        if match.start() > position:
+            parts.append(r"\text{" + text[position : match.start()] + "}")
+        parts.append(_MATH_MODE[match.group()])
+        position = match.end()
+    if position < len(text) or not parts:
+        parts.append(r"\text{" + text[position:] + "}")
+    return " ".join(parts)
 
 
 def _align_line(expr) -> str:
