@@ -90,12 +90,15 @@ class NetworkHost:
     Parameters
     ----------
     name : str
-    vswitch_bandwidth : float
+    vswitch_bandwidth : float or None
         Rate at which the virtual switch copies packet bytes (size units per
-        time unit), > 0.
-    nic_bandwidth : float
+        time unit), > 0.  None: the VMs bypass the vswitch (SR-IOV
+        pass-through: a virtual function of the NIC per VM), so traffic
+        between hosts skips it and traffic within the host is not allowed.
+    nic_bandwidth : float or None
         Rate of the NIC's transmit path and, separately, of its receive path
-        (full duplex), > 0.
+        (full duplex), > 0.  None: the NIC is not modelled as a queue (never
+        the bottleneck).
     vswitch_overhead, nic_overhead : float, default 0
         Fixed cost per packet (time units), >= 0.
 
@@ -106,15 +109,16 @@ class NetworkHost:
     """
 
     name: str
-    vswitch_bandwidth: float
-    nic_bandwidth: float
+    vswitch_bandwidth: float | None
+    nic_bandwidth: float | None
     vswitch_overhead: float = 0.0
     nic_overhead: float = 0.0
 
     def __post_init__(self):
         _name("name", self.name)
         for p in ("vswitch_bandwidth", "nic_bandwidth"):
-            object.__setattr__(self, p, scalar(positive, f"NetworkHost({self.name!r}).{p}", getattr(self, p)))
+            if getattr(self, p) is not None:
+                object.__setattr__(self, p, scalar(positive, f"NetworkHost({self.name!r}).{p}", getattr(self, p)))
         for p in ("vswitch_overhead", "nic_overhead"):
             object.__setattr__(self, p, scalar(nonnegative, f"NetworkHost({self.name!r}).{p}", getattr(self, p)))
 
@@ -490,18 +494,26 @@ class NetworkScenario:
     def _build_path(self, src_host, dst_host):
         """[(station, latency after it)] for a packet from ``src_host`` to ``dst_host``."""
         topo = self.topology
-        vs_src = topo.host(src_host)
-        path = [(Station(f"vswitch:{src_host}", vs_src.vswitch_bandwidth, vs_src.vswitch_overhead), 0.0)]
+        src, dst = topo.host(src_host), topo.host(dst_host)
+
+        def vswitch(h):
+            return [] if h.vswitch_bandwidth is None else [
+                (Station(f"vswitch:{h.name}", h.vswitch_bandwidth, h.vswitch_overhead), 0.0)]
+
+        def nic(h, way):
+            return [] if h.nic_bandwidth is None else [
+                (Station(f"nic_{way}:{h.name}", h.nic_bandwidth, h.nic_overhead), 0.0)]
+
         if src_host == dst_host:
-            return tuple(path)
-        vs_dst = topo.host(dst_host)
-        path.append((Station(f"nic_tx:{src_host}", vs_src.nic_bandwidth, vs_src.nic_overhead), 0.0))
+            if src.vswitch_bandwidth is None:
+                raise InvalidParameter(f"NetworkHost({src_host!r}).vswitch_bandwidth must be set for traffic "
+                                       "between two VMs on that host, got None")
+            return tuple(vswitch(src))
+        links = []
         for a, b in topo.route(src_host, dst_host):
             lk = topo.link(a, b)
-            path.append((Station(f"link:{a}->{b}", lk.bandwidth, lk.overhead), lk.latency))
-        path.append((Station(f"nic_rx:{dst_host}", vs_dst.nic_bandwidth, vs_dst.nic_overhead), 0.0))
-        path.append((Station(f"vswitch:{dst_host}", vs_dst.vswitch_bandwidth, vs_dst.vswitch_overhead), 0.0))
-        return tuple(path)
+            links.append((Station(f"link:{a}->{b}", lk.bandwidth, lk.overhead), lk.latency))
+        return tuple(vswitch(src) + nic(src, "tx") + links + nic(dst, "rx") + vswitch(dst))
 
     def path(self, flow: str) -> list[str]:
         """Names of the stations flow ``flow`` visits, in order."""

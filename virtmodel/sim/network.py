@@ -6,7 +6,7 @@ times at it, sorted, by Lindley's recursion
 :math:`D_k = \\max(A_k, D_{k-1}) + S_k` -- no other state matters.  Two
 engines use that:
 
-* ``"events"`` (the reference): one heap of pending arrivals, processed in
+* ``"events"`` (the reference, and ``"compiled"``, the same loop in numba): one heap of pending arrivals, processed in
   global time order; a packet's departure is fixed the moment it arrives
   (nothing arriving later can overtake it at an FCFS station).  Exact for
   any routes, including station graphs with cycles (a host's vswitch
@@ -41,9 +41,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .compiled.kernels import _heap_pop, _heap_push, jit
 from .streams import BLOCK, _entropy
 
-__all__ = ["NetworkRun", "simulate_network", "network_metrics", "acyclic_order"]
+__all__ = ["NetworkRun", "simulate_network", "network_metrics", "acyclic_order", "ENGINES"]
 
 #: arrivals are generated this share beyond the horizon (edge effect at the end of the window)
 _OVERRUN = 0.02
@@ -122,24 +123,27 @@ def _packets(scenario, seed, replication, until):
     return flow_sorted, arrival[order], hops, offset, station, service, latency
 
 
-def _events(arrival, hops, offset, station, service, latency, n_stations):
-    """The reference engine: arrivals in global time order from one heap; returns (start, depart) per visit."""
+def _events(arrival, offset, last, station, service, latency, n_stations):
+    """The reference engine: arrivals in global time order from one heap; returns (start, depart) per visit.
+
+    A pending arrival is (time, visit index); visits are numbered packet by
+    packet in path order, so ties go to the lower packet, as in every engine.
+    """
     n = len(arrival)
     start = [0.0] * len(service)
     depart = [0.0] * len(service)
     free = [0.0] * n_stations
-    arr, off, nh = arrival.tolist(), offset.tolist(), hops.tolist()
+    arr, off, end_of = arrival.tolist(), offset.tolist(), last.tolist()
     st, svc, lat = station.tolist(), service.tolist(), latency.tolist()
     heap: list = []
     pop, push = heapq.heappop, heapq.heappush
     k = 0
     while k < n or heap:
-        if heap and (k >= n or heap[0] < (arr[k], k, 0)):
-            t, p, h = pop(heap)
+        if heap and (k >= n or heap[0] < (arr[k], off[k])):
+            t, v = pop(heap)
         else:
-            t, p, h = arr[k], k, 0
+            t, v = arr[k], off[k]
             k += 1
-        v = off[p] + h
         s = st[v]
         b = free[s]
         begin = t if t > b else b
@@ -147,9 +151,40 @@ def _events(arrival, hops, offset, station, service, latency, n_stations):
         free[s] = end
         start[v] = begin
         depart[v] = end
-        if h + 1 < nh[p]:
-            push(heap, (end + lat[v], p, h + 1))
+        if not end_of[v]:
+            push(heap, (end + lat[v], v + 1))
     return np.array(start), np.array(depart)
+
+
+@jit
+def _events_compiled(arrival, offset, last, station, service, latency, n_stations):  # pragma: no cover (numba)
+    """:func:`_events` compiled with numba: the same heap order, the same floating-point operations."""
+    n = arrival.size
+    start = np.empty(service.size)
+    depart = np.empty(service.size)
+    free = np.zeros(n_stations)
+    hk = np.empty(n)
+    hj = np.empty(n, dtype=np.int64)
+    m = 0
+    k = 0
+    while k < n or m > 0:
+        if m > 0 and (k >= n or hk[0] < arrival[k] or (hk[0] == arrival[k] and hj[0] < offset[k])):
+            t = hk[0]
+            v, m = _heap_pop(hk, hj, m)
+        else:
+            t = arrival[k]
+            v = offset[k]
+            k += 1
+        s = station[v]
+        b = free[s]
+        begin = t if t > b else b
+        end = begin + service[v]
+        free[s] = end
+        start[v] = begin
+        depart[v] = end
+        if not last[v]:
+            m = _heap_push(hk, hj, m, end + latency[v], v + 1)
+    return start, depart
 
 
 def acyclic_order(scenario):
@@ -175,11 +210,12 @@ def acyclic_order(scenario):
     return order if len(order) == len(stations) else None
 
 
-def _vector(arrival, hops, offset, station, service, latency, order):
-    """Station by station in topological order, Lindley's recursion vectorised; returns (start, depart)."""
-    packet = np.repeat(np.arange(len(arrival)), hops)
-    first = np.zeros(len(service), dtype=bool)
-    first[offset] = True
+def _vector(arrival, offset, last, station, service, latency, order):
+    """Station by station in topological order, Lindley's recursion vectorised; returns (start, depart).
+
+    Visits are numbered packet by packet, so sorting a station's visits by
+    (arrival time, visit index) is the events engines' tie rule.
+    """
     arrive = np.full(len(service), np.nan)
     arrive[offset] = arrival
     start = np.empty(len(service))
@@ -187,48 +223,56 @@ def _vector(arrival, hops, offset, station, service, latency, order):
     for j in order:
         visits = np.flatnonzero(station == j)
         a = arrive[visits]
-        srt = np.lexsort((packet[visits], a))
+        srt = np.lexsort((visits, a))
         visits, a = visits[srt], a[srt]
         s = service[visits]
         cum = np.cumsum(s)
         d = cum + np.maximum.accumulate(a - (cum - s))
         start[visits] = d - s
         depart[visits] = d
-        nxt = visits + 1
-        has_next = nxt < len(service)
-        has_next[has_next] &= ~first[nxt[has_next]]
-        arrive[nxt[has_next]] = d[has_next] + latency[visits[has_next]]
+        more = ~last[visits]
+        arrive[visits[more] + 1] = d[more] + latency[visits[more]]
     return start, depart
+
+
+ENGINES = ("auto", "events", "compiled", "vector")
 
 
 def simulate_network(scenario, seed, replication, engine: str = "auto") -> NetworkRun:
     """One replication of ``scenario`` (a :class:`~virtmodel.network.NetworkScenario`).
 
-    ``engine``: ``"events"``, ``"vector"`` (acyclic station graphs only) or
-    ``"auto"`` (vector where the graph is acyclic).
+    ``engine``: ``"events"`` (the reference, pure Python), ``"compiled"``
+    (the same event loop in numba), ``"vector"`` (acyclic station graphs
+    only) or ``"auto"`` (vector where the station graph is acyclic, compiled
+    otherwise).  All give the same packets, order and times.
     """
     from ..errors import InvalidParameter
 
-    if engine not in ("auto", "events", "vector"):
-        raise InvalidParameter(f"engine must be 'auto', 'events' or 'vector', got {engine!r}")
+    if engine not in ENGINES:
+        raise InvalidParameter(f"engine must be one of {list(ENGINES)}, got {engine!r}")
     total = sum(f.rate for f in scenario.flows)
     horizon = scenario.packets / total
     flow, arrival, hops, offset, station, service, latency = _packets(scenario, seed, replication,
                                                                       horizon * (1 + _OVERRUN))
     n_st = len(scenario.stations())
-    order = acyclic_order(scenario) if engine != "events" else None
+    last_visit = offset + hops - 1
+    is_last = np.zeros(len(service), dtype=np.bool_)
+    is_last[last_visit] = True
+    order = acyclic_order(scenario) if engine in ("auto", "vector") else None
     if engine == "vector" and order is None:
         raise InvalidParameter("engine 'vector' needs an acyclic station graph; this scenario's has a cycle "
-                               "(use 'events')")
+                               "(use 'events' or 'compiled')")
     if order is not None:
-        start, depart = _vector(arrival, hops, offset, station, service, latency, order)
+        start, depart = _vector(arrival, offset, is_last, station, service, latency, order)
         used = "vector"
-    else:
-        start, depart = _events(arrival, hops, offset, station, service, latency, n_st)
+    elif engine == "events":
+        start, depart = _events(arrival, offset, is_last, station, service, latency, n_st)
         used = "events"
-    last = offset + hops - 1
-    return NetworkRun(horizon, scenario.warmup * horizon, flow, arrival, depart[last] + latency[last], offset,
-                      station, service, latency, start, depart, used)
+    else:
+        start, depart = _events_compiled(arrival, offset.astype(np.int64), is_last, station, service, latency, n_st)
+        used = "compiled"
+    return NetworkRun(horizon, scenario.warmup * horizon, flow, arrival, depart[last_visit] + latency[last_visit],
+                      offset, station, service, latency, start, depart, used)
 
 
 def _overlap(lo, hi, a, b):
