@@ -13,6 +13,7 @@ from . import (
     allocation,  # noqa: F401  (registers the allocation derivations: Kaufman-Roberts, DRF, idle memory tax)
     clock,  # noqa: F401  (registers the guest-clock derivations: NTP on-wire, Allan, holdover, lost ticks)
     lifecycle,  # noqa: F401  (registers the boot-storm derivations)
+    network,  # noqa: F401  (registers the VM-network derivations: Jackson tandem, sojourn CDF, sync asymmetry)
     overhead,  # noqa: F401  (registers the virtualization-overhead derivations)
     polling,  # noqa: F401  (registers the polling derivations)
     queues,  # noqa: F401  (registers the queueing derivations)
