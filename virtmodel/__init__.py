@@ -9,13 +9,14 @@
 
 __version__ = "0.1.0"
 
-from . import analytic, areas, data, dists, errors, events, policies  # noqa: F401  (areas registers the plug-ins)
+from . import analytic, areas, data, dists, errors, events, io, policies  # noqa: F401  (areas registers the plug-ins)
 from .analytic.solve import Prediction, predict
 from .clock import ClockScenario
 from .cluster import Cluster, ClusterTrace, Flavour
 from .errors import InvalidParameter, LifecycleError, NoClosedForm, UnstableSystem, VirtmodelError, VirtmodelWarning
 from .experiments.compare import compare
 from .experiments.sweep import sweep
+from .io import Device, IOPath, IOScenario, IOStream, IOVM, TokenBucket
 from .lifecycle import (
     BootStorm,
     Component,
@@ -63,6 +64,7 @@ __all__ = [
     "Virtualization", "BootStorm", "ClockScenario",
     "HostBringUp", "Module", "Component", "InstallFromServer", "InstallFromMedia", "InstallStorm", "Provisioning",
     "Cluster", "ClusterTrace", "Flavour",
+    "IOScenario", "IOVM", "IOStream", "Device", "IOPath", "TokenBucket", "io",
     "NetworkScenario", "Topology", "NetworkHost", "Link", "Flow",
     "data",
 ]

@@ -12,6 +12,7 @@ from . import (
     abandonment,  # noqa: F401  (registers the Erlang-A derivation)
     allocation,  # noqa: F401  (registers the allocation derivations: Kaufman-Roberts, DRF, idle memory tax)
     clock,  # noqa: F401  (registers the guest-clock derivations: NTP on-wire, Allan, holdover, lost ticks)
+    io,  # noqa: F401  (registers the shared I/O device derivations: request times, FCFS, partitions, GPS)
     lifecycle,  # noqa: F401  (registers the boot-storm derivations)
     network,  # noqa: F401  (registers the VM-network derivations: Jackson tandem, sojourn CDF, sync asymmetry)
     overhead,  # noqa: F401  (registers the virtualization-overhead derivations)
