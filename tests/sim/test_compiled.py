@@ -272,6 +272,49 @@ def test_streaming_result_and_refusals():
         simulate_streaming(two, customers=1_000)
 
 
+@pytest.mark.parametrize("replications,warmup", [(3, "mser5"), (1, "mser5"), (2, 0.2)])
+def test_simulate_without_records_equals_records(replications, warmup):
+    """vm.simulate(records=False) removes the same warm-up as the per-job path (the ensemble MSER-5
+    of the pilots for R >= 2, from a running sum; the run's own MSER-5 for R = 1; a fraction), keeps
+    the same window and gives the same point estimates (1e-9 relative) and, with R >= 2, the same
+    intervals; only the percentiles are missing.  Workers do not change it."""
+    sc = vm.Scenario(1, [vm.VM("a", Exponential(0.85), HyperExponential.balanced(1.0, 4.0))])
+    kw = dict(customers=12_000, replications=replications, seed=9, warmup=warmup)
+    full = vm.simulate(sc, **kw)
+    bounded = vm.simulate(sc, records=False, **kw)
+    assert bounded.engine == "compiled" and bounded.method == full.method
+    cols = ["warmup_removed", "window_start", "window_end", "departures"]
+    np.testing.assert_allclose(bounded.diagnostics[cols].to_numpy(float), full.diagnostics[cols].to_numpy(float),
+                               rtol=1e-12)
+    if replications >= 2 and warmup == "mser5":
+        assert bounded.diagnostics["warmup_removed"].iloc[0] > 0  # the ensemble truncation is exercised
+    a, b = full.summary.set_index(["metric", "group"]), bounded.summary.set_index(["metric", "group"])
+    missing = set(a.index) - set(b.index)
+    assert missing and all(metric[:3] in ("p50", "p95", "p99") for metric, _ in missing), missing
+    assert set(b.index) <= set(a.index)
+    np.testing.assert_allclose(b["mean"], a.loc[b.index, "mean"], rtol=1e-9)
+    if replications >= 2:
+        np.testing.assert_allclose(b[["ci_low", "ci_high"]], a.loc[b.index, ["ci_low", "ci_high"]], rtol=1e-9)
+    if replications >= 2:
+        assert vm.simulate(sc, records=False, workers=2, **kw).summary.equals(bounded.summary)
+
+
+def test_simulate_without_records_refusals():
+    sc = vm.Scenario(1, [vm.VM("a", Exponential(0.5), Exponential(1.0))])
+    two_vms = vm.Scenario(1, [vm.VM("a", Exponential(0.3), Exponential(1.0)), vm.VM("b", Exponential(0.2),
+                                                                                    Exponential(1.0))])
+    with pytest.raises(InvalidParameter, match="records=False cannot simulate.*2 VM.*use records=True"):
+        vm.simulate(two_vms, customers=1_000, records=False)
+    with pytest.raises(InvalidParameter, match="records=False needs customers"):
+        vm.simulate(sc, horizon=100.0, records=False)
+    with pytest.raises(InvalidParameter, match="size_bins needs the per-job records"):
+        vm.simulate(sc, customers=1_000, size_bins=[0, 1, 2], records=False)
+    with pytest.raises(InvalidParameter, match="records=False runs on the compiled engine.*simpy"):
+        vm.simulate(sc, customers=1_000, engine="simpy", records=False)
+    with pytest.raises(InvalidParameter, match="records must be True or False.*'no'"):
+        vm.simulate(sc, customers=1_000, records="no")
+
+
 def test_mser5_from_five_means_equals_mser5():
     """The bounded-memory MSER-5 (from the stored five-means only) picks the truncation of stats.mser5."""
     from virtmodel.sim.compiled.streaming import mser5_from_means

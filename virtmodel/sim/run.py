@@ -41,7 +41,7 @@ from .vmm import Hypervisor
 
 pd = lazy("pandas")
 
-__all__ = ["simulate", "run_replication", "resolve_engine"]
+__all__ = ["simulate", "run_replication", "resolve_engine", "pilot_length"]
 
 
 
@@ -183,6 +183,11 @@ def _check_trace_horizon(scenario, horizon):
             "give a horizon within the trace")
 
 
+def pilot_length(customers: int) -> int:
+    """Departures in each replication's MSER-5 pilot: max(min(N, 2000), N // 4)."""
+    return max(min(customers, 2_000), customers // 4)
+
+
 def pilot_responses(scenario, seed, replication, customers=None, horizon=None, engine="simpy"):
     """Response times, in departure order, of the first ``customers`` departures
     (or of the departures before ``horizon``) of one replication."""
@@ -263,7 +268,8 @@ def _map(fn, jobs, workers, bar):
 
 
 def simulate(scenario, customers=None, horizon=None, replications=10, seed=None, warmup="mser5",
-             batches=20, workers=1, engine="auto", progress=False, size_bins=None) -> SimResult:
+             batches=20, workers=1, engine="auto", progress=False, size_bins=None,
+             records=True) -> SimResult:
     """Simulate ``scenario`` as seeded replications and estimate every metric with a 95 % CI.
 
     Parameters
@@ -298,6 +304,15 @@ def simulate(scenario, customers=None, horizon=None, replications=10, seed=None,
         Job-size bin edges: also estimate the conditional mean response
         E[T | size in bin] per group (``SimResult.conditional``), with
         intervals over replications (needs replications >= 2).
+    records : bool, default True
+        Keep per-job records (arrival, start and departure of every job) and
+        measure from them: every metric, percentiles included.  ``False``
+        runs in bounded memory (:mod:`virtmodel.sim.compiled.streaming`):
+        running sums per batch instead of per-job arrays, so 10^8 customers
+        fit in a few hundred MB; the same warm-up rule, jobs and estimates
+        (to rounding) but no percentiles, steal time or ``size_bins``.
+        Needs ``customers`` and the compiled engine, and covers one VM under
+        FCFS on one pCPU without a capacity limit (else InvalidParameter).
 
     Returns
     -------
@@ -325,6 +340,11 @@ def simulate(scenario, customers=None, horizon=None, replications=10, seed=None,
     customers, horizon, replications, seed, warmup, batches, workers = _check(
         scenario, customers, horizon, replications, seed, warmup, batches, workers, engine
     )
+    if not isinstance(records, (bool, np.bool_)):
+        raise InvalidParameter(f"records must be True or False, got {records!r}")
+    if not records:
+        return _simulate_bounded(scenario, customers, horizon, replications, seed, warmup, batches, workers,
+                                 engine, progress, size_bins)
     engine = resolve_engine(scenario, engine)
     edges = _check_bins(size_bins, replications)
     if scenario.replays and replications != 1:
@@ -336,7 +356,7 @@ def simulate(scenario, customers=None, horizon=None, replications=10, seed=None,
     removed = None
     if warmup == "mser5" and replications >= 2:
         # one truncation point for all replications, from a pilot of a quarter of the run
-        pilot_c = max(min(customers, 2_000), customers // 4) if customers is not None else None
+        pilot_c = pilot_length(customers) if customers is not None else None
         pilot_h = horizon / 4 if horizon is not None else None
         pilot_jobs = [(scenario, seed, r, pilot_c, pilot_h, engine) for r in range(replications)]
         pilots = _map(_pilot_job, pilot_jobs, workers, dict(bar, desc="warm-up pilot"))
@@ -346,6 +366,29 @@ def simulate(scenario, customers=None, horizon=None, replications=10, seed=None,
     outputs = _map(_job, jobs, workers, bar)
     result = _summarise(outputs, scenario, customers, horizon, replications, seed, warmup, engine, edges)
     warn_if_untrusted(result, scenario)  # one VirtmodelWarning when the run is too short to trust
+    return result
+
+
+def _simulate_bounded(scenario, customers, horizon, replications, seed, warmup, batches, workers, engine,
+                      progress, size_bins) -> SimResult:
+    """``simulate(..., records=False)``: the bounded-memory runs of :mod:`.compiled.streaming`."""
+    from .compiled import streaming
+
+    if engine not in ("auto", "compiled"):
+        raise InvalidParameter(f"records=False runs on the compiled engine, got engine={engine!r}; "
+                               "use engine='auto' or 'compiled', or records=True")
+    if customers is None:
+        raise InvalidParameter(f"records=False needs customers=N (a number of departures), got horizon={horizon!r}; "
+                               "use customers, or records=True for a horizon")
+    if size_bins is not None:
+        raise InvalidParameter("size_bins needs the per-job records (E[T | size] per bin): use records=True")
+    reason = streaming.bounded_reason(scenario)
+    if reason is not None:
+        raise InvalidParameter(f"records=False cannot simulate this scenario: {reason}; use records=True "
+                               "(per-job records, any scenario)")
+    result = streaming.simulate_bounded(scenario, customers, replications, seed, warmup,
+                                        batches if replications == 1 else None, workers, progress=progress)
+    warn_if_untrusted(result, scenario)
     return result
 
 

@@ -39,28 +39,47 @@ MAX_TOTAL_SLICES = 1e11
 
 
 class _Stream:
-    """One VM's arrival instants and job sizes, drawn block by block as the simpy model does."""
+    """One VM's arrival instants and job sizes, drawn block by block as the simpy model does.
+
+    ``times`` and ``sizes`` are the drawn prefixes of two buffers that grow by half when more
+    is needed; each block is written into place and the arrival instants are accumulated in
+    place, so a draw makes no temporary arrays the size of the run.  What was handed out
+    (Records hold views of ``times[:jobs]``) is never written again.
+    """
 
     def __init__(self, vm, seed, replication, index):
         self.vm = vm
         self._arrival_rng = vm_rng(seed, replication, index, ARRIVAL)
         self._service_rng = vm_rng(seed, replication, index, SERVICE)
-        self.times = np.empty(0)
-        self.sizes = np.empty(0)
+        self._time_buffer = np.empty(0)
+        self._size_buffer = np.empty(0)
+        self.times = self._time_buffer
+        self.sizes = self._size_buffer
 
     def extend_to(self, count: int) -> None:
         """Draw whole blocks until at least ``count`` arrivals are known."""
         have = self.times.size
         if have >= count:
             return
-        blocks = -(-(count - have) // BLOCK)
-        gaps = np.concatenate([self.vm.arrival.sample(self._arrival_rng, BLOCK) for _ in range(blocks)])
-        sizes = np.concatenate([self.vm.service.sample(self._service_rng, BLOCK) for _ in range(blocks)])
-        last = self.times[-1] if have else 0.0
-        # the running float sum t_k = t_{k-1} + gap_k, as env.timeout and _arrival_times compute it
-        times = np.cumsum(np.concatenate(([last], gaps)))[1:]
-        self.times = np.concatenate((self.times, times)) if have else times
-        self.sizes = np.concatenate((self.sizes, sizes)) if have else sizes
+        total = have + -(-(count - have) // BLOCK) * BLOCK
+        if total > self._time_buffer.size:
+            room = total if have == 0 else max(total, have + have // 2)
+            times, sizes = np.empty(room), np.empty(room)
+            times[:have] = self.times
+            sizes[:have] = self.sizes
+            self._time_buffer, self._size_buffer = times, sizes
+        gaps = self._time_buffer[have:total]
+        sizes = self._size_buffer[have:total]
+        arrival, service = self.vm.arrival, self.vm.service
+        for b in range(0, total - have, BLOCK):
+            gaps[b:b + BLOCK] = arrival.sample(self._arrival_rng, BLOCK)
+            sizes[b:b + BLOCK] = service.sample(self._service_rng, BLOCK)
+        # the running float sum t_k = t_{k-1} + gap_k from the last instant, as env.timeout and
+        # _arrival_times compute it (np.cumsum adds in sequence)
+        gaps[0] = (float(self.times[-1]) if have else 0.0) + gaps[0]
+        np.cumsum(gaps, out=gaps)
+        self.times = self._time_buffer[:total]
+        self.sizes = self._size_buffer[:total]
 
 
 class CompiledEngine:

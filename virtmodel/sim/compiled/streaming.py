@@ -1,14 +1,18 @@
 """Bounded-memory runs: FCFS on one pCPU, statistics kept as running sums, no per-job records.
 
-:func:`simulate_streaming` simulates a one-VM FCFS queue on one pCPU (M/G/1, G/G/1 with any
-drawable distributions) for as many customers as wanted in memory that does not grow with the
-run, apart from the MSER-5 statistic: the random numbers are drawn in chunks (numpy blocks, the
+``vm.simulate(scenario, customers=N, records=False)`` (or :func:`simulate_streaming`)
+simulates a one-VM FCFS queue on one pCPU (M/G/1, G/G/1 with any drawable distributions) for
+as many customers as wanted in memory that does not grow with the run, apart from the MSER-5
+statistic: the random numbers are drawn in chunks (numpy blocks, the
 same streams and the same numbers as the simpy model), a numba kernel carries the state (the
 pCPU's last departure) from chunk to chunk and keeps
 
-* the means of five consecutive responses of the first ``customers`` departures (what MSER-5
-  needs: ``customers / 5`` floats, 160 MB for 10^8), in a first pass that fixes the warm-up
-  truncation ``d`` exactly as :func:`virtmodel.sim.stats.mser5` does on the full series;
+* for the warm-up truncation ``d``, in a first pass: with R = 1 the means of five consecutive
+  responses of the first ``customers`` departures (what MSER-5 needs: ``customers / 5`` floats,
+  160 MB for 10^8), so that ``d`` is exactly what :func:`virtmodel.sim.stats.mser5` finds on
+  the full series; with R >= 2 the running sum over the replications of their pilot response
+  series (:func:`ensemble_warmup`: ``N / 4`` floats), so that ``d`` is the ensemble truncation
+  of :func:`virtmodel.simulate`; or a fixed fraction;
 * in a second pass, per segment between marks (the end of warm-up and the ends of the batches)
   the sums of responses, waits, busy time and size x wait, and at each mark the departure time
   and the work still owed to the jobs queued then (sum of T - a_i over the jobs that arrived
@@ -22,23 +26,28 @@ relative).  Intervals: with R >= 2 over replication means; with R = 1 batch mean
 consecutive customer batches (the oldest ``N mod batches`` customers left out, as in
 :func:`~virtmodel.sim.stats.batch_means`), time averages over each batch's time span (where
 ``measure()`` cuts time into equal bins).  Percentiles are not kept (they need the whole
-series).  Each replication removes its own MSER-5 warm-up.
+series).  The warm-up rule is that of :func:`virtmodel.simulate` with per-job records, and so
+is the number removed.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from ..._validation import positive_int
 from ...errors import InvalidParameter
 from ...policies import FCFS
+from .. import stats
 from ..measure import Measurement
 from ..stats import MSER_BATCH
 from ..streams import ARRIVAL, BLOCK, SERVICE, vm_rng
 from .kernels import _watcher_wake, jit
 from .support import unsupported_reason
 
-__all__ = ["simulate_streaming", "stream_replication", "mser5_from_means"]
+__all__ = ["simulate_streaming", "simulate_bounded", "bounded_reason", "stream_replication", "ensemble_warmup",
+           "mser5_from_means"]
 
 #: jobs per chunk, and arrivals kept beyond a chunk to integrate the queue at a mark
 CHUNK = 1 << 20
@@ -51,11 +60,13 @@ _K, _M, _ZN = range(3)
 
 
 @jit
-def _fcfs1_chunk(a, s, jobs, fstate, istate, marks, mark_out, z, z_limit):
+def _fcfs1_chunk(a, s, jobs, fstate, istate, marks, mark_out, z, z_limit, pilot, pilot_limit):
     """Process ``jobs`` jobs of ``a``/``s`` (arrival instants, sizes); ``a`` holds lookahead beyond.
 
     ``mark_out[j]`` gets (T, sum response, sum wait, busy, sum size*wait, queue integral) at
-    mark j.  Returns 0, or 1 when the lookahead ran out (more than LOOKAHEAD jobs queued).
+    mark j; the first ``pilot_limit`` responses are added to ``pilot`` (departure k to
+    ``pilot[k - 1]``).  Returns 0, or 1 when the lookahead ran out (more than LOOKAHEAD jobs
+    queued).
     """
     d_prev = fstate[_D]
     seg_p = fstate[_P]
@@ -79,6 +90,8 @@ def _fcfs1_chunk(a, s, jobs, fstate, istate, marks, mark_out, z, z_limit):
         resp = d - ai
         wait = start - ai
         k += 1
+        if k <= pilot_limit:
+            pilot[k - 1] += resp
         if k <= z_limit:
             z_acc += resp
             if k % 5 == 0:
@@ -171,20 +184,29 @@ def _mser_argmin(z, mean):
     return best
 
 
-def _check(scenario):
+def bounded_reason(scenario) -> str | None:
+    """Why ``scenario`` cannot run in bounded memory (None when it can)."""
     reason = unsupported_reason(scenario)
     if reason is None and not (type(scenario.policy) is FCFS and scenario.pcpus == 1 and len(scenario.vms) == 1
                                and scenario.capacity is None and scenario.vms[0].vcpus is None):
         reason = (f"bounded-memory runs cover one VM under FCFS on one pCPU without a capacity limit, got "
                   f"{len(scenario.vms)} VM(s), policy {scenario.policy!r}, pcpus={scenario.pcpus}, "
                   f"capacity={scenario.capacity}")
+    return reason
+
+
+def _check(scenario):
+    reason = bounded_reason(scenario)
     if reason is not None:
         raise InvalidParameter(f"simulate_streaming cannot simulate this scenario: {reason}; "
                                "use vm.simulate (engine='auto') instead")
 
 
-def _run_pass(scenario, seed, replication, jobs, marks, z=None, chunk=CHUNK):
-    """Simulate ``jobs`` departures chunk by chunk; returns the mark table (marks x 6)."""
+def _run_pass(scenario, seed, replication, jobs, marks, z=None, chunk=CHUNK, pilot=None):
+    """Simulate ``jobs`` departures chunk by chunk; returns the mark table (marks x 6).
+
+    ``z``: receives the five-means of the first ``5 * z.size`` responses; ``pilot``: the first
+    ``pilot.size`` responses are added to it, element by element."""
     vm = scenario.vms[0]
     arrival_rng = vm_rng(seed, replication, 0, ARRIVAL)
     service_rng = vm_rng(seed, replication, 0, SERVICE)
@@ -198,6 +220,7 @@ def _run_pass(scenario, seed, replication, jobs, marks, z=None, chunk=CHUNK):
     mark_out = np.full((marks.size, 6), np.nan)
     z_out = np.empty(0) if z is None else z
     z_limit = 0 if z is None else MSER_BATCH * z.size
+    pilot_out = np.empty(0) if pilot is None else pilot
     done = 0
     while done < jobs:
         need = min(chunk, jobs - done) + LOOKAHEAD
@@ -210,7 +233,7 @@ def _run_pass(scenario, seed, replication, jobs, marks, z=None, chunk=CHUNK):
             a = np.concatenate((a, times))
             s = np.concatenate((s, sizes))
         step = min(chunk, jobs - done)
-        if _fcfs1_chunk(a, s, step, fstate, istate, marks, mark_out, z_out, z_limit):
+        if _fcfs1_chunk(a, s, step, fstate, istate, marks, mark_out, z_out, z_limit, pilot_out, pilot_out.size):
             raise InvalidParameter(f"more than {LOOKAHEAD} jobs queued at a batch boundary: the system is "
                                    "overloaded for a bounded-memory run; lower the load")
         a = a[step:]
@@ -281,8 +304,64 @@ def _job(args):
     return stream_replication(*args)
 
 
+def _pilot_job(args):
+    scenario, seed, replication, length, chunk = args
+    series = np.zeros(length)
+    _run_pass(scenario, seed, replication, length, [], chunk=chunk, pilot=series)
+    return series
+
+
+def ensemble_warmup(scenario, seed, replications, customers, workers=1, chunk=CHUNK) -> int:
+    """The warm-up that :func:`virtmodel.simulate` removes with R >= 2 replications, in bounded memory.
+
+    :func:`virtmodel.sim.run.ensemble_truncation` (MSER-5 on the average over the replications
+    of their pilot response series, :func:`virtmodel.sim.run.pilot_length` departures each),
+    with the average kept as one running sum: replication r's responses are added to it in
+    replication order, which is how ``np.mean(series, axis=0)`` adds them, so the truncation
+    is the same number.  Memory: the sum (8 bytes per pilot departure) and, with several
+    workers, one series per worker at a time.
+    """
+    from ..run import _map, pilot_length
+
+    length = pilot_length(customers)
+    total = np.zeros(length)
+    for first in range(0, replications, workers):
+        group = range(first, min(first + workers, replications))
+        if workers == 1:
+            _run_pass(scenario, seed, first, length, [], chunk=chunk, pilot=total)
+            continue
+        for series in _map(_pilot_job, [(scenario, seed, r, length, chunk) for r in group], workers,
+                           dict(disable=True)):
+            total += series
+    return stats.mser5(total / replications)
+
+
+def simulate_bounded(scenario, customers, replications, seed, warmup="mser5", batches=None, workers=1,
+                     chunk=CHUNK, progress=False):
+    """:func:`virtmodel.simulate` with ``records=False`` (arguments already checked there).
+
+    The same warm-up rule as the per-job path (one ensemble MSER-5 truncation for R >= 2, MSER-5
+    on the run's own first N departures for R = 1, or a fixed fraction), the same intervals.
+    """
+    from ..run import _map, _summarise
+
+    _check(scenario)
+    removed = None
+    if warmup == "mser5" and replications >= 2:
+        removed = ensemble_warmup(scenario, seed, replications, customers, workers, chunk)
+    elif warmup != "mser5":
+        removed = math.ceil(customers / (1 - warmup)) - customers
+    jobs = [(scenario, seed, r, customers, batches, removed, chunk) for r in range(replications)]
+    outputs = _map(_job, jobs, workers, dict(total=replications, desc="replications", disable=not progress,
+                                             leave=False))
+    return _summarise(outputs, scenario, customers, None, replications, seed, warmup, "compiled")
+
+
 def simulate_streaming(scenario, customers, replications=1, seed=None, batches=20, workers=1, chunk=CHUNK):
     """Simulate one-VM FCFS on one pCPU in bounded memory (10^8 customers in a few hundred MB).
+
+    The same as ``vm.simulate(scenario, customers=..., records=False)`` (which see), with the
+    chunk size exposed for tests.
 
     Parameters
     ----------
@@ -297,6 +376,8 @@ def simulate_streaming(scenario, customers, replications=1, seed=None, batches=2
         Batches when ``replications == 1``.
     workers : int, default 1
         Processes for the replications (the numbers do not depend on it).
+    chunk : int
+        Jobs simulated per kernel call (rounded down to whole blocks).
 
     Returns
     -------
@@ -315,8 +396,6 @@ def simulate_streaming(scenario, customers, replications=1, seed=None, batches=2
     >>> bool(low < 2.0 < high)
     True
     """
-    from ..run import _map, _summarise
-
     _check(scenario)
     customers = positive_int("customers", customers)
     replications = positive_int("replications", replications)
@@ -324,7 +403,4 @@ def simulate_streaming(scenario, customers, replications=1, seed=None, batches=2
     if seed is None:
         seed = int(np.random.SeedSequence().entropy)
     batch_arg = positive_int("batches", batches) if replications == 1 else None
-    jobs = [(scenario, int(seed), r, customers, batch_arg, None, chunk) for r in range(replications)]
-    outputs = _map(_job, jobs, workers, dict(total=replications, disable=True))
-    return _summarise(outputs, scenario, customers, None, replications, int(seed), "mser5", "compiled")
-
+    return simulate_bounded(scenario, customers, replications, int(seed), "mser5", batch_arg, workers, chunk)
