@@ -236,7 +236,7 @@ def _qna(rates, m1, m2, ca2_first, paths, tol=1e-13, max_iter=10_000):
     rho = rates @ m1
     es = np.divide(rho, lam_j, out=np.zeros(n_st), where=lam_j > 0)
     es2 = np.divide(rates @ m2, lam_j, out=np.zeros(n_st), where=lam_j > 0)
-    cs2 = np.divide(es2, es**2, out=np.ones(n_st), where=es > 0) - 1.0
+    cs2 = np.maximum(np.divide(es2, es**2, out=np.ones(n_st), where=es > 0) - 1.0, 0.0)  # rounding below 0
     flow_scv = [np.full(len(p), ca2_first[i]) for i, p in enumerate(paths)]
     for _ in range(max_iter):
         ca2 = np.zeros(n_st)
