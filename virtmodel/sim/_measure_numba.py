@@ -35,7 +35,7 @@ import numpy as np
 from numba import njit
 
 __all__ = ["group_departures", "window_overlaps", "capped_integral", "binned_parts", "binned_from_parts",
-           "departure_counts", "order_statistics", "scratch",
+           "departure_counts", "order_statistics", "responses", "scratch",
            "release_workspace", "KEEP_JOBS"]
 
 
@@ -95,6 +95,17 @@ def group_departures(order, arrival, start, depart, vm, group, t0, jobs, wait, r
             resp[k] = depart[i] - a
             k += 1
     return k
+
+
+@njit(cache=True)
+def responses(order, arrival, depart):
+    """``depart[order] - arrival[order]`` (:meth:`virtmodel.sim.vmm.Records.responses`) in one
+    pass and one new array instead of three."""
+    out = np.empty(order.size)
+    for j in range(order.size):
+        i = order[j]
+        out[j] = depart[i] - arrival[i]
+    return out
 
 
 @njit(cache=True)

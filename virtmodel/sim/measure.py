@@ -137,12 +137,12 @@ def measure(rec, t0: float, t1: float, names, pcpus: int, losses=False, batches:
                 f"no job of group {group!r} departed in the observation window; "
                 "simulate more customers or a longer horizon"
             )
-        acc = accepted & member
         v = out.values
         if fast is not None:
             # the window averages below, from one pass over the jobs (bit for bit)
             averages = _window_averages(fast, rec, index - 1, t0, t1, not sliced)
         else:
+            acc = accepted & member
             busy = acc & started
         if sliced:
             # work and pCPU time of the jobs that left in the window (edge error O(1/T))

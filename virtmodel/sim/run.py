@@ -33,6 +33,7 @@ from ..errors import InvalidParameter
 from ..scenario import Scenario
 from . import stats
 from .fastpath import FastFCFS
+from .measure import _kernels as _measure_kernels
 from .measure import measure
 from .percentiles import PERCENTILES
 from .results import SimResult
@@ -196,7 +197,9 @@ def pilot_responses(scenario, seed, replication, customers=None, horizon=None, e
         model.run_until_departures(customers)
     else:
         model.run_until(horizon)
-    return model.records().responses()
+    rec = model.records()
+    fast = _measure_kernels(rec)  # the numba kernels on long runs: the same numbers, one pass
+    return rec.responses() if fast is None else fast.responses(rec.order, rec.arrival, rec.depart)
 
 
 def ensemble_truncation(series) -> int:
