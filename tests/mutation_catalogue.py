@@ -21,6 +21,11 @@ How the catalogue reaches the code the default engine runs
     has no compiled kernel: its mutation edits the simpy scheduler (``engine="simpy"`` is what
     ``auto`` picks for it) by recompiling :meth:`PollingScheduler.pcpu` from its own source with
     one expression changed.
+    Credit1 (simpy) and the NTP simulation (:func:`virtmodel.sim.clock.simulate_clocks`) are
+    edited the same way; the cluster's placement kernel and the compiled engine's set-up
+    (:meth:`CompiledEngine._setup`) through their Python-side inputs.  Every area with a
+    simulator has at least one simulator mutation: queues and scheduling (compiled kernels),
+    polling, credit, clock (NTP filter), cluster (placement) and the compiled engine itself.
 
 Closed-form mutations scale a formula by ``factor`` (1.02 in the default suite, 1.01 under
 ``-m slow``) or replace a term by a wrong one.  For them the (unmutated) simulation of a check is
@@ -166,6 +171,31 @@ def _cluster():
         vm.Flavour("large", 4, 8.0, 1.0, life)])
 
 
+def _credit_caps():
+    """Xen credit1, one pCPU: vm0 capped at 20 %, vm1 at 30 %, both saturated (5 ms jobs, seconds)."""
+    job = Exponential(200.0)
+    vms = [vm.VM(f"vm{i}", Exponential(rate), job) for i, rate in enumerate((300.0, 300.0, 20.0))]
+    return vm.Scenario(1, vms, policy=P.Credit(caps={"vm0": 20, "vm1": 30}), allow_overload=True)
+
+
+def _cap_truth(scenario):
+    """A saturated VM under a cap runs exactly its cap in the long run (Xen credit1: csched_acct parks it)."""
+    return {("utilization", name): cap / 100.0 for name, cap in scenario.policy.caps.items()}
+
+
+def _delay_dependent():
+    """Kleinrock's delay-dependent priority, slopes 2 : 1, two exponential VMs at load 0.7 (compiled engine)."""
+    return _two(P.DelayDependentPriority(slope={"a": 2.0, "b": 1.0}), Exponential(1.0), 0.7)
+
+
+def _ntp():
+    """Ten guests synchronised by NTP over asymmetric exponential path delays (min-delay filter of 8)."""
+    from virtmodel.analytic.clock import PathDelay
+
+    ntp = vm.clock.NTP(16.0, to_server=PathDelay(2e-3, 3e-3), from_server=PathDelay(1e-3, 0.5e-3))
+    return vm.ClockScenario(n_vms=10, horizon=4000.0, step=16.0, sync=ntp)
+
+
 def _clock():
     """Ten free-running guest clocks (white PM + random-walk FM), Allan deviation at tau = 1 and 10."""
     from virtmodel.analytic.clock import Oscillator
@@ -202,6 +232,9 @@ CHECKS = {c.name: c for c in [
     Check("polling gated", lambda: _polling("gated"), 60_000, 8, 114, metrics=("mean_wait",), slow=True),
     Check("cluster", _cluster, None, 8, 115, metrics=("blocking_probability",)),
     Check("clock allan", _clock, None, 8, 117, metrics=("allan_deviation",)),
+    Check("credit caps", _credit_caps, 5_000, 4, 118, metrics=("utilization",), truth=_cap_truth),
+    Check("delay dependent", _delay_dependent, 100_000, 10, 119, metrics=("mean_wait",)),
+    Check("ntp", _ntp, None, 8, 120, metrics=("sync_offset_error", "sync_offset_error_rms")),
 ]}
 
 
@@ -416,6 +449,46 @@ def m_gate_early(mp, f):
                   'todo = max(len(q) - 1, 1) if discipline == "gated" else limit')
 
 
+def m_credit_tick(mp, f):
+    """Xen credit1's tick burns a whole tick from the running vCPU, not the time it ran since it started
+    (or since the last tick): a vCPU dispatched mid-tick is overcharged (simpy, sim/credit.py)."""
+    from virtmodel.sim.credit import CreditScheduler
+
+    _patch_source(mp, CreditScheduler, "_ticks", "credit[u] -= now - started[u]", "credit[u] -= self.tick")
+
+
+def m_ntp_filter_one_way(mp, f):
+    """NTP's clock filter ranks the samples by the outbound delay alone, not the round trip (sim/clock.py)."""
+    from virtmodel.sim import clock as sclock
+
+    _patch_source(mp, sclock, "simulate_clocks", "w_delay[active, slot] = (d_to + d_from)[active]",
+                  "w_delay[active, slot] = d_to[active]")
+
+
+def m_cluster_strict_fit(mp, f):
+    """The placement test free > need instead of free >= need (a request that fills a host exactly is refused):
+    for integer sizes, the same as every host one vCPU smaller (sim/cluster.py's kernel input)."""
+    from virtmodel.sim import cluster as scluster
+
+    original = scluster.place_requests
+
+    def place(times, cpu, mem, lifetimes, host_cpu, host_mem, *a, **k):
+        return original(times, cpu, mem, lifetimes, np.asarray(host_cpu) - 1.0, host_mem, *a, **k)
+
+    mp.setattr(scluster, "place_requests", place)
+
+
+def m_engine_slopes_ignored(mp, f):
+    """The compiled engine's set-up leaves every delay-dependent slope at 1 (per-VM slopes dropped)."""
+    original = cengine.CompiledEngine._setup
+
+    def setup(self, scenario):
+        original(self, scenario)
+        self._slope = np.ones_like(self._slope)
+
+    mp.setattr(cengine.CompiledEngine, "_setup", setup)
+
+
 @dataclass(frozen=True)
 class Mutation:
     name: str
@@ -460,6 +533,14 @@ MUTATIONS = [
              "warm-up departures removed twice, window unchanged"),
     Mutation("gate early", "simulator", ("polling gated",), m_gate_early,
              "gated polling's gate closed one job early (simpy)"),
+    Mutation("credit tick", "simulator", ("credit caps",), m_credit_tick,
+             "credit1's tick burns a whole tick, not the time run (simpy)"),
+    Mutation("ntp filter one way", "simulator", ("ntp",), m_ntp_filter_one_way,
+             "NTP clock filter ranks samples by the outbound delay, not the round trip"),
+    Mutation("cluster strict fit", "simulator", ("cluster",), m_cluster_strict_fit,
+             "placement test free > need (a request filling a host exactly is refused)"),
+    Mutation("engine slopes ignored", "simulator", ("delay dependent",), m_engine_slopes_ignored,
+             "compiled engine drops the delay-dependent slopes (all 1)"),
 ]
 
 
