@@ -33,6 +33,7 @@ from .experiments import battery_hypervisor as _battery_hypervisor  # noqa: F401
 from .experiments import battery_admission as _battery_admission  # noqa: F401
 from .experiments import battery_clock as _battery_clock  # noqa: F401
 from .experiments import battery_lifecycle as _battery_lifecycle  # noqa: F401
+from .experiments import battery_io as _battery_io  # noqa: F401
 # isort: on
 
 __all__: list[str] = []

@@ -638,13 +638,13 @@ class IOScenario:
                 resp[n] = (r[0].mean_wait + self.mean_service(n) / rate, ok)
             util = float(np.sum(shares))
         for n, (t, ok) in resp.items():
-            # a throttled stream leaves its bucket smoother than Poisson: the device stage is then exact only
-            # for the VMs that do not share the device with it (static partitions)
-            ok = ok and n not in limited and (isinstance(st, Static) or not limited)
-            total = t + throttle.get(n, 0.0)
-            rows.append(("mean_response", n, total, ok))
-            if n not in limited:
-                rows.append(("interference", n, total / self.alone(n), ok))
+            # a throttled stream leaves its bucket smoother than Poisson, so the device stage has no closed
+            # form for it (its latency is simulated only) and is approximate for the VMs sharing the device
+            # with it (Poisson assumed); VMs on their own static partitions are unaffected
+            if n in limited:
+                continue
+            ok = ok and (isinstance(st, Static) or not limited)
+            rows += [("mean_response", n, t, ok), ("interference", n, t / self.alone(n), ok)]
         rows += [("utilization", "all", util, all(r[3] for r in rows if r[0] == "utilization")),
                  ("throughput", "all", math.fsum(r[2] for r in rows if r[0] == "throughput"),
                   all(r[3] for r in rows if r[0] == "throughput"))]
@@ -685,13 +685,15 @@ class IOScenario:
         ``mean_response`` and ``interference`` under FCFS (multi-class M/G/1)
         and static partitions (M/G/1 per VM); under fair or hybrid sharing
         for the one VM that is not backlogged when all others are;
-        ``mean_throttle_delay`` for an IOPS limit on Poisson requests;
+        ``mean_throttle_delay`` for an IOPS limit on Poisson requests (a
+        throttled VM's latency at the device has no closed form: its
+        released stream is smoother than Poisson; simulate it);
         ``p95_response`` where the Pollaczek-Khinchine transform can be
         inverted (FCFS or static, pass-through, no overhead, size laws with
         a transform and no atom).  Otherwise the mean response under fair or
         hybrid sharing is the upper bound of an M/G/1 queue at the VM's
-        guaranteed rate, and with limits the device stage is taken as if the
-        throttled stream were still Poisson (approximate).  :meth:`predict_rows`
+        guaranteed rate, and the VMs that share the device with a throttled
+        VM are predicted as if its stream were still Poisson (approximate).  :meth:`predict_rows`
         gives each row's exactness; ``model`` names the approximate ones.
         """
         from .analytic.solve import Prediction
