@@ -65,7 +65,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from ._validation import nonnegative, positive, positive_int, scalar, sequence
 from .dists import Distribution, Exponential
@@ -657,8 +656,10 @@ class NetworkScenario:
 
         return SyncPath(delay(request), delay(reply), pred.exact)
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self):
         """One row per (flow, station): the flow's path with each station's bandwidth and overhead."""
+        import pandas as pd
+
         rows = [(f.name, k, s.name, s.bandwidth, s.overhead, lat) for f in self.flows
                 for k, (s, lat) in enumerate(self._routes[f.name])]
         return pd.DataFrame(rows, columns=["flow", "hop", "station", "bandwidth", "overhead", "latency_after"])

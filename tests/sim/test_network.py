@@ -175,16 +175,23 @@ def test_vector_engine_refuses_a_cyclic_network():
 
 @pytest.mark.slow
 def test_jackson_network_high_power(slow_scale):
-    """Cyclic network at 10x the default length: relative half-widths about 0.25 % at scale 1."""
+    """The cyclic network at 10x the default length (600,000 packets x 10 at scale 1).
+
+    Relative half-widths of the mean responses <= 0.6 % at scale 1 (measured
+    0.2-0.42 %), <= 1 % at CI's 0.25, so a 1 % error fails here; p95 too
+    where it is exact.
+    """
     packets = max(int(600_000 * slow_scale), 60_000)
     sc = two_hosts(packets=packets)
     pred = vm.predict(sc)
     res = vm.simulate(sc, replications=10, seed=21)
+    predicted = set(pred.values[["metric", "group"]].itertuples(index=False, name=None))
     for f in ("fwd", "rev", "local"):
         low, high = res.ci("mean_response", f)
         assert low <= pred.value("mean_response", f) <= high, f
-        assert rel_half_width(res, "mean_response", f) <= 0.01 / np.sqrt(min(slow_scale, 1.0) * 10) * 1.5
-    for f in ("fwd", "rev", "local"):
-        if ("p95_response", f) in {(m, g) for m, g in pred.values[["metric", "group"]].itertuples(index=False)}:
+        assert rel_half_width(res, "mean_response", f) <= (0.006 if slow_scale >= 1 else 0.01), f
+        if ("p95_response", f) in predicted:
             low, high = res.ci("p95_response", f)
-            assert low <= pred.value("p95_response", f) <= high
+            assert low <= pred.value("p95_response", f) <= high, f
+    low, high = res.ci("delay_asymmetry", "fwd/rev")
+    assert low <= pred.value("delay_asymmetry", "fwd/rev") <= high
