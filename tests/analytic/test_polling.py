@@ -89,6 +89,34 @@ def test_pseudo_conservation_by_hand():
     np.testing.assert_allclose(lim.pseudo_conservation_weights, [1 - 0.2 / 0.5, 1 - 0.3 / 0.5], rtol=1e-13)
 
 
+def test_pseudo_conservation_random_switchover_by_hand():
+    # The example above with RANDOM switchovers of the same means, so that the variance term of the
+    # Boxma & Groenendijk (1987, J. Appl. Probab. 24, 949-964) pseudo-conservation law, as restated in
+    # Takagi's 1988 survey (ACM Computing Surveys 20(1)):
+    #   sum rho_i W_i = rho W0 / (1 - rho) + rho E[R^2] / (2 r) + r / (2 (1 - rho)) (rho^2 - sum rho_i^2)
+    # (exhaustive; gated adds r / (1 - rho) sum rho_i^2) is checked by hand.  R = R_1 + R_2 is the total
+    # switchover of a cycle, the R_i independent: E[R^2] = r^2 + Var R_1 + Var R_2.
+    # R_1 exponential of mean 0.5 (Var 0.25), R_2 uniform on [0, 1] (mean 0.5, Var 1/12):
+    # r = 1, E[R^2] = 1 + 0.25 + 1/12 = 4/3, so rho E[R^2] / (2 r) = 0.5 * (4/3) / 2 = 1/3
+    # (deterministic switchovers: 0.25; the variance adds rho Var R / (2 r) = 0.5 * (1/3) / 2 = 1/12).
+    # Exhaustive: 0.35 + 1/3 + 0.12 = 0.80333...;  gated: + 1 / 0.5 * 0.13 = 0.26 -> 1.06333...;
+    # 1-limited: 0.35 + 1/3 + (0.25 + 0.13) = 1.06333...
+    switch = [Exponential(2.0), Uniform(0.0, 1.0)]
+    services = [EXP1, Deterministic(1.0)]
+    p = PollingSystem([0.2, 0.3], services, switch)
+    assert p.total_switchover_second_moment == pytest.approx(4 / 3, rel=1e-13)
+    assert p.pseudo_conservation == pytest.approx(0.35 + 1 / 3 + 0.12, rel=1e-13)
+    assert p.work_weighted_wait == pytest.approx((0.35 + 1 / 3 + 0.12) / 0.5, rel=1e-13)
+    g = PollingSystem([0.2, 0.3], services, switch, "gated")
+    assert g.pseudo_conservation == pytest.approx(0.35 + 1 / 3 + 0.12 + 0.26, rel=1e-13)
+    lim = PollingSystem([0.2, 0.3], services, switch, "limited", limit=1)
+    assert lim.pseudo_conservation == pytest.approx(0.35 + 1 / 3 + 0.38, rel=1e-13)
+    # the exact per-VM waits (buffer-occupancy method, computed from the switchover moments, not from the
+    # law) satisfy the hand-worked law: the variance reaches the per-VM waits, not only the law's formula
+    for system, law in ((p, 0.35 + 1 / 3 + 0.12), (g, 0.35 + 1 / 3 + 0.38)):
+        assert float(np.dot([0.2, 0.3], system.mean_wait)) == pytest.approx(law, rel=1e-12)
+
+
 def test_total_switchover_moments():
     p = PollingSystem([0.1, 0.1], [EXP1, EXP1], [Deterministic(0.5), Exponential(2.0)])
     assert p.total_switchover_mean == pytest.approx(1.0)
