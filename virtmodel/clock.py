@@ -13,7 +13,7 @@ clock error is guest time minus true time):
 
 * ``clock_offset_rms``: root mean square clock error;
 * ``clock_offset_max``: largest absolute clock error;
-* ``clock_precision``: mean absolute clock error, mean |T_real - T_guest|;
+* ``clock_precision``: mean absolute clock error, mean ``|T_real - T_guest|``;
 * ``clock_consistency``: share of sample instants at which every pair of
   VMs is within ``epsilon`` of each other (max minus min error <= epsilon);
   ``clock_pair_spread_max``: the worst pair's largest separation (s);
@@ -278,7 +278,7 @@ class PTP:
 
     Modelled (linuxptp ``pi.c``): offset = slave - master - mean path delay;
     state 0 stores a sample, state 1 estimates the frequency from two samples
-    at least 0.016/ki s apart, steps the clock when |offset| exceeds
+    at least 0.016/ki s apart, steps the clock when ``|offset|`` exceeds
     ``first_step_threshold`` (20 us) and sets the frequency; state 2 sets
     the frequency to -(kp offset + drift + ki offset) and integrates drift
     += ki offset.  Simplified: the frequency is not clamped (linuxptp's

@@ -143,7 +143,7 @@ class _Distribution:
         return np.clip(out, 0.0, 1.0).reshape(t.shape)
 
     def inversion_error(self, t):
-        """Estimated absolute error of ``cdf(t)``: |Euler(M=15) - Euler(M=19)|."""
+        """Estimated absolute error of ``cdf(t)``: ``|Euler(M=15) - Euler(M=19)|``."""
         t = positive("t", t)
         return as_output(np.abs(self._inverted(t, 15) - self._inverted(t, 19)))
 
@@ -465,7 +465,7 @@ class MG1Wait(_Distribution):
         return self._inverted(t)
 
     def inversion_error(self, t):
-        """Estimated absolute error of ``cdf(t)``: |Euler(M=15) - Euler(M=19)| (0 for Erlang's M/D/1 formula)."""
+        """Estimated absolute error of ``cdf(t)``: ``|Euler(M=15) - Euler(M=19)|`` (0 for Erlang's M/D/1 formula)."""
         t = positive("t", t)
         if _is_deterministic(self.service) is not None:
             return as_output(np.zeros_like(np.asarray(t, dtype=float)))

@@ -134,8 +134,8 @@ def nist_delay_bound(logs: dict) -> pd.DataFrame:
         offset at its next update after the measurement: positive = local
         clock ahead), ``reference`` (tracking's reference then: PPS or
         0.0.0.0 when it had lost its source), ``offset_error_s`` = offset +
-        local_error, ``within_raw`` (|offset| <= bound), ``within``
-        (|offset_error| <= bound) and ``explanation`` for each raw violation.
+        local_error, ``within_raw`` (``|offset| <= bound``), ``within``
+        (``|offset_error| <= bound``) and ``explanation`` for each raw violation.
     """
     m = logs["measurements"].copy()
     t = logs["tracking"][["time", "reference", "offset_s", "max_error_s"]].rename(

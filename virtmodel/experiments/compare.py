@@ -32,8 +32,8 @@ def compare(scenario, prediction=None, **simulate_kwargs) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``metric, group, analytic, sim_mean, ci_low, ci_high, rel_error,
-        agrees, exact, model, n, engine``: ``rel_error`` = |sim_mean - analytic| /
-        |analytic| and ``agrees`` is True when the analytic value lies inside
+        agrees, exact, model, n, engine``: ``rel_error`` = ``|sim_mean - analytic| /
+        |analytic|`` and ``agrees`` is True when the analytic value lies inside
         the 95 % interval; ``n`` is the number of replications (or batches)
         behind the interval; ``engine`` the simulator that ran (``SimResult.engine``).
         Rows cover the metrics both sides report.

@@ -110,7 +110,7 @@ class SimResult:
 
     @property
     def littles_law_gap(self) -> float:
-        """Largest |(L - X W) / L| over replications and groups (a sanity diagnostic)."""
+        """Largest ``|(L - X W) / L|`` over replications and groups (a sanity diagnostic)."""
         return float(self.diagnostics["littles_law_gap"].abs().max())
 
     def equals(self, other: SimResult) -> bool:
