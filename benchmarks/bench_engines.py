@@ -23,8 +23,15 @@ of each kernel in a fresh process with the numba cache warm (``--compile``), and
 
     python benchmarks/bench_engines.py [--customers 1000000] [--replications 10]
                                        [--simpy-customers 100000] [--only mm1,priority,rr,ps,mm16]
-    python benchmarks/bench_engines.py --bounded 1e8      # 10^8 customers in bounded memory
+    python benchmarks/bench_engines.py --bounded 1e8      # 10^8 customers, vm.simulate(records=False)
     python benchmarks/bench_engines.py --measure-share --replications 4 --only mm1,priority,rr
+    python benchmarks/bench_engines.py --versus /tmp/old --repeats 5 --only mm1,priority,rr
+
+``--versus DIR``: before/after in one run.  ``DIR`` holds an older ``virtmodel`` package (e.g.
+``git archive <commit> virtmodel | tar -x -C DIR``); each repeat times one ``vm.simulate`` call
+(after a warm-up call in the same process) with the old code and with this checkout, in
+alternating fresh processes, by the CPU time of the process; the script prints the medians, their
+ratio and whether both gave the same summary table (``DataFrame.equals``).
 """
 
 from __future__ import annotations
@@ -112,10 +119,9 @@ def kernel_only(sc, customers):
 
 
 def streaming(sc, customers, replications):
-    """Bounded memory (no per-job records): both passes (MSER-5, then the window) counted."""
-    from virtmodel.sim.compiled import simulate_streaming
-
-    wall, cpu, res = timed(lambda: simulate_streaming(sc, customers=customers, replications=replications, seed=1))
+    """Bounded memory (``records=False``): both passes (MSER-5 pilot, then the window) counted."""
+    wall, cpu, res = timed(lambda: vm.simulate(sc, customers=customers, replications=replications, seed=1,
+                                               records=False))
     simulated = replications * customers + int(res.diagnostics["warmup_removed"].sum())
     return simulated / wall, simulated / cpu, res
 
@@ -158,10 +164,8 @@ def bounded(customers):
     """One replication of ``customers`` in bounded memory; peak RSS from getrusage (Linux: KiB)."""
     import resource
 
-    from virtmodel.sim.compiled import simulate_streaming
-
     sc = scenarios()["mm1"][1]
-    wall, cpu, res = timed(lambda: simulate_streaming(sc, customers=customers, replications=1, seed=2026))
+    wall, cpu, res = timed(lambda: vm.simulate(sc, customers=customers, replications=1, seed=2026, records=False))
     lo, hi = res.ci("mean_response")
     print(f"Machine: {machine()}")
     print(f"M/M/1 load 0.9, {customers:,} customers, one replication, bounded memory: {wall:.1f} s wall, "
@@ -208,6 +212,56 @@ def measure_share(keys, customers, replications):
         run.measure, measure_module.percentiles, measure_module.COMPILED_MIN_JOBS = saved
 
 
+_ONE_CALL = """
+import pickle, sys, time, warnings
+warnings.simplefilter("ignore")
+sys.path.insert(0, {bench!r})
+import virtmodel as vm
+from bench_engines import scenarios
+sc = scenarios()[{key!r}][1]
+vm.simulate(sc, customers=30_000, replications=2, seed=1, engine="compiled")  # load the kernels
+c0 = time.process_time()
+res = vm.simulate(sc, customers={customers}, replications={replications}, seed=1, engine="compiled")
+cpu = time.process_time() - c0
+simulated = {replications} * {customers} + int(res.diagnostics.groupby("replication")["warmup_removed"].first().sum())
+sys.stdout.buffer.write(pickle.dumps((cpu, simulated, res.summary, vm.__file__)))
+"""
+
+
+def versus(old, keys, customers, replications, repeats):
+    """Customers/s (CPU time) of ``vm.simulate`` with the package in ``old`` and with this checkout,
+    alternating fresh processes; medians over ``repeats``, and the summaries compared."""
+    import os
+    import pickle
+    import statistics
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    checkout = str(here.parent)
+    print(f"Machine: {machine()}")
+    print(f"vm.simulate(engine='compiled'), {customers:,} customers x {replications} replications, seed 1; "
+          f"CPU time of the process, median of {repeats} alternating runs\n")
+    print("| scenario | before (customers/s) | after (customers/s) | after / before | same summary |")
+    print("|---|---:|---:|---:|---|")
+    for key in keys:
+        rates = {"before": [], "after": []}
+        tables = {}
+        for _ in range(repeats):
+            for label, path in (("before", old), ("after", checkout)):
+                env = dict(os.environ, PYTHONPATH=path)
+                code = _ONE_CALL.format(bench=str(here), key=key, customers=customers, replications=replications)
+                out = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, check=True)
+                cpu, simulated, summary, where = pickle.loads(out.stdout)
+                if not where.startswith(str(Path(path).resolve())):
+                    raise RuntimeError(f"{label}: imported virtmodel from {where}, not from {path}")
+                rates[label].append(simulated / cpu)
+                tables[label] = summary
+        before, after = statistics.median(rates["before"]), statistics.median(rates["after"])
+        same = tables["before"].equals(tables["after"])
+        print(f"| {scenarios()[key][0]} | {before:,.0f} | {after:,.0f} | {after / before:.2f}x | {same} |",
+              flush=True)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--customers", type=int, default=1_000_000)
@@ -218,10 +272,15 @@ def main(argv=None):
     p.add_argument("--bounded", type=float, default=None, metavar="N",
                    help="only: one bounded-memory replication of N customers (e.g. 1e8), M/M/1 load 0.9, "
                         "seed 2026; prints its time, interval and peak RSS")
+    p.add_argument("--versus", metavar="DIR", default=None,
+                   help="only: before/after against the virtmodel package in DIR (see the module docstring)")
+    p.add_argument("--repeats", type=int, default=5, help="alternating runs per side with --versus")
     p.add_argument("--measure-share", action="store_true",
                    help="only: CPU time of simulate and the share of measure in it, before and after the "
                         "measure kernels (use with --customers, --replications, --only)")
     args = p.parse_args(argv)
+    if args.versus:
+        return versus(args.versus, args.only.split(","), args.customers, args.replications, args.repeats)
     if args.measure_share:
         return measure_share(args.only.split(","), args.customers, args.replications)
     if args.bounded:
@@ -255,7 +314,7 @@ def main(argv=None):
               f"| {cpu_c / cpu_s:.1f}x |", flush=True)
     rate_b, cpu_b, res_b = streaming(table["mm1"][1], n, r)
     lo, hi = res_b.ci("mean_response")
-    print(f"\nM/M/1 load 0.9 in bounded memory (compiled.simulate_streaming, {n:,} x {r}, no per-job records): "
+    print(f"\nM/M/1 load 0.9 in bounded memory (vm.simulate(records=False), {n:,} x {r}, no per-job records): "
           f"{rate_b:,.0f} / {cpu_b:,.0f} customers/s; mean response {res_b.mean('mean_response'):.4f} "
           f"({lo:.4f}, {hi:.4f}), exact 10")
     rate_l, wall_l = limit(n * r)
