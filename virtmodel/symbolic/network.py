@@ -90,10 +90,10 @@ def _tandem():
 @derivation("network.tandem_sojourn_cdf")
 def _sojourn_cdf():
     # conds="none": the generic branch a != b (sympy would add a Piecewise for a = b)
-    density = sp.simplify(sp.integrate(a * sp.exp(-a * x) * b * sp.exp(-b * (t - x)), (x, 0, t), conds="none"))
-    cdf = sp.simplify(sp.integrate(density.subs(t, x), (x, 0, t), conds="none"))
+    density = sp.factor(sp.integrate(a * sp.exp(-a * x) * b * sp.exp(-b * (t - x)), (x, 0, t), conds="none"))
+    cdf = sp.integrate(sp.expand(density.subs(t, x)), (x, 0, t), conds="none")
     result = 1 - (b * sp.exp(-a * t) - a * sp.exp(-b * t)) / (b - a)
-    assert _zero(sp.simplify(cdf - result))
+    assert _zero(sp.expand(cdf - result))
     steps = (
         Step("Sojourns at the two stations are independent, Exp(a) and Exp(b), a = mu_1 - lambda, "
              "b = mu_2 - lambda (Reich 1957); convolve the densities", _eq(symbol("f(t)"), density)),
