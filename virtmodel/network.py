@@ -45,17 +45,32 @@ offset estimate (RFC 5905, §8), group ``"<request>/<reply>"``;
 Closed forms: :mod:`virtmodel.analytic.network`; simulator:
 :mod:`virtmodel.sim.network`; derivations: :mod:`virtmodel.symbolic.network`.
 
-Modelled, simplified, missing.  Modelled: store-and-forward FCFS queues at
-the virtual switch, the NIC's transmit and receive paths and each link
-direction (an output port's queue), packet sizes, per-packet costs, fixed
-propagation.  Simplified: each queue is infinite (no drops, no TCP
-congestion control or flow control: flows are open packet streams), the
-vswitch is one server shared by both directions and all VMs of the host
-(Open vSwitch's datapath run on one core), a NIC queue per direction (no
-multi-queue RSS), intermediate nodes forward in hardware (only their output
-links queue).  Missing: batching of virtio notifications (issue 17 item 2
-models the I/O path overhead), interrupt coalescing, priorities and traffic
-shaping, multipath routing.
+Modelled, simplified, missing (the host side read in Linux's vhost-net,
+``drivers/vhost/net.c``, linux-next 2025): a virtio-net packet leaves the
+guest through the vhost worker thread of its device, which takes descriptors
+from the TX virtqueue and copies the packet from guest memory into a socket
+buffer (zero-copy only with the module parameter ``experimental_zcopytx``,
+off by default, and only for packets of at least ``VHOST_GOODCOPY_LEN`` =
+256 bytes), then hands it to the tap device, the bridge or Open vSwitch; on
+the receiving side the worker copies it into the guest's RX buffers.  Hence
+the vswitch station: one server whose service is a per-packet cost plus
+size / copy bandwidth.
+
+* Modelled: store-and-forward FCFS queues at the vswitch, the NIC's
+  transmit and receive paths and each link direction (an output port's
+  queue), packet sizes, per-packet costs, fixed propagation.
+* Simplified: the vswitch is one FCFS server shared by both directions and
+  all VMs of the host, where vhost runs one worker per device that serves
+  its TX and RX virtqueues in turns of at most ``VHOST_NET_PKT_WEIGHT`` =
+  256 packets or ``VHOST_NET_WEIGHT`` = 512 KiB (a polling system with
+  limited service, not FCFS); one NIC queue per direction (no multi-queue
+  RSS); queues are infinite (no drops, no TCP congestion or flow control:
+  flows are open packet streams); intermediate nodes forward in hardware
+  (only their output links queue).
+* Missing: zero-copy transmission, busy polling (``busyloop_timeout``), the
+  64-packet RX batching (``VHOST_NET_BATCH``), notification suppression and
+  interrupt coalescing (issue 17 item 2 models the I/O path overhead),
+  priorities and traffic shaping, multipath routing.
 """
 
 from __future__ import annotations
