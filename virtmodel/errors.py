@@ -58,7 +58,8 @@ class VirtmodelWarning(UserWarning):
     Emitted, for example, by :func:`virtmodel.simulate` when a run is too
     short for its load (the MSER-5 warm-up cut near the end of its search
     range, Little's law off by more than 5 %, a confidence half-width above
-    half the mean) or the system is overloaded.  The numbers are never
+    half the mean, heavy-tailed service sampled too thinly for its interval)
+    or the system is overloaded.  The numbers are never
     changed; silence it with ``warnings.filterwarnings("ignore",
     category=virtmodel.VirtmodelWarning)`` once you have read it.
     """
