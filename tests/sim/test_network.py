@@ -195,3 +195,30 @@ def test_jackson_network_high_power(slow_scale):
             assert low <= pred.value("p95_response", f) <= high, f
     low, high = res.ci("delay_asymmetry", "fwd/rev")
     assert low <= pred.value("delay_asymmetry", "fwd/rev") <= high
+
+
+@pytest.mark.slow
+def test_interval_coverage(slow_scale):
+    """Coverage of the 95 % intervals of mean_response, p95_response (tandem) and delay_asymmetry (two hosts).
+
+    Many short seeded experiments (5 replications of 20,000 packets) against
+    the exact Jackson values; the share of intervals that cover must lie in
+    the 99 % binomial band around 0.95 (200 experiments at scale 1: about
+    [0.905, 0.985]).
+    """
+    from scipy import stats
+
+    experiments = max(int(200 * slow_scale), 40)
+    low_k, high_k = stats.binom(experiments, 0.95).interval(0.99)
+    cases = [(tandem(packets=20_000), [("mean_response", "a->b"), ("p95_response", "a->b")]),
+             (two_hosts(packets=20_000), [("delay_asymmetry", "fwd/rev")])]
+    for sc, keys in cases:
+        pred = vm.predict(sc)
+        hits = dict.fromkeys(keys, 0)
+        for e in range(experiments):
+            res = vm.simulate(sc, replications=5, seed=10_000 + e)
+            for key in keys:
+                lo, hi = res.ci(*key)
+                hits[key] += lo <= pred.value(*key) <= hi
+        for key, k in hits.items():
+            assert low_k <= k <= high_k, (key, k / experiments)
