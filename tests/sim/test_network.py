@@ -222,3 +222,12 @@ def test_interval_coverage(slow_scale):
                 hits[key] += lo <= pred.value(*key) <= hi
         for key, k in hits.items():
             assert low_k <= k <= high_k, (key, k / experiments)
+
+
+def test_a_flow_with_too_few_packets_warns():
+    topo = vm.Topology([vm.NetworkHost("h1", 3.0, 2.0)], [])
+    sc = vm.NetworkScenario(topo, {"a": "h1", "b": "h1"}, [vm.Flow("a", "b", 1.0, Exponential(1.0)),
+                                                            vm.Flow("b", "a", 0.001, Exponential(1.0), name="rare")],
+                            packets=5_000)
+    with pytest.warns(vm.VirtmodelWarning, match="flow 'rare' had .* packets in the measured window"):
+        network_metrics(sc, simulate_network(sc, 1, 0))

@@ -37,10 +37,12 @@ Student-t intervals (:func:`virtmodel.simulate`).
 from __future__ import annotations
 
 import heapq
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import VirtmodelWarning
 from .compiled.kernels import _heap_pop, _heap_push, jit
 from .streams import BLOCK, _entropy
 
@@ -48,6 +50,8 @@ __all__ = ["NetworkRun", "simulate_network", "network_metrics", "acyclic_order",
 
 #: arrivals are generated this share beyond the horizon (edge effect at the end of the window)
 _OVERRUN = 0.02
+#: below this many measured packets of a flow in a replication, a VirtmodelWarning says so
+_FEW_PACKETS = 100
 
 
 @dataclass
@@ -289,6 +293,10 @@ def network_metrics(scenario, run: NetworkRun) -> dict:
         mine = run.flow == i
         measured = mine & (run.arrival >= a) & (run.arrival < b)
         resp = run.exit[measured] - run.arrival[measured]
+        if resp.size < _FEW_PACKETS:
+            warnings.warn(f"flow {f.name!r} had {resp.size} packets in the measured window of a replication "
+                          f"(fewer than {_FEW_PACKETS}): its estimates are unreliable (NaN when none); raise "
+                          f"packets (now {scenario.packets}) or the flow's rate", VirtmodelWarning, stacklevel=2)
         means[f.name] = float(np.mean(resp)) if resp.size else float("nan")
         out["mean_response", f.name] = means[f.name]
         out["p95_response", f.name] = float(np.quantile(resp, 0.95)) if resp.size else float("nan")
