@@ -25,3 +25,17 @@ nbmake:
 		jupytext --to ipynb --output build/nbmake/$$(basename $$f .py).ipynb $$f || exit 1; \
 	done
 	VIRTMODEL_NB_CUSTOMERS=3000 MPLBACKEND=Agg python3 -m pytest --nbmake build/nbmake
+# the paper, paper/virtmodel.pdf, from the figures, tables and derivations in paper/ (committed; `make reproduce`
+# rebuilds them); installs Debian's TeX Live first when latexmk is missing (apt-get, with sudo unless root)
+.PHONY: paper texlive reproduce
+paper:
+	command -v latexmk >/dev/null 2>&1 || $(MAKE) texlive
+	cd paper && latexmk -pdf -interaction=nonstopmode -halt-on-error virtmodel.tex
+texlive:
+	SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends \
+		latexmk texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended texlive-bibtex-extra
+# every figure and table of the paper (paper/figures, paper/tables, paper/derivations); needs the real data
+# (VIRTMODEL_DATA) for the Azure, call-centre and clock-measurement items and pyarrow (.[paper]) for the sweep stores
+reproduce:
+	python3 -m virtmodel reproduce

@@ -41,8 +41,8 @@ import pandas as pd
 from scipy import stats
 
 import virtmodel as vm
-from virtmodel.analytic import MMc, MMcM
 from virtmodel.dists import Empirical, Exponential
+from virtmodel.experiments.callcentre_data import HOURS, hourly_erlang_table, working_week_calls
 
 CUSTOMERS = int(os.environ.get("VIRTMODEL_NB_CUSTOMERS", 20_000))
 SEED = 2026
@@ -76,28 +76,11 @@ def show(fig, name):
 
 # %%
 bank = vm.data.load("bank_callcenter")
-calls = bank[(bank["outcome"] == "AGENT") | bank["abandoned"]].copy()
-calls = calls[calls["vru_exit"].dt.day_of_week.isin([6, 0, 1, 2, 3])]
-calls["hour"] = calls["vru_exit"].dt.hour
-calls["day"] = calls["vru_exit"].dt.normalize()
-days = calls["day"].nunique()
-served = calls[calls["outcome"] == "AGENT"]
-HOURS = list(range(7, 24))
-calls, served = calls[calls["hour"].isin(HOURS)], served[served["hour"].isin(HOURS)]
-
-by_hour = calls.groupby("hour")
-table = pd.DataFrame({"calls": by_hour.size()})
-table["arrival_rate"] = table["calls"] / (days * 3600.0)
-table["mean_service"] = served.groupby("hour")["ser_time_s"].mean()
-table["scv_service"] = served.groupby("hour")["ser_time_s"].var() / table["mean_service"] ** 2
-table["patience_rate"] = by_hour["abandoned"].sum() / by_hour["q_time_s"].sum()
-working = served.assign(start_hour=served["ser_start"].dt.hour, start_day=served["ser_start"].dt.normalize())
-table["agents_counted"] = working.groupby(["start_day", "start_hour"])["server"].nunique().groupby("start_hour").mean()
-table["offered_load"] = table["arrival_rate"] * table["mean_service"]
-table["measured_wait"] = by_hour["q_time_s"].mean()
-table["measured_abandonment"] = by_hour["abandoned"].mean()
+calls, served, days = working_week_calls(bank)
+table = hourly_erlang_table(bank)  # the fits below, and Erlang C / A beside the measurements (next section)
 print(f"{days} working days, {len(calls)} calls asking for an agent in hours {HOURS[0]}-{HOURS[-1]}")
-table.round(4)
+table[["calls", "arrival_rate", "mean_service", "scv_service", "patience_rate", "agents_counted", "offered_load",
+       "measured_wait", "measured_abandonment"]].round(4)
 
 # %% [markdown]
 # ### The fitted laws
@@ -161,19 +144,9 @@ print(f"patience: mean {1 / theta_all:.0f} s (exponential MLE); KM survival at 6
 # tested on a second number).
 
 # %%
-def erlang_a_rows(c):
-    return MMcM(table["arrival_rate"].to_numpy(), 1 / table["mean_service"].to_numpy(), c,
-                table["patience_rate"].to_numpy())
-
-
-counted = np.round(table["agents_counted"].to_numpy()).astype(int)
-erlang_c = MMc(table["arrival_rate"].to_numpy(), 1 / table["mean_service"].to_numpy(), counted, unstable="inf")
-erlang_a = erlang_a_rows(counted)
-table["agents"] = counted
-table["erlang_c_wait"] = erlang_c.mean_wait
-table["erlang_a_wait"] = erlang_a.mean_wait
-table["erlang_a_abandonment"] = erlang_a.abandonment_probability
-
+# Erlang C, Erlang A and the fitted staffing c_eff per hour come with the table
+# (virtmodel.experiments.callcentre_data.hourly_erlang_table); here the simulation
+counted = table["agents"].to_numpy()
 sim_wait, sim_abandon = [], []
 for i, h in enumerate(table.index):
     hour_service = served.loc[served["hour"] == h, "ser_time_s"].to_numpy(float)
@@ -184,17 +157,6 @@ for i, h in enumerate(table.index):
     sim_wait.append(res.mean("mean_wait"))
     sim_abandon.append(res.mean("abandonment_probability"))
 table["sim_wait"], table["sim_abandonment"] = sim_wait, sim_abandon
-
-# the staffing at which Erlang A gives the measured abandonment (P(Ab) falls as c grows)
-candidates = np.arange(1, 16)
-fits = np.array([erlang_a_rows(np.full(len(table), c)).abandonment_probability for c in candidates])
-best = np.abs(fits - table["measured_abandonment"].to_numpy()).argmin(axis=0)
-table["agents_effective"] = candidates[best]
-fitted = erlang_a_rows(table["agents_effective"].to_numpy())
-table["fitted_abandonment"] = fitted.abandonment_probability
-table["fitted_wait"] = fitted.mean_wait
-table["erlang_c_fitted_wait"] = MMc(table["arrival_rate"].to_numpy(), 1 / table["mean_service"].to_numpy(),
-                                    table["agents_effective"].to_numpy(), unstable="inf").mean_wait
 table[["calls", "offered_load", "agents", "agents_effective", "measured_wait", "erlang_c_wait", "erlang_a_wait",
        "sim_wait", "fitted_wait", "measured_abandonment", "erlang_a_abandonment", "sim_abandonment",
        "fitted_abandonment"]].round(3)

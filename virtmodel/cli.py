@@ -9,6 +9,8 @@
     One scenario (the ``[scenario]`` table of sweep files): closed form, simulation, or both side by side.
 ``virtmodel data list | info NAME | fetch NAME|--all | path [NAME] | verify | summary``
     Real datasets (virtmodel.data): list, describe, download with sha256 checks.
+``virtmodel reproduce [--quick] [--only NAME] [--out DIR] [--store DIR] [--workers N]``
+    Rebuild every figure and table of the paper (virtmodel.experiments.reproduce).
 """
 
 from __future__ import annotations
@@ -227,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_scenario_parsers(sub)  # virtmodel predict | simulate | compare FILE.toml
 
     add_data_parser(sub)  # virtmodel data list | info NAME | fetch NAME|--all | path | verify | summary
+    from .experiments.reproduce import add_reproduce_parser
+
+    add_reproduce_parser(sub)  # virtmodel reproduce [--quick] [--only NAME] [--out DIR]
     return parser
 
 

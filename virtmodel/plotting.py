@@ -16,41 +16,43 @@ import matplotlib as mpl
 import numpy as np
 
 __all__ = ["paper_style", "save", "plot_metric_vs_load", "plot_slowdown", "plot_ccdf", "ccdf_points", "COLUMN_WIDTH",
-           "CAPTION"]
+           "CAPTION", "STYLE_FILE"]
 
-#: width of one column of a two-column paper, inches
-COLUMN_WIDTH = 3.4
+#: width of one column of a two-column paper, inches (paper/virtmodel.tex sets \columnwidth to it)
+COLUMN_WIDTH = 3.3
 
-_STYLE = {
-    "figure.figsize": (COLUMN_WIDTH, 2.4),
-    "font.size": 8,
-    "axes.labelsize": 8,
-    "legend.fontsize": 7,
-    "xtick.labelsize": 7,
-    "ytick.labelsize": 7,
-    "lines.linewidth": 1.2,
-    "lines.markersize": 3.5,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "savefig.bbox": "tight",
-    "savefig.dpi": 200,
-    "pdf.fonttype": 42,
-}
+#: the paper style sheet, shipped inside the package (``virtmodel/styles/paper.mplstyle``)
+STYLE_FILE = Path(__file__).resolve().parent / "styles" / "paper.mplstyle"
 
 
 def paper_style():
-    """Context manager with the paper's rcParams: ``with paper_style(): ...``."""
-    return mpl.rc_context(_STYLE)
+    """Context manager with the paper's rcParams (:data:`STYLE_FILE`): ``with paper_style(): ...``.
+
+    Figures are ``COLUMN_WIDTH`` inches wide (one column of a two-column
+    paper, 8-pt labels) with constrained layout, so a saved figure keeps its
+    size exactly and prints at scale 1 in the paper.
+    """
+    return mpl.rc_context(fname=str(STYLE_FILE))
 
 
-def save(fig, path) -> list[Path]:
-    """Write ``path`` as .pdf and .png with no timestamp metadata; return the paths."""
+#: metadata that makes the files depend on the figure only: no dates, no library versions
+_PDF_METADATA = {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": "virtmodel"}
+_PNG_METADATA = {"Software": None}
+
+
+def save(fig, path, formats=(".pdf", ".png")) -> list[Path]:
+    """Write ``path`` as .pdf (vector, for the paper) and .png (README, docs); return the paths.
+
+    No timestamp or version goes into the files (``metadata`` without dates,
+    producer or software), so the same figure gives the same bytes, run after
+    run (``virtmodel reproduce`` checks it).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     out = []
-    for suffix, meta in ((".pdf", {"CreationDate": None, "ModDate": None, "Producer": None}),
-                         (".png", {"Software": None})):
+    for suffix in formats:
         target = path.with_suffix(suffix)
+        meta = _PDF_METADATA if suffix == ".pdf" else _PNG_METADATA if suffix == ".png" else None
         fig.savefig(target, metadata=meta)
         out.append(target)
     return out
