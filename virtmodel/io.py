@@ -75,12 +75,14 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
+from ._lazy import lazy
 from ._validation import nonnegative, positive, positive_int, probability, scalar
 from .analytic import io as A
 from .dists import Deterministic, Distribution
 from .errors import InvalidParameter, NoClosedForm, UnstableSystem
+
+pd = lazy("pandas")
 
 __all__ = ["IOStream", "IOVM", "Device", "IOPath", "TokenBucket", "Static", "Dynamic", "Hybrid", "IOScenario"]
 

@@ -54,8 +54,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import integrate
 
+from .._lazy import lazy
 from .._validation import nonnegative, positive, positive_int, scalar
 from ..dists import (
     Compound,
@@ -71,6 +71,8 @@ from ..dists import (
 )
 from ..errors import InvalidParameter, UnstableSystem
 from .allocation import water_fill
+
+integrate = lazy("scipy.integrate")
 
 __all__ = [
     "scaled",
