@@ -81,7 +81,7 @@ def test_qna_with_poisson_arrivals_is_pollaczek_khinchine_at_the_first_station()
     es, es2 = 0.5, size.moment(2) / 4.0
     pk = 1.2 * es2 / (2 * (1 - 0.6)) + es
     assert pred.value("mean_response", "a->b") == pytest.approx(pk, rel=1e-12)
-    assert not pred.exact            # lognormal service: QNA's machinery (here exact P-K, flagged conservatively)
+    assert pred.exact and "Pollaczek-Khinchine" in pred.model     # one station per path: an M/G/1 queue
     assert N.qna_wait(0.5, 1.0, 1.0, 1.0) == pytest.approx(MM1(0.5, 1.0).mean_wait)
     assert N.qna_departure_scv(0.7, 1.0, 1.0) == pytest.approx(1.0)
 

@@ -309,8 +309,10 @@ def network_prediction(scenario):
     overtake-free (hypoexponential plus propagation); per station
     ``utilization``; per sync pair ``delay_asymmetry`` and
     ``sync_offset_error``.  ``exact`` is True for an open Jackson network
-    (see the module docstring); otherwise the numbers are QNA's and
-    ``exact=False`` (utilization and throughput are exact in either case).
+    (see the module docstring), and for Poisson flows whose paths have one
+    station each (every station an M/G/1 queue: Pollaczek-Khinchine);
+    otherwise the numbers are QNA's and ``exact=False`` (utilization and
+    throughput are exact in either case).
     With ``allow_overload=True`` an overloaded station gives inf delays.
     """
     from .solve import Prediction
@@ -330,6 +332,7 @@ def network_prediction(scenario):
         raise UnstableSystem(f"station {stations[j].name} must have utilization < 1, got {rho_all[j]:.6g}",
                              utilization=rho_all[j])
     sojourn = np.full(m1.shape, np.inf)
+    mg1 = False
     if exact:
         mu = np.divide(1.0, m1.max(axis=0))
         lam = rates @ (m1 > 0)
@@ -352,8 +355,12 @@ def network_prediction(scenario):
                 full_wait = np.full(len(stations), np.inf)
                 full_wait[sub] = wait
                 sojourn = np.where(m1 > 0, full_wait[None, :] + m1, 0.0)
-        model = f"QNA two-moment decomposition (approximate: {why})"
-        source = QNA_SOURCE
+        if all(f.poisson for f in flows) and all(len(p) == 1 for p in paths):
+            # one station per path, Poisson superposition: each station is an M/G/1 queue and QNA's wait is
+            # Pollaczek-Khinchine's, exact for FCFS whatever the classes' service laws (Kleinrock 1975, eq. 5.105)
+            model, source, mg1 = "M/G/1 per station (Pollaczek-Khinchine), one station per path", QNA_SOURCE, True
+        else:
+            model, source, mg1 = f"QNA two-moment decomposition (approximate: {why})", QNA_SOURCE, False
     for i, f in enumerate(flows):
         resp = float(np.sum(sojourn[i, paths[i]])) + scenario.latency(f.name)
         rows += [("mean_response", f.name, resp), ("throughput", f.name, float(rates[i])),
@@ -366,4 +373,4 @@ def network_prediction(scenario):
         asym = means[req] - means[rep]
         rows += [("delay_asymmetry", f"{req}/{rep}", asym), ("sync_offset_error", f"{req}/{rep}", asym / 2)]
     values = pd.DataFrame(rows, columns=["metric", "group", "value"])
-    return Prediction(values, bool(exact), model, source)
+    return Prediction(values, bool(exact or mg1), model, source)
