@@ -42,7 +42,9 @@ Real mechanisms, read from their source:
   ``io.weight``; BFQ schedules budgets of sectors by B-WF2Q+, a packetised
   approximation of GPS, and blk-iocost charges each bio a modelled cost
   (per-IO plus per-page, sequential/random, read/write coefficients) against
-  a virtual time advanced by the weights ("hierarchical weight").
+  a virtual time advanced by the weights ("hierarchical weight",
+  ``hweight_active``), and a group that uses less than its share donates
+  the surplus by lowering its ``inuse`` weight (work conservation).
   Modelled: GPS of the device's time by the weights, with a per-request
   cost a + X/B that differs for reads and writes, as blk-iocost's linear
   cost model.  Simplified: fluid sharing (exact GPS, not its packetised
@@ -53,7 +55,7 @@ Real mechanisms, read from their source:
 * **Limits** -- Linux ``io.max`` (``block/blk-throttle.c``:
   ``tg_within_iops_limit``/``tg_within_bps_limit`` let a bio through only
   when the bytes or IOs allowed since the slice start cover it, else compute
-  its wait) and QEMU's block throttling (``util/throttle.c``: a leaky
+  its wait) and QEMU's block throttling (``util/throttle.c``, read at its 2013 leaky-bucket form: a leaky
   bucket per limit, level leaking at ``avg`` per second, ``max`` the burst,
   a request delayed by (level - max)/avg).  Modelled: a token bucket of
   depth ``burst`` filled at ``rate``, FIFO, a request released as soon as
