@@ -212,3 +212,41 @@ def test_uniformization_equals_the_matrix_exponential(rates, monkeypatch):
     series = N.hypoexponential_cdf([0.1, 1.0, 5.0], rates)
     monkeypatch.setattr(N, "_UNIFORMIZATION_TERMS", 0)
     np.testing.assert_allclose(N.hypoexponential_cdf([0.1, 1.0, 5.0], rates), series, rtol=1e-12, atol=1e-14)
+
+
+def _random_network(rates, mode):
+    """Three hosts in a line, flows between random VM pairs (all exponential sizes of mean 1)."""
+    topo = vm.Topology([vm.NetworkHost(f"h{i}", 20.0, 10.0) for i in range(3)],
+                       [vm.Link("h0", "h1", 8.0, latency=0.1), vm.Link("h1", "h2", 8.0, latency=0.2)])
+    placement = {f"v{i}": f"h{i % 3}" for i in range(6)}
+    flows = [vm.Flow(f"v{s}", f"v{d}", r, Exponential(1.0), name=f"f{k}") for k, (s, d, r) in enumerate(rates)]
+    return vm.NetworkScenario(topo, placement, flows, service_times=mode)
+
+
+flow_specs = st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5), st.floats(0.05, 1.2)), min_size=1, max_size=5)
+
+
+@settings(max_examples=15, deadline=None)
+@given(specs=flow_specs)
+def test_qna_reduces_to_jackson_with_exponential_service(specs):
+    """On random multi-flow networks, QNA's code path (packet mode) gives Jackson's numbers (independent mode)."""
+    jackson, qna = _random_network(specs, "independent"), _random_network(specs, "packet")
+    pj, pq = vm.predict(jackson), vm.predict(qna)
+    assert pj.exact
+    for f in jackson.flows:
+        assert pq.value("mean_response", f.name) == pytest.approx(pj.value("mean_response", f.name), rel=1e-9)
+
+
+@settings(max_examples=15, deadline=None)
+@given(specs=flow_specs, factor=st.floats(1.01, 1.5))
+def test_latency_grows_with_load(specs, factor):
+    """Scaling every flow's rate up never lowers any flow's predicted latency (Jackson and QNA)."""
+    for mode in ("independent", "packet"):
+        base = _random_network(specs, mode)
+        try:
+            more = _random_network([(s, d, r * factor) for s, d, r in specs], mode)
+        except UnstableSystem:
+            continue
+        pb, pm = vm.predict(base), vm.predict(more)
+        for f in base.flows:
+            assert pm.value("mean_response", f.name) >= pb.value("mean_response", f.name) - 1e-12
