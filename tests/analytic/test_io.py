@@ -191,3 +191,8 @@ def test_unknown_vm_in_weights_is_named():
 def test_bad_input(build, message):
     with pytest.raises(InvalidParameter, match=message):
         build()
+
+
+def test_hybrid_shares_are_exact_when_the_demands_fit():
+    shares, exact = A.long_run_shares([0.2, 0.3], [1.0, 1.0], reservations=[0.6, 0.0])
+    assert exact and shares == pytest.approx([0.2, 0.3])

@@ -329,7 +329,8 @@ def long_run_shares(demands, weights, reservations=None) -> tuple[np.ndarray, bo
     ``demands``: each VM's device-time demand lambda_i E[S_i] (``inf``:
     always backlogged).  The shares are ``water_fill(1, demands,
     reservations, weights)``.  ``exact`` is True when every VM is backlogged,
-    or when there are no reservations (GPS: the backlogged VMs split what the
+    when the demands fit (sum < 1: a stable work-conserving device serves
+    each VM its demand), or when there are no reservations (GPS: the backlogged VMs split what the
     others leave in proportion to their weights).  With reservations and VMs
     that are idle at times, the reserved share of a backlogged VM changes
     with the others' state and the water-filling shares are an approximation.
@@ -346,7 +347,8 @@ def long_run_shares(demands, weights, reservations=None) -> tuple[np.ndarray, bo
     w = _weights("weights", weights, d.size)
     r = None if reservations is None else np.asarray(reservations, dtype=float)
     shares = water_fill(1.0, d, reservations=r, shares=w)
-    exact = bool(np.all(np.isinf(d))) or r is None or not np.any(r > 0)
+    fits = bool(np.all(np.isfinite(d))) and float(d.sum()) < 1.0  # a stable device serves every demand
+    exact = fits or bool(np.all(np.isinf(d))) or r is None or not np.any(r > 0)
     return shares, exact
 
 
