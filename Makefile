@@ -39,3 +39,8 @@ texlive:
 # (VIRTMODEL_DATA) for the Azure, call-centre and clock-measurement items and pyarrow (.[paper]) for the sweep stores
 reproduce:
 	python3 -m virtmodel reproduce
+# the documentation site in build/docs/ (needs .[docs]; sphinx-build with warnings as errors); the notebooks run short
+# (VIRTMODEL_NB_CUSTOMERS=3000 unless set) and are cached in build/docs-jupyter-cache/; 06_real_data needs its datasets
+.PHONY: docs
+docs:
+	python3 -m sphinx -W --keep-going -n -b html docs build/docs
