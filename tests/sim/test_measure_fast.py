@@ -212,3 +212,32 @@ def test_sample_quantiles_equal_numpy_quantile():
     assert kernels.order_statistics(x, ranks, out)
     np.testing.assert_array_equal(out, np.sort(x)[ranks])
     assert not kernels.order_statistics(np.r_[x, np.nan], ranks, out)
+
+
+def test_capped_integrals_equal_capped_integral_per_vm():
+    """One pass for every VM gives each VM's single-VM kernel result bit for bit (ties between
+    arrivals and departures, open intervals, blocked jobs), and refuses streams out of order."""
+    rng = np.random.default_rng(12)
+    for _trial in range(300):
+        n = int(rng.integers(1, 80))
+        arrival = np.sort(np.round(rng.uniform(0, 10, n), 1))
+        depart = arrival + np.round(rng.exponential(1.0, n), 1)
+        depart[rng.random(n) < 0.2] = np.nan
+        blocked = rng.random(n) < 0.1
+        depart[blocked] = np.nan
+        vmi = rng.integers(0, 3, n)
+        done = np.flatnonzero(~np.isnan(depart))
+        order = done[np.argsort(depart[done], kind="stable")]
+        caps = rng.integers(1, 4, 3).astype(float)
+        times = np.sort(np.concatenate([rng.uniform(-1, 15, 3), rng.choice(np.r_[arrival, 0.0], 2)]))
+        every = np.empty((3, times.size))
+        assert kernels.capped_integrals(arrival, depart, blocked, vmi, order, caps, times, every)
+        for v in range(3):
+            one = np.empty(times.size)
+            assert kernels.capped_integral(arrival, depart, blocked, vmi, order, v, caps[v], times, one)
+            np.testing.assert_array_equal(every[v], one)
+        if n > 2 and not np.all(blocked[:2]):
+            shuffled = arrival[::-1].copy()
+            if np.any(np.diff(shuffled[~blocked[::-1]]) < 0):
+                assert not kernels.capped_integrals(shuffled, depart[::-1], blocked[::-1], vmi[::-1], order, caps,
+                                                    times, every)

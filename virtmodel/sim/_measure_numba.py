@@ -35,7 +35,7 @@ import numpy as np
 from numba import njit
 
 __all__ = ["group_departures", "window_overlaps", "capped_integral", "binned_parts", "binned_from_parts",
-           "departure_counts", "order_statistics", "responses", "scratch",
+           "departure_counts", "order_statistics", "responses", "capped_integrals", "scratch",
            "release_workspace", "KEEP_JOBS"]
 
 
@@ -248,6 +248,94 @@ def capped_integral(arrival, depart, blocked, vm, order, group, cap, times, out)
             out[q] = area + (t - point) * level
         q += 1
     return finite == ends
+
+
+@njit(cache=True)
+def capped_integrals(arrival, depart, blocked, vm, order, caps, times, out):
+    """:func:`capped_integral` of every VM ``v`` (cap ``caps[v]``) into ``out[v]``, in one pass.
+
+    One merge of all accepted arrivals (index order) with all departures (``order``) takes, for
+    each VM, its own events in the order of its own merge (an arrival a before a departure d
+    exactly when a <= d, in both merges, since both streams are ascending), so every VM gets the
+    arithmetic of :func:`capped_integral` in the same order, bit for bit, from its own state.
+    Needs both streams ascending over all VMs (else returns False, ``out`` not valid) and, per
+    VM, every finite ``depart`` among the departures.
+    """
+    n = arrival.size
+    m = order.size
+    nt = times.size
+    nv = caps.size
+    finite = np.zeros(nv, dtype=np.int64)
+    ends = np.zeros(nv, dtype=np.int64)
+    count = np.zeros(nv)
+    level = np.zeros(nv)
+    area = np.zeros(nv)
+    point = np.zeros(nv)
+    first = np.ones(nv, dtype=np.bool_)
+    qs = np.zeros(nv, dtype=np.int64)
+    last_start = -np.inf
+    last_end = -np.inf
+    i = 0
+    while i < n and blocked[i]:
+        i += 1
+    j = 0
+    while i < n or j < m:
+        if j >= m or (i < n and arrival[i] <= depart[order[j]]):
+            x = arrival[i]
+            if x < last_start:
+                return False
+            last_start = x
+            v = vm[i]
+            if np.isfinite(depart[i]):
+                finite[v] += 1
+            count[v] += 1.0
+            i += 1
+            while i < n and blocked[i]:
+                i += 1
+        else:
+            x = depart[order[j]]
+            if x < last_end:
+                return False
+            last_end = x
+            v = vm[order[j]]
+            ends[v] += 1
+            count[v] -= 1.0
+            j += 1
+        q = qs[v]
+        if first[v]:
+            first[v] = False
+            new_area = 0.0
+            while q < nt and times[q] < x:
+                out[v, q] = 0.0
+                q += 1
+        else:
+            a = area[v]
+            p = point[v]
+            new_area = a + level[v] * (x - p)
+            while q < nt and times[q] < x:
+                t = times[q]
+                if t == p:
+                    out[v, q] = a + 0.0
+                else:
+                    slope = (new_area - a) / (x - p)
+                    out[v, q] = slope * (t - p) + a + 0.0
+                q += 1
+        qs[v] = q
+        area[v] = new_area
+        level[v] = count[v] if count[v] < caps[v] else caps[v]
+        point[v] = x
+    for v in range(nv):
+        for q in range(qs[v], nt):
+            t = times[q]
+            if first[v]:
+                out[v, q] = 0.0
+            elif t == point[v]:
+                out[v, q] = area[v] + 0.0
+            else:
+                out[v, q] = area[v] + (t - point[v]) * level[v]
+        if finite[v] != ends[v]:
+            return False
+    return True
 
 
 @njit(cache=True)

@@ -330,14 +330,25 @@ def _vm_level(out, rec, t0, t1, names, pcpus, vcpus, accepted, dep_open, edges, 
     times = np.array([t0, t1]) if edges is None else edges
     want_all = np.zeros(times.size - 1)
     busy_all = np.zeros(times.size - 1)
+    vm_caps = [(vcpus[i] if vcpus is not None and vcpus[i] is not None else None) or pcpus
+               for i in range(len(names))]
+    every = None
+    if fast is not None and rec.abandoned is None:
+        # every VM's capped occupancy from one pass (bit for bit the per-VM kernel's)
+        every = np.empty((len(names), times.size))
+        if not fast.capped_integrals(rec.arrival, rec.depart, rec.blocked, rec.vm, rec.order,
+                                     np.array(vm_caps, dtype=float), np.asarray(times, dtype=float), every):
+            every = None
     caps = 0
     for i, name in enumerate(names):
-        cap = (vcpus[i] if vcpus is not None and vcpus[i] is not None else None) or pcpus
-        acc = accepted & (rec.vm == i)
-        if fast is None:
+        cap = vm_caps[i]
+        if every is not None:
+            occupancy = every[i]
+        elif fast is None:
+            acc = accepted & (rec.vm == i)
             occupancy = stats.capped_occupancy(rec.arrival[acc], dep_open[acc], cap, times)
         else:
-            occupancy = _capped_occupancy(fast, rec, i, acc, cap, times)
+            occupancy = _capped_occupancy(fast, rec, i, accepted & (rec.vm == i), cap, times)
         want = np.diff(occupancy) / np.diff(times)
         busy = b["utilization", name] * pcpus if edges is not None else np.array([v["utilization", name] * pcpus])
         window_want = want.mean() if edges is not None else want[0]
