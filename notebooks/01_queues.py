@@ -72,7 +72,7 @@ with plotting.paper_style():
         ax.plot(loads, vm.analytic.MMc(arrival_rate=c * loads, service_rate=1.0, servers=c).mean_wait,
                 label=f"M/M/{c}")
     ax.set_xlabel("load per server $\\rho$")
-    ax.set_ylabel("mean wait")
+    ax.set_ylabel("mean wait (time units, mean service 1)")
     ax.set_yscale("log")
     ax.legend(frameon=False)
     plt.show()

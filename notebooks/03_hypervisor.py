@@ -112,7 +112,7 @@ with plotting.paper_style():
                     yerr=[part.sim_mean - part.ci_low, part.ci_high - part.sim_mean], fmt="o", color=colour,
                     capsize=2, label=f"{label}, simulated")
     ax.set_xlabel("load per pCPU $\\rho$")
-    ax.set_ylabel("mean response")
+    ax.set_ylabel("mean response (time units)")
     ax.set_yscale("log")
     ax.legend(frameon=False)
     plt.show()
@@ -165,8 +165,8 @@ with plotting.paper_style():
         ax.plot(rec.arrival[done], rec.depart[done] - rec.arrival[done], ".", color=f"C{i}", label=f"VM {name}")
     for t, _, _state in hv.transitions:
         ax.axvline(t, color="0.7", lw=0.6)
-    ax.set_xlabel("arrival time")
-    ax.set_ylabel("response time")
+    ax.set_xlabel("arrival time (time units)")
+    ax.set_ylabel("response time (time units)")
     ax.legend(frameon=False)
     plt.show()
 a_done = (rec.vm == 0) & ~np.isnan(rec.depart)
@@ -305,7 +305,7 @@ with plotting.paper_style():
                         fmt="o", color=f"C{i}", capsize=2, label=f"{name}, simulated")
         ax.set_title(f"{discipline} service")
         ax.set_xlabel("load of VM web")
-    axes[0].set_ylabel("mean wait")
+    axes[0].set_ylabel("mean wait (time units)")
     axes[0].legend(frameon=False, fontsize="small")
     plt.show()
 unlike_points.round(3)

@@ -160,6 +160,7 @@ with plotting.paper_style():
     ax.errorbar(x, m, yerr=[m - 100 * policies.ci_low, 100 * policies.ci_high - m], fmt="o", color="k",
                 capsize=2, label="simulated")
     ax.set_xticks(x, policies.policy, rotation=30)
+    ax.set_xlabel("lost-tick policy")
     ax.set_ylabel("guest clock rate error (%)")
     ax.legend(frameon=False)
     plt.show()

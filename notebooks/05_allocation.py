@@ -116,8 +116,9 @@ for strategy, g in strategies.groupby("strategy", sort=False):
     ax.errorbar(g.load, g.sim_mean, yerr=[g.sim_mean - g.ci_low, g.ci_high - g.sim_mean], fmt="o",
                 color=line.get_color(), ms=3, capsize=2)
 ax.set_xlabel("load per VM (of its reservation)")
-ax.set_ylabel("mean response time")
-ax.set_title(f"Two VMs, 4 pCPUs: points simulated ({REPLICATIONS} reps x {CUSTOMERS:,})", fontsize=9)
+ax.set_ylabel("mean response (time units)")
+ax.set_title(f"Two VMs, 4 pCPUs: lines closed form,\npoints simulated with 95 % CI ({REPLICATIONS} x {CUSTOMERS:,})",
+             fontsize=9)
 ax.legend(fontsize=8)
 show(fig, "strategies")
 
