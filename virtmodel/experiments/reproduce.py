@@ -89,11 +89,11 @@ def _areas():
 
 
 #: ``--quick`` (CI: a few minutes on 2 cores) and the default (the paper); the validation table is
-#: ``virtmodel validate --quick`` / ``virtmodel validate`` (same sizes, read when it runs)
+#: ``virtmodel validate --quick``'s battery at its size (read when it runs) in both
 SIZES = {
     "quick": Size("quick", validation="quick", slowdown=(20_000, 5), consolidation=(20_000, 5),
                   clock=(4.0, 5, (16.0, 32.0, 64.0, 128.0)), azure_hosts=(400, 600, 800, 1000, 1200)),
-    "default": Size("default", validation="default", slowdown=(200_000, 10),
+    "default": Size("default", validation="quick", slowdown=(200_000, 10),
                     consolidation=(100_000, 10), clock=(8.0, 10, (16.0, 32.0, 64.0, 128.0, 256.0)),
                     azure_hosts=tuple(range(300, 1401, 100))),
 }
@@ -461,7 +461,7 @@ def _azure(ctx: Context):
     ctx.table("azure_blocking", table, latex_table(wide, [
         ("hosts", "hosts", str), ("first_fit", "first fit", latex_number), ("dot_product", "dot product", latex_number),
         ("kaufman_roberts_pooled", "K--R pooled", latex_number)]))
-    ctx.figure("azure_blocking", lambda ax: plot_azure_blocking(ax, table))
+    ctx.figure("azure_blocking", lambda ax: plot_azure_blocking(ax, table), height=2.7)
     at = wide.set_index("hosts")
     hosts = 1000 if 1000 in at.index else int(at.index[len(at) // 2])
     ctx.numbers("azure_blocking", {
@@ -520,7 +520,7 @@ def _clock_data(ctx: Context):
                                   "offset_error_s", "within_raw", "within"]])
     ctx.figure("nist_bound", lambda ax: plot_nist_bound(ax, nist))
     chain = gnss_chain_hops(data.load("gnss_chrony_chain"))
-    us = lambda v: f"{v * 1e6:.0f}"  # noqa: E731
+    us = lambda v: f"{v * 1e6:.1f}"  # noqa: E731
     ctx.table("gnss_chain", chain, latex_table(chain, [
         ("host", "host", None), ("measured_mean_s", "mean", us), ("measured_sd_s", "sd", us),
         ("predicted_sd_s", "sd, indep.", us), ("predicted_sd_with_covariance_s", "sd, cov.", us),

@@ -16,16 +16,17 @@ def plot_clock_poll(ax, table, *, caption=CAPTION):
     ----------
     table : DataFrame
         ``poll_s, rms_s, ci_low_s, ci_high_s`` (simulated ``clock_offset_rms``
-        with its 95 % interval) and ``floor_s``: the rms error of the sample
-        the NTP clock filter picks (closed form), the floor every poll shares.
+        with its 95 % interval) and ``floor_s``: the rms error of one sample
+        that the NTP clock filter picks (closed form): the discipline averages
+        several at short polls (below it) and drifts between them at long ones.
     """
     t = table.sort_values("poll_s")
     grid = np.geomspace(t["poll_s"].min(), t["poll_s"].max(), 50)
     ax.plot(grid, np.full_like(grid, t["floor_s"].iloc[0] * 1e6), "-", color="C0",
-            label="filtered-sample error (floor)")
+            label="error of one filtered sample")
     mean = t["rms_s"] * 1e6
     ax.errorbar(t["poll_s"], mean, yerr=[mean - t["ci_low_s"] * 1e6, t["ci_high_s"] * 1e6 - mean], fmt="o",
-                color="k", label="clock_offset_rms")
+                color="k", label="clock_offset_rms, 10 VMs")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("NTP poll interval (s)")

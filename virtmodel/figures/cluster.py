@@ -5,7 +5,7 @@ from __future__ import annotations
 __all__ = ["plot_azure_blocking", "AZURE_LABELS", "BLOCKING_FLOOR"]
 
 #: legend labels of the methods in the table
-AZURE_LABELS = {"first_fit": "first fit (trace replay)", "dot_product": "dot product (trace replay)",
+AZURE_LABELS = {"first_fit": "first fit (replay)", "dot_product": "dot product (replay)",
                 "kaufman_roberts_pooled": "Kaufman-Roberts, pooled slots (fitted)"}
 #: blocking below this is drawn at it (a log axis has no zero)
 BLOCKING_FLOOR = 1e-6
@@ -31,6 +31,6 @@ def plot_azure_blocking(ax, table, *, host_label="hosts (64 vCPU, 512 GB each)")
     ax.set_ylim(BLOCKING_FLOOR / 2, 1.5)
     ax.set_xlabel(host_label)
     ax.set_ylabel("blocking probability")
-    ax.legend(title=f"Azure V1, 410,276 requests\n(below {BLOCKING_FLOOR:g} drawn at {BLOCKING_FLOOR:g})",
-              loc="upper right")
+    ax.legend(title=f"Azure V1 trace, 410,276 requests; blocking below {BLOCKING_FLOOR:g} drawn at {BLOCKING_FLOOR:g}",
+              loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2)
     return ax
