@@ -119,3 +119,23 @@ def test_validation_sizes_are_validates():
 
     assert R.SIZES["quick"].validation == "quick" and R.SIZES["default"].validation == "quick"
     assert "quick" in SIZES
+
+
+def test_readme_validation_summary_is_the_committed_table():
+    """The README's validation summary is paper/tables/validation.csv, cell for cell (rerun reproduce, then paste)."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    root = Path(__file__).resolve().parents[2]
+    lines = (root / "README.md").read_text(encoding="utf-8").splitlines()
+    start = lines.index("<!-- validation-summary: paper/tables/validation.csv -->") + 1
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    header, body = rows[0], rows[2:]
+    table = pd.read_csv(root / "paper" / "tables" / "validation.csv", keep_default_na=False, dtype=str)
+    assert header == list(table.columns)
+    assert body == table.to_numpy().tolist()
