@@ -35,7 +35,8 @@ import numpy as np
 from numba import njit
 
 __all__ = ["group_departures", "window_overlaps", "capped_integral", "binned_parts", "binned_from_parts",
-           "departure_counts", "order_statistics", "responses", "capped_integrals", "scratch",
+           "departure_counts", "order_statistics", "responses", "capped_integrals",
+           "every_group_departures", "every_window_overlaps", "scratch",
            "release_workspace", "KEEP_JOBS"]
 
 
@@ -106,6 +107,101 @@ def responses(order, arrival, depart):
         i = order[j]
         out[j] = depart[i] - arrival[i]
     return out
+
+
+@njit(cache=True)
+def every_group_departures(order, arrival, start, depart, vm, nvm, t0, jobs, wait, resp, vjobs, vwait, vresp,
+                           first, count):
+    """:func:`group_departures` of "all" (into ``jobs, wait, resp``) and of every VM ``v`` (into
+    ``vjobs, vwait, vresp`` from ``first[v]``, ``count[v]`` of them) from one count and one fill
+    pass: each wait and response is computed once and written twice, in departure order.
+    Returns how many departed after ``t0`` in all."""
+    count[:] = 0
+    for j in range(order.size):
+        i = order[j]
+        if depart[i] > t0:
+            count[vm[i]] += 1
+    at = 0
+    for v in range(nvm):
+        first[v] = at
+        at += count[v]
+    fill = first.copy()
+    k = 0
+    for j in range(order.size):
+        i = order[j]
+        if depart[i] > t0:
+            a = arrival[i]
+            w = start[i] - a
+            r = depart[i] - a
+            jobs[k] = i
+            wait[k] = w
+            resp[k] = r
+            k += 1
+            f = fill[vm[i]]
+            vjobs[f] = i
+            vwait[f] = w
+            vresp[f] = r
+            fill[vm[i]] = f + 1
+    return k
+
+
+@njit(cache=True)
+def every_window_overlaps(arrival, start, depart, blocked, vm, nvm, lo, hi, need_busy, number, busy, queue,
+                          vnumber, vbusy, vqueue, first, kept):
+    """:func:`window_overlaps` of "all" (``need_queue = need_busy``) and of every VM from one pass.
+
+    "all" goes into ``number, busy, queue``; VM ``v`` into ``vnumber, vbusy, vqueue`` from
+    ``first[v]`` (room for its accepted jobs), ``kept[v, kind]`` values of each kind.  Each
+    overlap is computed once, with :func:`window_overlaps`'s operations, and written twice in job
+    index order, so every group's values are the ones its own call would write.  Returns the
+    counts of "all" ``(kn, kb, kq)``."""
+    kept[:, :] = 0
+    room = np.zeros(nvm, dtype=np.int64)
+    for i in range(arrival.size):
+        if not blocked[i]:
+            room[vm[i]] += 1
+    at = 0
+    for v in range(nvm):
+        first[v] = at
+        at += room[v]
+    kn = 0
+    kb = 0
+    kq = 0
+    inf = np.inf
+    for i in range(arrival.size):
+        if blocked[i]:
+            continue
+        v = vm[i]
+        base = first[v]
+        d = depart[i]
+        if np.isnan(d):
+            d = inf
+        a = arrival[i]
+        s = start[i]
+        started = not np.isnan(s)
+        end = d if d < hi else hi
+        x = end - (a if a > lo else lo)
+        if x > 0:
+            number[kn] = x
+            kn += 1
+            vnumber[base + kept[v, 0]] = x
+            kept[v, 0] += 1
+        if need_busy and started:
+            x = end - (s if s > lo else lo)
+            if x > 0:
+                busy[kb] = x
+                kb += 1
+                vbusy[base + kept[v, 1]] = x
+                kept[v, 1] += 1
+        if need_busy:
+            so = s if started else inf
+            x = (so if so < hi else hi) - (a if a > lo else lo)
+            if x > 0:
+                queue[kq] = x
+                kq += 1
+                vqueue[base + kept[v, 2]] = x
+                kept[v, 2] += 1
+    return kn, kb, kq
 
 
 @njit(cache=True)

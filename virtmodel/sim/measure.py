@@ -120,8 +120,12 @@ def measure(rec, t0: float, t1: float, names, pcpus: int, losses=False, batches:
     edges = np.linspace(t0, t1, batches + 1) if batches else None
     sliced = rec.occupied is not None
     out = Measurement()
+    # with several VMs, every group's departures and window averages from one pass each
+    every = _every_group(fast, rec, len(names), t0, t1, not sliced) if fast is not None and len(names) > 1 else None
     for index, (group, member) in enumerate(_groups(rec, names)):
-        if fast is None:
+        if every is not None:
+            o, wait, resp = every[0][index]
+        elif fast is None:
             o = order if group == "all" else order[member[order]]
             wait = start[o] - arr[o]
             resp = dep[o] - arr[o]
@@ -140,7 +144,8 @@ def measure(rec, t0: float, t1: float, names, pcpus: int, losses=False, batches:
         v = out.values
         if fast is not None:
             # the window averages below, from one pass over the jobs (bit for bit)
-            averages = _window_averages(fast, rec, index - 1, t0, t1, not sliced)
+            averages = every[1][index] if every is not None else _window_averages(fast, rec, index - 1, t0, t1,
+                                                                                  not sliced)
         else:
             acc = accepted & member
             busy = acc & started
@@ -277,6 +282,38 @@ def _window_averages(fast, rec, group, t0, t1, need_busy):
         out["busy"] = float(busy[:kb].sum() / (hi - lo))
         out["queue"] = float(queue[:kq].sum() / (hi - lo))
     return out
+
+
+def _every_group(fast, rec, nvm, t0, t1, need_busy):
+    """``([(o, wait, resp) per group], [window averages per group])`` for "all" and each of ``nvm``
+    VMs, what :func:`_window_averages` and the kernel ``group_departures`` give group by group,
+    from two kernel passes (the same values in the same order, summed by numpy the same way)."""
+    n, m = rec.arrival.size, rec.order.size
+    first, count = np.empty(nvm, dtype=np.int64), np.empty(nvm, dtype=np.int64)
+    bufs = [fast.scratch(name, m, np.int64 if "jobs" in name else np.float64)
+            for name in ("jobs", "wait", "resp", "vm_jobs", "vm_wait", "vm_resp")]
+    k = fast.every_group_departures(rec.order, rec.arrival, rec.start, rec.depart, rec.vm, nvm, float(t0),
+                                    *bufs, first, count)
+    departures = [tuple(b[:k] for b in bufs[:3])]
+    departures += [tuple(b[first[v]:first[v] + count[v]] for b in bufs[3:]) for v in range(nvm)]
+    lo, hi = float(t0), float(t1)
+    size = n if need_busy else 0
+    overlaps = [fast.scratch(name, n if name.endswith("number") else size)
+                for name in ("number", "busy", "queue", "vm_number", "vm_busy", "vm_queue")]
+    kept = np.empty((nvm, 3), dtype=np.int64)
+    kn, kb, kq = fast.every_window_overlaps(rec.arrival, rec.start, rec.depart, rec.blocked, rec.vm, nvm, lo, hi,
+                                            need_busy, *overlaps, first, kept)
+    ranges = [(0, kn, kb, kq)] + [(first[v], *kept[v]) for v in range(nvm)]
+    averages = []
+    for index, (at, n_number, n_busy, n_queue) in enumerate(ranges):
+        number, busy, queue = overlaps[:3] if index == 0 else overlaps[3:]
+        base = 0 if index == 0 else at
+        out = {"number": float(number[base:base + n_number].sum() / (hi - lo))}
+        if need_busy:
+            out["busy"] = float(busy[base:base + n_busy].sum() / (hi - lo))
+            out["queue"] = float(queue[base:base + n_queue].sum() / (hi - lo))
+        averages.append(out)
+    return departures, averages
 
 
 def _abandonment(out, rec, t0, t1, group, served, member, accepted, batches, edges):
