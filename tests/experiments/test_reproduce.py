@@ -139,3 +139,28 @@ def test_readme_validation_summary_is_the_committed_table():
     table = pd.read_csv(root / "paper" / "tables" / "validation.csv", keep_default_na=False, dtype=str)
     assert header == list(table.columns)
     assert body == table.to_numpy().tolist()
+
+
+def test_paper_style_ships_with_the_package_and_saves_identical_bytes(tmp_path):
+    """The style sheet is package data; a figure is one column wide (3.3 in) and saves to the same bytes twice."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from virtmodel import plotting
+
+    assert plotting.STYLE_FILE.is_file() and plotting.STYLE_FILE.parent.parent.name == "virtmodel"
+    digests = []
+    for run in ("a", "b"):
+        with plotting.paper_style():
+            fig, ax = plt.subplots()
+            ax.plot([1, 2], [3, 4], label="x")
+            ax.set_xlabel("load $\\rho$")
+            ax.legend()
+            paths = plotting.save(fig, tmp_path / run / "f")
+            assert fig.get_size_inches()[0] == plotting.COLUMN_WIDTH
+            plt.close(fig)
+        digests.append([hashlib.sha256(p.read_bytes()).hexdigest() for p in paths])
+    assert digests[0] == digests[1]
+    assert b"CreationDate" not in (tmp_path / "a" / "f.pdf").read_bytes()
