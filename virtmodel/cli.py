@@ -21,9 +21,10 @@ import os
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from . import __version__
+from ._lazy import lazy
+
+pd = lazy("pandas")  # loaded when a table is printed: `virtmodel --help` stays fast (issue 12, item 8)
 
 __all__ = ["main"]
 

@@ -18,7 +18,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+
+from .._lazy import lazy
+
+pd = lazy("pandas")  # loaded when a table is built: `virtmodel --help` stays fast (issue 12, item 8)
 
 __all__ = ["add_scenario_parsers"]
 

@@ -36,9 +36,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import lazy
 from ..errors import InvalidParameter, VirtmodelError, VirtmodelWarning
+
+pd = lazy("pandas")  # `virtmodel --help` builds this parser: keep it fast (issue 12, item 8)
 
 __all__ = ["Size", "SIZES", "ITEMS", "DERIVATIONS", "reproduce", "latex_table", "latex_number",
            "add_reproduce_parser"]
