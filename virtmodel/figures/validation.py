@@ -6,7 +6,7 @@ import numpy as np
 
 __all__ = ["plot_validation_errors", "standardised_errors"]
 
-#: |error| beyond this many half-widths is drawn at the edge (as a triangle)
+#: ``|error|`` beyond this many half-widths is drawn at the edge (as a triangle)
 CLIP = 3.0
 
 

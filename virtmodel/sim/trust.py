@@ -99,7 +99,7 @@ __all__ = ["untrusted_reasons", "warn_if_untrusted", "second_moment_error", "WAR
 
 #: a warm-up cut above this fraction of the data MSER-5 examined (its search range ends at 1/2)
 WARMUP_FRACTION = 0.4
-#: largest tolerated |(L - X W) / L|, replication mean, per group
+#: largest tolerated ``|(L - X W) / L|``, replication mean, per group
 LITTLE_GAP = 0.05
 #: largest tolerated half-width / mean of a ``mean_*`` metric
 HALF_WIDTH_FRACTION = 0.5
