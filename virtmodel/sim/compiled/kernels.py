@@ -132,6 +132,22 @@ def merge_streams(times, counts, sizes, size_offsets, n):
     out_t = np.empty(n)
     out_v = np.empty(n, dtype=np.int64)
     out_s = np.empty(n)
+    if k == 2:
+        # two VMs: the same choice (VM 1 only when strictly earlier) with two cursors
+        a, b = size_offsets[0], size_offsets[1]
+        ea, eb = a + counts[0], b + counts[1]
+        for j in range(n):
+            if b < eb and (a >= ea or times[b] < times[a]):
+                out_t[j] = times[b]
+                out_v[j] = 1
+                out_s[j] = sizes[b]
+                b += 1
+            else:
+                out_t[j] = times[a]
+                out_v[j] = 0
+                out_s[j] = sizes[a]
+                a += 1
+        return out_t, out_v, out_s
     for j in range(n):
         best = -1
         bt = 0.0
