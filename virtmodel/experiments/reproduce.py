@@ -638,7 +638,7 @@ def _main(args) -> int:
 
 
 def add_reproduce_parser(sub) -> None:
-    """``virtmodel reproduce [--quick] [--only NAME]... [--out DIR] [--store DIR] [--workers N]``."""
+    """``virtmodel reproduce [--quick] [--only NAME ...] [--out DIR] [--store DIR] [--workers N]``."""
     r = sub.add_parser("reproduce", help="rebuild every figure and table of the paper (paper/figures, paper/tables)")
     r.add_argument("--quick", action="store_true",
                    help="short runs (CI: a few minutes on 2 cores); default: the paper's sizes")
