@@ -96,7 +96,8 @@ def _markdown_text(text: str) -> str:
 
 
 def _derivation_section(d) -> str:
-    from virtmodel.symbolic.derivation import latex
+    """A derivation as numbered steps: each step's text, then its equation (MathJax), then the result."""
+    from virtmodel.symbolic.derivation import _result_symbol, latex
 
     lines = [
         _heading(_markdown_text(d.title), 2),
@@ -108,15 +109,11 @@ def _derivation_section(d) -> str:
         "**Parameters.** "
         + ", ".join(f"`{name}` = ${latex(sym)}$" for name, sym in d.parameters)
         + "\n",
-        "```{math}",
-        ":nowrap:",
-        "",
-        "\\[",
-        d.latex("aligned"),
-        "\\]",
-        "```",
-        "",
+        "**Derivation.**\n",
     ]
+    for number, step in enumerate(d.steps, 1):
+        lines += [f"{number}. {_markdown_text(step.description)}", "", "   $$", "   " + step.latex(), "   $$", ""]
+    lines += ["**Result.**\n", "$$", _result_symbol(d.name) + " = " + latex(d.result), "$$", ""]
     return "\n".join(lines)
 
 
@@ -148,10 +145,11 @@ def write_derivations() -> None:
         _heading("Derivations"),
         f"Every closed form in virtmodel has a sympy derivation: {len(derivations())} in all, listed by "
         "`vm.derivations()` and built by `vm.derive(name)`.  Each page below is generated from the "
-        "registry when the site is built: the steps (as `Derivation.latex(\"aligned\")` prints them, "
-        "rendered here by MathJax), the assumptions, the source and the public parameter names that "
-        "`Derivation.lambdify()` takes.  `Derivation.latex()` gives the same in an `align*` "
-        "environment for a paper; `virtmodel derive NAME --latex` prints it.\n",
+        "registry when the site is built: the steps, each with its equation (rendered by MathJax), the "
+        "assumptions, the source and the public parameter names that `Derivation.lambdify()` takes.  "
+        "`Derivation.latex()` gives the whole derivation in an `align*` environment for a paper "
+        "(`virtmodel derive NAME --latex` prints it), `Derivation.latex(\"aligned\")` for MathJax or a "
+        "notebook.\n",
         "```{toctree}",
         ":maxdepth: 1",
         "",
@@ -235,6 +233,8 @@ def _own_public_names(module) -> list[str]:
             own.append(n)
         elif home is not None and home not in _MODULES:
             own.append(n)  # listed in __all__, imported from a private module
+        elif not routine and n in listed:
+            own.append(n)  # listed in __all__ and made by the module's __getattr__
     return own
 
 
@@ -268,8 +268,10 @@ def _api_page(module_name: str) -> str:
     if reexported:
         lines += [".. rubric:: Names it gathers from other modules", "", ".. autosummary::", "",
                   *(f"   ~{_relative(target, module_name)}" for _, target in reexported), ""]
-    if own:
-        lines += [".. rubric:: Defined here", "", ".. autosummary::", "", *(f"   {n}" for n in own), ""]
+    # the summary table lists classes and functions; a constant's "summary" would be its type's docstring
+    listed = [n for n in own if inspect.isclass(getattr(module, n)) or callable(getattr(module, n))]
+    if listed:
+        lines += [".. rubric:: Defined here", "", ".. autosummary::", "", *(f"   {n}" for n in listed), ""]
     for n in own:
         obj = getattr(module, n)
         if inspect.isclass(obj) and issubclass(obj, BaseException):

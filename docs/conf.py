@@ -15,9 +15,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-# Short notebook runs (the value the tests use) unless the caller asks for more; figures without a display.
+# Short notebook runs (the value the tests use) unless the caller asks for more.  The kernels inherit
+# this environment: without MPLBACKEND (CI sets Agg) ipykernel draws figures inline, into the pages.
 os.environ.setdefault("VIRTMODEL_NB_CUSTOMERS", "3000")
-os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.pop("MPLBACKEND", None)
 
 import _generate  # noqa: E402
 
@@ -88,7 +89,6 @@ html_theme_options = {
 }
 html_show_sourcelink = False
 html_last_updated_fmt = None
-mathjax3_config = {"tex": {"macros": {}}}
 
 
 def _canonical_name(dotted: str) -> str | None:
@@ -119,6 +119,37 @@ def _canonical_name(dotted: str) -> str | None:
     return None
 
 
+def _resolve_field(app, env, node, contnode, wanted):
+    """``SimResult.conditional``: a dataclass field, described in its class's Attributes section,
+    has no entry of its own; link to the class."""
+    import dataclasses
+
+    owner, _, field = wanted.rpartition(".")
+    if not owner or node.get("reftype") not in ("attr", "obj"):
+        return None
+    classes = [name for name, entry in env.get_domain("py").objects.items()
+               if entry.objtype in ("class", "exception") and (name == owner or name.endswith("." + owner))]
+    if len(classes) != 1:
+        return None
+    cls = _import(classes[0])
+    if not dataclasses.is_dataclass(cls) or field not in {f.name for f in dataclasses.fields(cls)}:
+        return None
+    from sphinx.util.nodes import make_refnode
+
+    entry = env.get_domain("py").objects[classes[0]]
+    return make_refnode(app.builder, node["refdoc"], entry.docname, entry.node_id, contnode, classes[0])
+
+
+def _import(dotted: str):
+    import importlib
+
+    module, _, name = dotted.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+
+
 def _resolve_short_names(app, env, node, contnode):
     """Resolve a docstring reference written relative to its module (``UnstableSystem``,
     ``Virtualization.preset``) to the one documented object whose name ends that way, or to where
@@ -141,7 +172,7 @@ def _resolve_short_names(app, env, node, contnode):
     if len(matches) != 1:
         canonical = _canonical_name(wanted)  # virtmodel.simulate -> virtmodel.sim.run.simulate
         if canonical is None or canonical not in domain.objects:
-            return None
+            return _resolve_field(app, env, node, contnode, wanted)
         matches = [canonical]
     entry = domain.objects[matches[0]]
     return make_refnode(app.builder, node["refdoc"], entry.docname, entry.node_id, contnode, matches[0])

@@ -49,6 +49,12 @@ def test_included_readme_sections_exist(page, path, options):
     assert start is not None and start in text, f"{page.name}: {start!r} is no longer in {source.name}"
     assert end is not None and end in text, f"{page.name}: {end!r} is no longer in {source.name}"
     assert text.index(start) < text.index(end, text.index(start)), f"{page.name}: {start!r} comes after {end!r}"
+    # a heading inside the included part means the README gained a section there: the page would
+    # swallow it (or jump heading levels); give it its own include
+    chunk = text[text.index(start) + len(start) : text.index(end, text.index(start))]
+    outside_code = re.sub(r"```.*?```", "", chunk, flags=re.DOTALL)
+    headings = re.findall(r"^#{1,6} .*$", outside_code, flags=re.MULTILINE)
+    assert not headings, f"{page.name}: the part of {source.name} after {start!r} holds headings {headings}"
 
 
 @pytest.mark.parametrize("code", list(_examples()))
