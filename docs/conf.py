@@ -14,6 +14,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(HERE.parent))  # the virtmodel of this tree, installed or not
 
 # Short notebook runs (the value the tests use) unless the caller asks for more.  The kernels inherit
 # this environment: without MPLBACKEND (CI sets Agg) ipykernel draws figures inline, into the pages.
