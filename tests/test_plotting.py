@@ -77,3 +77,23 @@ def test_coinciding_lines_stay_visible(ax):
     plotting.plot_metric_vs_load(ax, table)
     styles = [line.get_linestyle() for line in ax.get_lines() if not line.get_label().startswith("_")]
     assert len(styles) == 2 and len(set(styles)) == 2
+
+
+def test_five_coinciding_lines_all_visible():
+    """02's response against load has five policies; FCFS (C0) and priority (C4) coincide by the
+    conservation law. Drawn on one line, every colour must still show in the rendered image (the
+    four line styles used to repeat at the fifth series, hiding FCFS under priority)."""
+    offsets = {"FCFS": 0.0, "SJF": -1.0, "SRPT": -2.0, "PS": 1.0, "priority": 0.0, "RR": 2.0}
+    rows = [{"policy": p, "load": x, "metric": "mean_response", "group": "all", "analytic": 1 / (1 - x) + shift,
+             "sim_mean": np.nan, "ci_low": np.nan, "ci_high": np.nan}
+            for p, shift in offsets.items() for x in (0.1, 0.9)]
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    plotting.plot_metric_vs_load(ax, pd.DataFrame(rows), caption="")
+    ax.get_legend().remove()
+    fig.canvas.draw()
+    image = np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(float)
+    plt.close(fig)
+    for i in range(6):
+        rgb = 255 * np.array(matplotlib.colors.to_rgb(f"C{i}"))
+        visible = (np.abs(image - rgb).sum(axis=-1) < 60).sum()
+        assert visible > 50, f"series {i} (C{i}) is hidden: {visible} pixels of its colour"  # hidden: 0

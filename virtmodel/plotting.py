@@ -65,8 +65,14 @@ CAPTION = "lines: analytic; points: simulated, 95 % CI"
 _X_LABELS = {"load": "load $\\rho$", "quantum": "quantum", "switch_cost": "switch cost", "pcpus": "pCPUs",
              "vms": "VMs", "n_vms": "VMs"}
 _TIME_METRICS = ("wait", "response", "makespan", "delay", "time", "latency")
-#: one line style per series, so that coinciding analytic lines (FCFS and PS of M/M/1) both stay visible
-_LINESTYLES = ("-", "--", "-.", ":")
+#: one line style per series, so that coinciding analytic lines (FCFS and PS of M/M/1) both stay visible;
+#: eight before a style repeats (02's five policies: FCFS and priority coincide, solid and dash-dot-dot)
+_LINESTYLES = ("-", "--", "-.", ":", (0, (6, 2, 1, 2, 1, 2)), (0, (1, 3)), (0, (10, 3)), (0, (3, 2, 3, 6)))
+
+
+def _style(i: int):
+    """The line style of the i-th series."""
+    return _LINESTYLES[i % len(_LINESTYLES)]
 
 
 def _label(name, unit=None):
@@ -131,7 +137,7 @@ def plot_metric_vs_load(ax, table, metric="mean_response", group="all", label_co
         part = part.sort_values(x)
         colour = f"C{i}"
         if part["analytic"].notna().any():
-            ax.plot(part[x], part["analytic"], _LINESTYLES[i % 4], color=colour, label=str(label))
+            ax.plot(part[x], part["analytic"], linestyle=_style(i), color=colour, label=str(label))
         err = np.vstack([part["sim_mean"] - part["ci_low"], part["ci_high"] - part["sim_mean"]])
         ax.errorbar(part[x], part["sim_mean"], yerr=err, fmt="o", color=colour, capsize=2,
                     label=None if part["analytic"].notna().any() else str(label))
@@ -153,7 +159,7 @@ def plot_slowdown(ax, analytic, simulated, label_col="policy", *, unit="time uni
         ``mean_size, mean_response, ci_low, ci_high``.
     """
     for i, (label, part) in enumerate(analytic.groupby(label_col, sort=False)):
-        ax.plot(part["size"], part["mean_response"] / part["size"], _LINESTYLES[i % 4], color=f"C{i}",
+        ax.plot(part["size"], part["mean_response"] / part["size"], linestyle=_style(i), color=f"C{i}",
                 label=str(label))
         sim = simulated[simulated[label_col] == label]
         if len(sim):
@@ -210,7 +216,7 @@ def plot_ccdf(ax, curves=None, points=None, label_col="label", *, unit="time uni
             part = curves[curves[label_col] == label]
             part = part[part["sf"] > 0]
             if len(part):
-                ax.plot(part["t"], part["sf"], _LINESTYLES[i % 4], color=colour, label=str(label))
+                ax.plot(part["t"], part["sf"], linestyle=_style(i), color=colour, label=str(label))
                 drawn = True
         if points is not None:
             part = points[points[label_col] == label]
