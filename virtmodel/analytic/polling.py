@@ -450,9 +450,9 @@ class PollingSystem(_PerClassRates):
     names : sequence of str, optional
         Queue (VM) names, for error messages only.
 
-    Attributes (properties)
-    -----------------------
-    ``utilization`` / ``throughput`` (per queue, exact), ``overall_*``,
+    Notes
+    -----
+    Properties: ``utilization`` / ``throughput`` (per queue, exact), ``overall_*``,
     ``mean_cycle``, ``pseudo_conservation`` (the right-hand side of the law),
     ``pseudo_conservation_weights``, ``work_weighted_wait``, ``symmetric``,
     ``waits_exact`` and ``mean_wait``, ``mean_response``, ``mean_number``,
