@@ -53,8 +53,8 @@ def plot_nist_bound(ax, nist):
             label=f"measured offset ({len(ok)})")
     if len(bad):
         ax.plot(bad["peer_delay_s"] * 1e3, bad["offset_error_s"] * 1e3, "x", color="C3",
-                label=f"outside raw ({len(bad)}), corrected by the local error")
+                label=f"{len(bad)} outside raw, shown corrected")
     ax.set_xlabel("round-trip delay $\\delta$ (ms)")
     ax.set_ylabel("offset error (ms)")
-    ax.legend(title="measured, chrony to NIST", loc="upper left")
+    ax.legend(title="chrony to NIST, measured", loc="upper left")
     return ax
