@@ -18,7 +18,8 @@ from .. import policies as P
 from ..dists import Exponential, HyperExponential
 
 __all__ = ["SLOWDOWN_POLICIES", "slowdown_service", "slowdown_scenario", "slowdown_edges", "slowdown_point",
-           "consolidation_point", "clock_poll_scenario", "clock_paths", "azure_point", "battery_scenario"]
+           "consolidation_point", "clock_poll_scenario", "clock_paths", "azure_trace", "azure_point",
+           "battery_scenario", "AZURE_HOST", "AZURE_METHODS"]
 
 #: the policies of the slowdown figure (two VMs, priority 0 and 1, on one pCPU)
 SLOWDOWN_POLICIES = {"FCFS": P.FCFS(), "SJF": P.SJF(), "SRPT": P.SRPT(), "PS": P.ProcessorSharing()}
@@ -108,17 +109,20 @@ def clock_poll_scenario(poll, hours, n_vms):
 
 
 @functools.lru_cache(maxsize=1)
-def _azure_trace():
+def azure_trace():
+    """The Azure V1 requests (:meth:`ClusterTrace.azure_v1`), read once per process."""
     from ..cluster import ClusterTrace
 
     return ClusterTrace.azure_v1()
 
 
+#: the hosts of the Azure figure: vCPU slots and memory (GB)
+AZURE_HOST = (64, 512.0)
 #: the methods of the Azure figure: two placements replayed, and the pooled closed form
 AZURE_METHODS = ("first_fit", "dot_product", "kaufman_roberts_pooled")
 
 
-def azure_point(hosts, method, host_cpus=64, host_memory=512.0):
+def azure_point(hosts, method, host_cpus=AZURE_HOST[0], host_memory=AZURE_HOST[1]):
     """Blocking of the Azure V1 requests on ``hosts`` hosts: a trace replay, or Kaufman-Roberts pooled.
 
     ``method`` is a placement (``"first_fit"``, ``"dot_product"``: the
@@ -129,9 +133,9 @@ def azure_point(hosts, method, host_cpus=64, host_memory=512.0):
     from ..cluster import Cluster
 
     if method == "kaufman_roberts_pooled":
-        pred = Cluster(int(hosts), host_cpus, host_memory, trace=_azure_trace()).predict()
+        pred = Cluster(int(hosts), host_cpus, host_memory, trace=azure_trace()).predict()
         return {"blocking_probability": pred.value("blocking_probability", "all")}
-    out = Cluster(int(hosts), host_cpus, host_memory, trace=_azure_trace(), placement=method).replicate(0, 0)
+    out = Cluster(int(hosts), host_cpus, host_memory, trace=azure_trace(), placement=method).replicate(0, 0)
     return {"blocking_probability": out["blocking_probability", "all"], "utilization": out["utilization", "all"]}
 
 

@@ -347,7 +347,7 @@ def _validation(ctx: Context):
 def _slowdown(ctx: Context):
     from ..analytic.solve import predict
     from ..figures import plot_paper_slowdown
-    from .paper_runs import SLOWDOWN_POLICIES, slowdown_edges, slowdown_point, slowdown_scenario
+    from .paper_runs import SLOWDOWN_POLICIES, slowdown_edges, slowdown_point, slowdown_scenario, slowdown_service
 
     load = 0.8
     customers, replications = ctx.size.slowdown
@@ -369,7 +369,8 @@ def _slowdown(ctx: Context):
     first, last = sim.groupby("policy").first(), sim.groupby("policy").last()
     ps = predict(slowdown_scenario("PS", load)).response_given_size(np.array([1.0]))[0]
     ctx.numbers("slowdown", {
-        "SlowLoad": f"{load:g}", "SlowCustomers": latex_number(customers, 6), "SlowReplications": str(replications),
+        "SlowLoad": f"{load:g}", "SlowScv": f"{slowdown_service().scv:g}",
+        "SlowCustomers": latex_number(customers, 6), "SlowReplications": str(replications),
         "SlowPS": latex_number(ps, 3), "SlowBins": str(len(edges) - 1),
         "SlowSmallFCFS": latex_number(first.loc["FCFS", "slowdown"], 2),
         "SlowSmallSRPT": latex_number(first.loc["SRPT", "slowdown"], 2),
@@ -450,7 +451,7 @@ def _needs(ctx: Context, item: str, names) -> bool:
 
 def _azure(ctx: Context):
     from ..figures import plot_azure_blocking
-    from .paper_runs import AZURE_METHODS, azure_point
+    from .paper_runs import AZURE_HOST, AZURE_METHODS, azure_point, azure_trace
 
     if not _needs(ctx, "azure_blocking", ["azure_v1"]):
         return False
@@ -463,7 +464,10 @@ def _azure(ctx: Context):
     ctx.table("azure_blocking", table, latex_table(wide, [
         ("hosts", "hosts", str), ("first_fit", "first fit", latex_number), ("dot_product", "dot product", latex_number),
         ("kaufman_roberts_pooled", "K--R pooled", latex_number)]))
-    ctx.figure("azure_blocking", lambda ax: plot_azure_blocking(ax, table), height=2.7)
+    requests = int(azure_trace().arrival_times.size)
+    ctx.figure("azure_blocking", lambda ax: plot_azure_blocking(
+        ax, table, host_label=f"hosts ({AZURE_HOST[0]} vCPU, {AZURE_HOST[1]:g} GB each)", requests=requests),
+        height=2.7)
     at = wide.set_index("hosts")
     hosts = 1000 if 1000 in at.index else int(at.index[len(at) // 2])
     ctx.numbers("azure_blocking", {
@@ -472,6 +476,8 @@ def _azure(ctx: Context):
         "AzurePooled": latex_number(at.loc[hosts, "kaufman_roberts_pooled"], 2),
         "AzureSmallHosts": latex_number(int(at.index[0]), 6),
         "AzureSmallFirstFit": latex_number(at["first_fit"].iloc[0], 2),
+        "AzureRequests": latex_number(requests, 6),
+        "AzureHostCpus": str(AZURE_HOST[0]), "AzureHostMemory": f"{AZURE_HOST[1]:g}",
     })
     return True
 

@@ -11,7 +11,7 @@ AZURE_LABELS = {"first_fit": "first fit (replay)", "dot_product": "dot product (
 BLOCKING_FLOOR = 1e-6
 
 
-def plot_azure_blocking(ax, table, *, host_label="hosts (64 vCPU, 512 GB each)"):
+def plot_azure_blocking(ax, table, *, host_label="hosts", requests=None):
     """Blocking probability against the number of hosts, one line per method (log y axis).
 
     Parameters
@@ -20,6 +20,10 @@ def plot_azure_blocking(ax, table, *, host_label="hosts (64 vCPU, 512 GB each)")
         ``hosts, method, blocking_probability``; ``method`` is a key of
         :data:`AZURE_LABELS`.  A replay is one deterministic sample path of
         the measured trace, so it has no interval.
+    host_label : str
+        x-axis label (say the hosts' size).
+    requests : int, optional
+        Number of requests in the trace, for the legend title.
     """
     styles = {"first_fit": ("o-", "C0"), "dot_product": ("s--", "C1"), "kaufman_roberts_pooled": ("-.", "0.3")}
     for method, part in table.groupby("method", sort=False):
@@ -31,6 +35,7 @@ def plot_azure_blocking(ax, table, *, host_label="hosts (64 vCPU, 512 GB each)")
     ax.set_ylim(BLOCKING_FLOOR / 2, 1.5)
     ax.set_xlabel(host_label)
     ax.set_ylabel("blocking probability")
-    ax.legend(title=f"Azure V1 trace, 410,276 requests; blocking below {BLOCKING_FLOOR:g} drawn at {BLOCKING_FLOOR:g}",
+    trace = "Azure V1 trace" + (f", {requests:,} requests" if requests else "")
+    ax.legend(title=f"{trace}; blocking below {BLOCKING_FLOOR:g} drawn at {BLOCKING_FLOOR:g}",
               loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2)
     return ax
