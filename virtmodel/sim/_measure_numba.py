@@ -590,9 +590,11 @@ def order_statistics(x, ranks, out):
             b += 1
         bin_of[r] = b
         below[r] = seen
-    # the distinct bins, a slot for each and its place in one buffer
+    # the distinct bins, a slot for each and its place in one buffer; a bin holding more than an
+    # eighth of the values is copied only if it turns out to hold more than one value
     slot = np.full(1 << RADIX_BITS, -1, dtype=np.int8)
     first = np.empty(nr + 1, dtype=np.int64)
+    big = np.zeros(nr, dtype=np.bool_)
     nslots = 0
     total = 0
     for r in range(nr):
@@ -600,19 +602,40 @@ def order_statistics(x, ranks, out):
             slot[bin_of[r]] = nslots
             first[nslots] = total
             total += counts[bin_of[r]]
+            big[nslots] = 8 * counts[bin_of[r]] > n
             nslots += 1
     first[nslots] = total
     buf = np.empty(total)
     fill = first[:nslots].copy()
+    low = np.full(nslots, np.inf)
+    high = np.full(nslots, -np.inf)
     for i in range(n):
         b = bits[i]
         key = b ^ sign if b < sign else ~b
         k = slot[key >> np.uint64(shift)]
         if k >= 0:
-            buf[fill[k]] = x[i]
-            fill[k] += 1
+            v = x[i]
+            if not big[k]:
+                buf[fill[k]] = v
+                fill[k] += 1
+            if v < low[k]:
+                low[k] = v
+            if v > high[k]:
+                high[k] = v
+    for k in range(nslots):
+        if big[k] and low[k] != high[k]:
+            for i in range(n):
+                b = bits[i]
+                key = b ^ sign if b < sign else ~b
+                if slot[key >> np.uint64(shift)] == k:
+                    buf[fill[k]] = x[i]
+                    fill[k] += 1
     for r in range(nr):
         k = slot[bin_of[r]]
+        if low[k] == high[k]:
+            # one value fills the bin (an atom: zero waits, deterministic sizes): no partition
+            out[r] = low[k]
+            continue
         part = buf[first[k]:first[k + 1]]
         j = ranks[r] - below[r]
         out[r] = np.partition(part, j)[j]
