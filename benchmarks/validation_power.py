@@ -1,58 +1,48 @@
-"""Power of ``virtmodel validate``: per area, the relative half-width each exact row achieved.
+"""Power of ``virtmodel validate``: per area, the smallest relative error each exact row detects.
 
-The smallest relative error a row can detect is its family-wise relative half-width (the
-analytic value moved by more than that leaves the interval when the estimate sits at its
-expectation).  Prints a markdown table: per area, the exact rows, and the median and largest
-family-wise relative half-width over the exact rows with a non-zero value (and over the
-mean-delay rows alone).  Used for docs/validation_power.md.
+Reads the table ``virtmodel validate`` writes (its ``detectable_error`` column: the family-wise
+interval's half-width relative to the analytic value, i.e. the smallest relative error in the
+analytic value that leaves the interval when the estimate sits at its expectation) and prints a
+markdown table: per area, the exact rows, whether all pass, and the median and largest detectable
+error over the exact rows with a non-zero value, and over the mean-delay rows alone
+(``mean_wait``, ``mean_response``).  Used for docs/validation_power.md.
 
-    python3 benchmarks/validation_power.py quick [area ...]
-    python3 benchmarks/validation_power.py default queues scheduling
+    python3 -m virtmodel validate --quick --out data/validate/quick.csv
+    python3 benchmarks/validation_power.py data/validate/quick.csv
 """
 
 from __future__ import annotations
 
 import sys
-import time
-import warnings
 
-import numpy as np
-from scipy import stats
+import pandas as pd
 
-from virtmodel.experiments.validation import AREAS, SIZES, battery, run_battery
-
-DELAYS = ("mean_wait", "mean_response")
+from virtmodel.experiments.validation_summary import DELAYS, area_of_checks
 
 
-def area_power(area: str, size: str) -> dict:
-    customers, replications = SIZES[size]
-    t = time.process_time()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        tab = run_battery(battery([area]), customers=customers, replications=replications, progress=False)
-    level = tab.attrs["family_level"]
-    # 95 % interval -> family-wise interval (Student-t over the replications)
-    widen = stats.t.ppf(1 - (1 - level) / 2, replications - 1) / stats.t.ppf(0.975, replications - 1)
-    ex = tab[tab.exact & (tab.analytic != 0)]
-    rel = (ex.ci_high - ex.ci_low) / 2 / ex.analytic.abs() * widen
-    delays = rel[ex.metric.isin(DELAYS)]
-    return dict(area=area, rows=len(ex), passes=bool(tab.passes.all()),
-                median=float(np.median(rel)) if len(rel) else np.nan,
-                max=float(rel.max()) if len(rel) else np.nan,
-                delay_median=float(np.median(delays)) if len(delays) else np.nan,
-                delay_max=float(delays.max()) if len(delays) else np.nan, cpu=time.process_time() - t)
+def power_table(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per area: exact rows, all pass, median/largest detectable error (all rows, mean delays)."""
+    area_of = area_of_checks(None)
+    area = table["check"].map(area_of).fillna("engines")
+    rows = []
+    for name in dict.fromkeys(area):
+        part = table[(area == name) & table["exact"].astype(bool)]
+        det = part["detectable_error"].dropna()
+        delays = part.loc[part["metric"].isin(DELAYS), "detectable_error"].dropna()
+        rows.append(dict(area=name, exact_rows=len(part), all_pass=bool(part["passes"].all()),
+                         median=det.median(), largest=det.max(), delays_median=delays.median(),
+                         delays_largest=delays.max()))
+    return pd.DataFrame(rows)
 
 
 def main(argv):
-    size = argv[0] if argv else "quick"
-    areas = argv[1:] or AREAS
-    print(f"size={size} {SIZES[size]}")
-    print("| area | exact rows | all pass | median rel. half-width | largest | mean delays: median | largest | CPU s |")
-    print("|---|---|---|---|---|---|---|---|")
-    for area in areas:
-        r = area_power(area, size)
-        print(f"| {r['area']} | {r['rows']} | {r['passes']} | {r['median']:.2%} | {r['max']:.2%} | "
-              f"{r['delay_median']:.2%} | {r['delay_max']:.2%} | {r['cpu']:.0f} |", flush=True)
+    table = pd.read_csv(argv[0])
+    power = power_table(table)
+    print("| area | exact rows | all pass | detectable error: median | largest | mean delays: median | largest |")
+    print("|---|---|---|---|---|---|---|")
+    for r in power.itertuples(index=False):
+        cells = [f"{v:.2%}" if v == v else "-" for v in (r.median, r.largest, r.delays_median, r.delays_largest)]
+        print(f"| {r.area} | {r.exact_rows} | {'yes' if r.all_pass else 'NO'} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

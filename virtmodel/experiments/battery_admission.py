@@ -57,8 +57,8 @@ def _strategy_checks(load=0.7) -> list[Check]:
 
     return [
         Check(f"minimum allocation: 2 VMs on their 2 reserved pCPUs each (M/M/2 per VM), load {load}",
-              Scenario(4, vms(2))),
-        Check(f"dynamic allocation: 2 VMs sharing 4 pooled pCPUs (M/M/4), load {load}", Scenario(4, vms(None))),
+              Scenario(4, vms(2)), 30),
+        Check(f"dynamic allocation: 2 VMs sharing 4 pooled pCPUs (M/M/4), load {load}", Scenario(4, vms(None)), 40),
     ]
 
 

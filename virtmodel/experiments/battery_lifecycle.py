@@ -11,6 +11,8 @@ them as independent replications and ignores ``customers``.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..dists import Deterministic, Exponential, Uniform
 from ..lifecycle import Component, HostBringUp, InstallFromMedia, InstallFromServer, InstallStorm, Module, Provisioning
 from .registry import Check, battery_area
@@ -33,7 +35,9 @@ def lifecycle_checks() -> list[Check]:
     """Installs (PS, k slots, capped, ISO), bring-up (static/dynamic loading), provisioning (exact, bounds)."""
     host = HostBringUp([Module("kvm", Uniform(0.5, 1.5)), Module("vhost", Exponential(1.0))],
                        [Component("init", Uniform(0.5, 1.5))], loading="dynamic")
-    return [
+    # each replication is one storm or one bring-up (milliseconds): 100x the battery's replications,
+    # so that mean completion times detect about 1-2 % (docs/validation_power.md)
+    checks = [
         Check("install: 20 VMs, uniform images, shared server (PS)", InstallStorm(20, InstallFromServer(
             Uniform(1.0, 3.0), 2.0))),
         Check("install: 20 VMs, exponential images, server with 4 slots",
@@ -50,3 +54,4 @@ def lifecycle_checks() -> list[Check]:
               Provisioning(10, Exponential(1.0), host=host, needs=["vhost"], configure=Exponential(2.0),
                            install=InstallFromServer(Exponential(0.5), 8.0), boot_slots=3)),
     ]
+    return [replace(c, replications=100) for c in checks]

@@ -20,6 +20,13 @@ from .registry import HEAVY, Check, battery_area
 __all__ = ["scheduling_checks"]
 
 
+#: run lengths (x the battery's customers) at loads 0.5 and 0.8, per policy: sized from a measured
+#: run (``python3 benchmarks/validation_power.py size``) so that each mean delay detects a 1 % error
+#: at the default size, exponential and H2 alike; load 0.95 runs HEAVY (about 1.5-3 %)
+LENGTHS = {"SJF": (8, 20), "SRPT": (4, 15), "PSJF": (5, 20), "priority": (12, 60), "preemptive priority": (8, 60),
+           "PS": (4, 40), "RR q=0.1": (3, 25), "RR q=0.1 switch 0.005": (3, 25), "delay-dependent b=(2,1)": (10, 60)}
+
+
 @battery_area("scheduling")
 def scheduling_checks() -> list[Check]:
     """Two VMs (priority 0 and 1) splitting the load evenly on one pCPU, under each policy."""
@@ -43,7 +50,8 @@ def scheduling_checks() -> list[Check]:
                 vms = [VM("a", Exponential(lam), service, priority=0),
                        VM("b", Exponential(lam), service, priority=1)]
                 sc = Scenario(1, vms, policy=policy)
-                checks.append(Check(f"{label}, {service_label}, load {load}", sc, HEAVY if load >= 0.95 else 1.0))
+                length = HEAVY if load >= 0.95 else LENGTHS[label][0 if load <= 0.5 else 1]
+                checks.append(Check(f"{label}, {service_label}, load {load}", sc, length))
     return checks
 
 

@@ -42,26 +42,35 @@ __all__ = ["Check", "HEAVY", "BATTERY_AREAS", "battery_area", "battery_areas", "
 class Check:
     """One battery entry: a label, a scenario, and how much longer than the battery size it runs.
 
-    ``length`` multiplies the customers per replication (for a scenario
-    kind that sets its own run length -- Cluster, BootStorm, ClockScenario,
-    ... -- ``simulate`` ignores customers).  Heavy traffic needs longer runs
-    (the relaxation time grows like 1 / (1 - rho)^2), so the checks at load
-    0.95 run :data:`HEAVY` times as long as the others.  ``engine`` is passed
-    to :func:`~virtmodel.sim.run.simulate` (``"auto"``: compiled where supported).
+    ``length`` multiplies the customers per replication and ``replications``
+    the replications (a scenario kind that sets its own run length --
+    Cluster, BootStorm, ClockScenario, ... -- ignores customers, so
+    ``replications`` is its only size).  Each check is sized so that its
+    mean delays reach the battery's target precision (issue 18: a 1 %
+    error detectable at the default size, family-wise): the relative
+    half-width falls like 1 / sqrt(customers x replications), and heavy
+    traffic needs longer runs (the variance of a mean wait grows like
+    1 / (1 - rho)^4), so the checks at load 0.95 run :data:`HEAVY` times
+    as long as the battery size.  ``engine`` is passed to
+    :func:`~virtmodel.sim.run.simulate` (``"auto"``: compiled where supported).
     """
 
     label: str
     scenario: object
     length: float = 1.0
     engine: str = "auto"
+    replications: float = 1.0
 
     def __post_init__(self):
-        if not (isinstance(self.length, (int, float)) and self.length > 0):
-            raise InvalidParameter(f"Check {self.label!r}: length must be a positive number, got {self.length!r}")
+        for name in ("length", "replications"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and value > 0):
+                raise InvalidParameter(f"Check {self.label!r}: {name} must be a positive number, got {value!r}")
 
 
-#: run-length factor for the heavy-traffic checks (load 0.95)
-HEAVY = 4.0
+#: run-length factor for the heavy-traffic checks (load 0.95): their mean delays detect about 1.5-3 %
+#: at the default size (1 % would need 100-600x, measured; docs/validation_power.md)
+HEAVY = 40.0
 
 #: ``{area name: function returning that area's checks}``, in registration order
 BATTERY_AREAS: dict = {}

@@ -32,7 +32,9 @@ from .registry import BATTERY_AREAS, HEAVY, Check, area_checks, battery_areas
 __all__ = ["Check", "AREAS", "HEAVY", "battery", "run_battery", "SIZES", "engine_sample"]  # noqa: F822
 
 #: customers per replication and replications for each battery size
-SIZES = {"quick": (20_000, 5), "default": (50_000, 10), "full": (500_000, 10)}
+#: (each check scales them by its ``length`` and ``replications``; docs/validation_power.md gives the
+#: relative error each size detects: default about 1 % in mean delays, full about 0.3 %)
+SIZES = {"quick": (20_000, 10), "default": (50_000, 30), "full": (500_000, 30)}
 
 
 def __getattr__(name):
@@ -83,7 +85,7 @@ def engine_sample(engines=("simpy", "compiled")) -> list[Check]:
 
     picked = [c for c in BATTERY_AREAS["queues"]() if c.label in ENGINE_SAMPLE]
     picked += [c for c in BATTERY_AREAS["scheduling"]() if c.label.endswith(", exp, load 0.8")]
-    return [Check(f"{c.label} [{engine}]", c.scenario, c.length, engine)
+    return [Check(f"{c.label} [{engine}]", c.scenario, c.length, engine, c.replications)
             for c in picked if supports(c.scenario) for engine in engines]
 
 
@@ -92,17 +94,25 @@ def run_battery(checks=None, customers=50_000, replications=10, seed=2026, worke
     """Predict and simulate every check; return the tidy comparison table.
 
     Columns: ``check, model, exact, metric, group, analytic, sim_mean, ci_low,
-    ci_high, rel_error, agrees, passes, customers, replications, seed, engine``
-    (``engine``: which simulator made the row, ``SimResult.engine``).
-    ``agrees``: analytic inside the 95 % interval; ``passes``: inside the
-    family-wise (Bonferroni) interval over all exact rows, and always True
-    for approximate models.  Each check gets its own seed, ``seed + index``.
+    ci_high, rel_error, half_width, detectable_error, agrees, passes,
+    customers, replications, seed, engine`` (``engine``: which simulator
+    made the row, ``SimResult.engine``).  ``agrees``: analytic inside the
+    95 % interval; ``passes``: inside the family-wise (Bonferroni) interval
+    over all exact rows, and always True for approximate models.
+    ``half_width``: the 95 % interval's half-width relative to the analytic
+    value; ``detectable_error``: the family-wise interval's relative
+    half-width, the smallest relative error in the analytic value that
+    fails the row when the simulated mean sits at its expectation (an
+    error of that size fails with probability about 1/2, one of twice
+    that size almost surely; both NaN where the analytic value is 0).
+    Each check gets its own seed, ``seed + index``.
     """
     checks = battery() if checks is None else list(checks)
     done = []
     for i, check in enumerate(tqdm(checks, desc="validate", disable=not progress)):
         pred = predict(check.scenario)
-        res = simulate(check.scenario, customers=int(customers * check.length), replications=replications,
+        res = simulate(check.scenario, customers=int(customers * check.length),
+                       replications=max(2, round(replications * check.replications)),
                        seed=seed + i, workers=workers, engine=check.engine)
         done.append((check, pred, res, seed + i))
     m = sum(int(p.exact) * len(p.values.merge(r.summary, on=["metric", "group"])) for _, p, r, _ in done)
@@ -115,12 +125,14 @@ def run_battery(checks=None, customers=50_000, replications=10, seed=2026, worke
             flo, fhi = res.ci(row.metric, row.group, level=family_level)
             analytic = row.value
             rel = abs(row.mean - analytic) / abs(analytic) if analytic != 0 else abs(row.mean)
+            scale = abs(analytic) if analytic != 0 else float("nan")
             rows.append(dict(
                 check=check.label, model=pred.model, exact=pred.exact, metric=row.metric,
                 group=row.group, analytic=analytic, sim_mean=row.mean, ci_low=lo, ci_high=hi,
-                rel_error=rel, agrees=bool(lo <= analytic <= hi),
+                rel_error=rel, half_width=(hi - lo) / 2 / scale, detectable_error=(fhi - flo) / 2 / scale,
+                agrees=bool(lo <= analytic <= hi),
                 passes=bool(flo <= analytic <= fhi) or not pred.exact,
-                customers=int(customers * check.length), replications=replications, seed=s,
+                customers=int(customers * check.length), replications=res.replications, seed=s,
                 engine=res.engine,
             ))
     table = pd.DataFrame(rows)

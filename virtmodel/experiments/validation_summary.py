@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["area_of_checks", "area_summary", "failing_rows"]
+__all__ = ["area_of_checks", "area_summary", "failing_rows", "DELAYS"]
+
+#: the mean-delay metrics whose detectable error the summary reports on its own
+DELAYS = ("mean_wait", "mean_response")
 
 
-def area_of_checks(areas) -> dict[str, str]:
-    """``{check label: area}`` for the battery's checks in ``areas`` (building scenarios only, no runs)."""
-    from .validation import battery
+def area_of_checks(areas=None) -> dict[str, str]:
+    """``{check label: area}`` for the battery's checks in ``areas`` (default: all; building scenarios only)."""
+    from .validation import AREAS, battery
 
     out = {}
-    for area in areas:
+    for area in AREAS if areas is None else areas:
         for check in battery((area,)):
             out.setdefault(check.label, area)
     return out
@@ -30,7 +33,13 @@ def area_summary(table: pd.DataFrame, area_of: dict[str, str]) -> pd.DataFrame:
     ``expected`` (0.05 x exact: how many fall outside by chance), ``FAIL``
     (exact rows outside the family-wise interval), ``worst_exact`` and
     ``worst_approx`` (largest relative error of exact and of approximate
-    rows, as text), ``approx`` (rows from approximate models, never failed).
+    rows, as text), ``approx`` (rows from approximate models, never failed),
+    and, where the table has the ``detectable_error`` column,
+    ``detects_delays`` and ``detects_all``: the largest detectable relative
+    error (family-wise relative half-width) over the exact mean-delay rows
+    (``mean_wait``, ``mean_response``) and over all exact rows -- the
+    smallest error the area catches in every one of its rows (as text; "-"
+    where there is none).
     """
     area = table["check"].map(area_of).fillna("other")
     rows = []
@@ -48,6 +57,11 @@ def area_summary(table: pd.DataFrame, area_of: dict[str, str]) -> pd.DataFrame:
             approx=len(approx),
             worst_approx=f"{approx['rel_error'].max():.2%}" if len(approx) else "",
         ))
+        if "detectable_error" in part:
+            delays = exact[exact["metric"].isin(DELAYS)]["detectable_error"].dropna()
+            every = exact["detectable_error"].dropna()
+            rows[-1]["detects_delays"] = f"{delays.max():.2%}" if len(delays) else "-"
+            rows[-1]["detects_all"] = f"{every.max():.2%}" if len(every) else "-"
     return pd.DataFrame(rows)
 
 
