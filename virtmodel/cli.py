@@ -187,9 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="predict and simulate the validation battery")
     size = v.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="20,000 customers x 5 replications per check")
+    size.add_argument("--quick", action="store_true",
+                      help="20,000 customers x 10 replications, times each check's length")
     size.add_argument("--full", action="store_true",
-                      help="500,000 customers x 10 replications per check (default: 50,000 x 10)")
+                      help="500,000 customers x 30 replications, times each check's length (default: 50,000 x 30)")
     v.add_argument("--seed", type=int, default=2026, help="root seed (default 2026)")
     v.add_argument("--out", default=os.path.join("data", "validate", "validation.csv"),
                    help="CSV to write (a .json sidecar goes beside it)")
