@@ -168,8 +168,10 @@ def measure(rec, t0: float, t1: float, names, pcpus: int, losses=False, batches:
         else:
             v["mean_number", group] = stats.window_average(arr[acc], dep_open[acc], t0, t1)
         if sliced:
-            # jobs present but not being served: L minus the mean number in service
-            v["mean_queue_length", group] = v["mean_number", group] - rec.size[o].sum() / span
+            # jobs present but not being served: L minus the mean number in service.  The second term
+            # counts the work of the jobs that left in the window, so at the window's edges it can exceed
+            # L by O(1/T) when the queue is nearly always empty: clipped at 0, never negative
+            v["mean_queue_length", group] = max(0.0, v["mean_number", group] - rec.size[o].sum() / span)
         elif fast is not None:
             v["mean_queue_length", group] = averages["queue"]
         else:
@@ -224,7 +226,7 @@ def measure(rec, t0: float, t1: float, names, pcpus: int, losses=False, batches:
             b["mean_number", group] = binned[0]
             if sliced:
                 served = np.histogram(dep[o], edges, weights=rec.size[o])[0] / width
-                b["mean_queue_length", group] = b["mean_number", group] - served
+                b["mean_queue_length", group] = np.maximum(0.0, b["mean_number", group] - served)
             else:
                 b["mean_queue_length", group] = binned[2]
             if losses:
@@ -389,12 +391,15 @@ def _vm_level(out, rec, t0, t1, names, pcpus, vcpus, accepted, dep_open, edges, 
         want = np.diff(occupancy) / np.diff(times)
         busy = b["utilization", name] * pcpus if edges is not None else np.array([v["utilization", name] * pcpus])
         window_want = want.mean() if edges is not None else want[0]
-        v["steal_time", name] = float((window_want - v["utilization", name] * pcpus) / cap)
+        # wanted minus served vCPU time: the two window averages' O(1/T) edge errors (time-sliced
+        # policies measure service from the jobs that left in the window) can make it slightly
+        # negative when nothing is stolen; steal time is clipped at 0
+        v["steal_time", name] = max(0.0, float((window_want - v["utilization", name] * pcpus) / cap))
         if edges is not None:
-            b["steal_time", name] = (want - busy) / cap
+            b["steal_time", name] = np.maximum(0.0, (want - busy) / cap)
         want_all += want
         busy_all += busy
         caps += cap
-    v["steal_time", "all"] = float((want_all.mean() - v["utilization", "all"] * pcpus) / caps)
+    v["steal_time", "all"] = max(0.0, float((want_all.mean() - v["utilization", "all"] * pcpus) / caps))
     if edges is not None:
-        b["steal_time", "all"] = (want_all - busy_all) / caps
+        b["steal_time", "all"] = np.maximum(0.0, (want_all - busy_all) / caps)
