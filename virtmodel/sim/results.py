@@ -54,7 +54,11 @@ class SimResult:
     engine : str
         ``"simpy"`` (the reference model), ``"compiled"`` (the numba kernels,
         job-for-job equal to simpy) or ``"fast"`` (vectorised Lindley): the
-        engine that ran (``engine="auto"`` resolves to compiled or simpy).
+        engine that ran (``engine="auto"`` resolves to compiled or simpy);
+        for a scenario kind (``BootStorm``, ``ClockScenario``, ``Cluster``,
+        ``IOScenario``, ``NetworkScenario``, ...) its own simulator,
+        ``"<Kind>.replicate"``, whose module docstring says whether it is a
+        simpy, numpy or numba model.
     """
 
     summary: pd.DataFrame

@@ -256,7 +256,7 @@ def _simulate_kind(kind, replications, seed, workers, progress) -> SimResult:
                                  "window_end", "departures"])
     return SimResult(summary=summary, per_replication=per_rep, batches=empty, diagnostics=diag, customers=None,
                      horizon=None, replications=replications, seed=int(seed), warmup="none",
-                     method="replications", engine="simpy")
+                     method="replications", engine=f"{type(kind).__name__}.replicate")
 
 
 def _pilot_job(args):
