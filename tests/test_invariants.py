@@ -194,8 +194,7 @@ def test_invariants_on_random_scenarios(policy, data):
 def test_invariants_on_random_scenarios_many(policy, data, scaled):
     scenario = data.draw(scenarios(policy), label="scenario")
     _check(scenario, customers=scaled(20_000, 2_000), replications=10,
-           seed=data.draw(st.integers(0, 2**32 - 1), label="seed"), family=len(POLICIES) * SLOW.max_examples,
-           heavy_tails=False)
+           seed=data.draw(st.integers(0, 2**32 - 1), label="seed"), family=len(POLICIES) * SLOW.max_examples)
 
 
 def test_predict_never_nan_on_random_scenarios():
