@@ -319,8 +319,8 @@ if CONSOLIDATION:
         ax.plot(dy.hosts, 100 * dy.slatah, "s-", ms=3, label="dynamic, threshold 0.4-1")
         ax.set_title(f"{name}: {demand.shape[0]} VMs, {host_cores:g}-core hosts", fontsize=9)
         ax.set_xlabel("hosts (mean active)")
-    axes[0].set_ylabel("time at 100 % CPU [% of host-intervals]")
-    axes[0].legend(fontsize=7)
+        ax.set_ylabel("host-intervals at 100 % CPU [%]")
+        ax.legend(fontsize=7)
     fig.tight_layout()
     show(fig, "consolidation")
 else:
