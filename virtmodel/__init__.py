@@ -16,7 +16,7 @@ from .cluster import Cluster, ClusterTrace, Flavour
 from .errors import InvalidParameter, LifecycleError, NoClosedForm, UnstableSystem, VirtmodelError, VirtmodelWarning
 from .experiments.compare import compare
 from .experiments.sweep import sweep
-from .io import Device, IOPath, IOScenario, IOStream, IOVM, TokenBucket
+from .io import IOVM, Device, IOPath, IOScenario, IOStream, TokenBucket
 from .lifecycle import (
     BootStorm,
     Component,
