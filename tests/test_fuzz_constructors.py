@@ -126,6 +126,8 @@ BAD = {
     "policy": [None, "FCFS", 1.0, P.FCFS],
     "seq": [NAN, 1.0, None, object(), "x"],
     "seq?": [NAN, 1.0, object()],
+    "fraction": NON_FINITE + NOT_A_NUMBER + [None, -0.1, 1.1],
+    "positive|inf": [NAN, -INF, np.float64("nan")] + NOT_A_NUMBER + [None, -1.0, 0.0, 0, -1e-300],
 }
 bad_random = {  # random values outside the domain, drawn by hypothesis
     "positive": st.floats(max_value=0.0, allow_nan=False, allow_infinity=False),
@@ -227,6 +229,25 @@ SPECS = {
     "Provisioning": (vm.Provisioning, fixed(n_vms=st.integers(1, 50), boot=dist,
                                             boot_slots=st.one_of(st.none(), small_int)),
                      {"n_vms": "int>=1", "boot": "dist", "boot_slots": "int>=1?"}),
+    "Device": (vm.Device, fixed(bandwidth=pos, overhead=nonneg, write_bandwidth=st.one_of(st.none(), pos),
+                                write_overhead=st.one_of(st.none(), nonneg), kind=st.sampled_from(["disk", "nic"])),
+               {"bandwidth": "positive", "overhead": "nonnegative", "write_bandwidth": "positive?",
+                "write_overhead": "nonnegative?", "kind": "choice"}),
+    "IOStream": (vm.IOStream, fixed(rate=pos, size=dist, read_fraction=st.floats(0.0, 1.0)),
+                 {"rate": "positive|inf", "size": "dist", "read_fraction": "fraction"}),  # inf: backlogged
+    "TokenBucket": (vm.TokenBucket, fixed(rate=pos, burst=st.floats(1.0, 100.0)),
+                    {"rate": "positive", "burst": "positive"}),
+    "IOPath": (vm.IOPath, fixed(kind="virtio", batch=st.integers(1, 32), exit_cost=pos),
+               {"kind": "choice", "batch": "int>=1", "exit_cost": "dist"}),
+    "NetworkHost": (vm.NetworkHost, fixed(name="h1", vswitch_bandwidth=st.one_of(st.none(), pos),
+                                          nic_bandwidth=st.one_of(st.none(), pos), vswitch_overhead=nonneg,
+                                          nic_overhead=nonneg),
+                    {"name": "name", "vswitch_bandwidth": "positive?", "nic_bandwidth": "positive?",
+                     "vswitch_overhead": "nonnegative", "nic_overhead": "nonnegative"}),
+    "Link": (vm.Link, fixed(a="h1", b="h2", bandwidth=pos, latency=nonneg, overhead=nonneg),
+             {"a": "name", "b": "name", "bandwidth": "positive", "latency": "nonnegative", "overhead": "nonnegative"}),
+    "Flow": (vm.Flow, fixed(src="a", dst="b", arrival=pos, size=dist),
+             {"src": "name", "dst": "name", "size": "dist"}),
 }
 
 #: the message must name the parameter; where a constructor spells it differently, the spelling it uses
