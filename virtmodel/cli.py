@@ -18,7 +18,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
+import textwrap
 from pathlib import Path
 
 from . import __version__
@@ -79,20 +81,25 @@ def _validate(args) -> int:
         from .experiments.validation_summary import area_of_checks, area_summary, failing_rows
 
         area_of = area_of_checks(areas) | {check.label: "engines" for check in sample}
-        print(area_summary(table, area_of).to_string(index=False))
+        # wrapped to the terminal (80 columns when piped), so the summary reads on a narrow terminal
+        width = shutil.get_terminal_size((80, 24)).columns
+        print(area_summary(table, area_of).to_string(index=False, line_width=width))
         bad = failing_rows(table)
         if not bad.empty:
             print("\nfailing rows (exact model outside its family-wise interval):")
-            print(bad.to_string(index=False, float_format=lambda x: f"{x:.5g}"))
+            print(bad.to_string(index=False, float_format=lambda x: f"{x:.5g}", line_width=width))
         if too_short:
-            print(f"\n{len(too_short)} simulation(s) warned that their numbers are not to be trusted as they "
-                  "are (VirtmodelWarning: too short, or overloaded on purpose; --verbose prints them)")
+            print("\n" + textwrap.fill(
+                f"{len(too_short)} simulation(s) warned that their numbers are not to be trusted as they "
+                "are (VirtmodelWarning: too short, or overloaded on purpose; --verbose prints them)", width))
     outside = meta["exact_rows_outside_95_interval"]
-    print(f"\n{len(exact)} exact rows: {outside} outside their 95 % interval "
-          f"(about {0.05 * len(exact):.1f} expected by chance); family-wise check at level "
-          f"{meta['family_level']:.5f}: {'all pass' if failed.empty else f'{len(failed)} FAIL'}.")
-    print(f"{customers} customers x {replications} replications per check, seed {args.seed}; "
-          f"table written to {out}")
+    width = shutil.get_terminal_size((80, 24)).columns
+    print("\n" + textwrap.fill(
+        f"{len(exact)} exact rows: {outside} outside their 95 % interval "
+        f"(about {0.05 * len(exact):.1f} expected by chance); family-wise check at level "
+        f"{meta['family_level']:.5f}: {'all pass' if failed.empty else f'{len(failed)} FAIL'}.", width))
+    print(textwrap.fill(f"{customers} customers x {replications} replications per check, seed {args.seed}; "
+                        f"table written to {out}", width, break_on_hyphens=False, break_long_words=False))
     if not failed.empty:
         cols = ["check", "metric", "group", "analytic", "sim_mean"]
         print("FAILED:\n" + failed[cols].to_string(index=False), file=sys.stderr)
