@@ -138,6 +138,19 @@ def sequence(name: str, value) -> tuple:
     return tuple(value)
 
 
+def unique_names(kind: str, names) -> list:
+    """``names`` as a list, else :class:`InvalidParameter` naming the ones that occur more than once.
+
+    >>> unique_names("VM", ["a", "b"])
+    ['a', 'b']
+    """
+    names = list(names)
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise InvalidParameter(f"{kind} names must be unique, got duplicates {dup}")
+    return names
+
+
 def as_output(arr):
     """Return a Python float for 0-d results and an array otherwise."""
     arr = np.asarray(arr)

@@ -79,7 +79,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._lazy import lazy
-from ._validation import nonnegative, positive, positive_int, probability, scalar
+from ._validation import nonnegative, positive, positive_int, probability, scalar, unique_names
 from .analytic import io as A
 from .dists import Deterministic, Distribution
 from .errors import InvalidParameter, NoClosedForm, UnstableSystem
@@ -449,10 +449,7 @@ class IOScenario:
         for v in vms:
             if not isinstance(v, IOVM):
                 raise InvalidParameter(f"vms must be IOVM objects, got {v!r}")
-        names = [v.name for v in vms]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise InvalidParameter(f"VM names must be unique, got duplicates {dup}")
+        names = unique_names("VM", (v.name for v in vms))
         object.__setattr__(self, "vms", vms)
         if not isinstance(self.strategy, (Static, Dynamic, Hybrid)):
             raise InvalidParameter(f"strategy must be Static, Dynamic or Hybrid, got {self.strategy!r}")

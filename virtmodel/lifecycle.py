@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ._lazy import lazy
-from ._validation import positive, positive_int, scalar, sequence
+from ._validation import positive, positive_int, scalar, sequence, unique_names
 from .dists import Deterministic, Distribution
 from .errors import InvalidParameter, NoClosedForm
 
@@ -280,11 +280,7 @@ class Component:
 
 
 def _names_unique(kind, items):
-    names = [x.name for x in items]
-    dup = sorted({x for x in names if names.count(x) > 1})
-    if dup:
-        raise InvalidParameter(f"{kind} names must be unique, got duplicates {dup}")
-    return names
+    return unique_names(kind, (x.name for x in items))
 
 
 @dataclass(frozen=True)

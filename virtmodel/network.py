@@ -81,7 +81,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import nonnegative, positive, positive_int, scalar, sequence
+from ._validation import nonnegative, positive, positive_int, scalar, sequence, unique_names
 from .dists import Distribution, Exponential
 from .errors import InvalidParameter
 
@@ -214,10 +214,7 @@ class Topology:
             if not isinstance(lk, Link):
                 raise InvalidParameter(f"links must be Link objects, got {lk!r}")
         switches = tuple(_name("switches", s) for s in sequence("switches", self.switches))
-        names = [h.name for h in hosts] + list(switches)
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise InvalidParameter(f"host and switch names must be unique, got {dup} more than once")
+        names = unique_names("host and switch", [h.name for h in hosts] + list(switches))
         known = set(names)
         pairs = set()
         for lk in links:
@@ -471,10 +468,7 @@ class NetworkScenario:
                 if getattr(f, end) not in placement:
                     raise InvalidParameter(f"Flow({f.name!r}).{end} must be a placed VM {sorted(placement)}, "
                                            f"got {getattr(f, end)!r}")
-        names = [f.name for f in flows]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise InvalidParameter(f"flow names must be unique, got {dup} more than once")
+        names = unique_names("flow", (f.name for f in flows))
         object.__setattr__(self, "flows", flows)
         if self.service_times not in SERVICE_TIMES:
             raise InvalidParameter(f"service_times must be one of {list(SERVICE_TIMES)}, got {self.service_times!r}")

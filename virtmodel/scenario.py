@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ._validation import nonnegative_int, positive_int
+from ._validation import nonnegative_int, positive_int, unique_names
 from .dists import Distribution
 from .errors import InvalidParameter, UnstableSystem
 from .policies import FCFS, Policy
@@ -263,10 +263,7 @@ class Scenario:
         for v in vms:
             if not isinstance(v, VM):
                 raise InvalidParameter(f"vms must contain only VM objects, got {v!r}")
-        names = [v.name for v in vms]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise InvalidParameter(f"VM names must be unique, got duplicates {dupes}")
+        unique_names("VM", (v.name for v in vms))
         object.__setattr__(self, "vms", vms)
         if not isinstance(self.policy, Policy):
             raise InvalidParameter(f"policy must be a virtmodel.policies Policy, got {self.policy!r}")
