@@ -119,6 +119,20 @@ def test_long_run_takes_the_kernel_path_and_matches(monkeypatch):
     assert calls
 
 
+def _random_stream(rng, max_jobs, n_vms):
+    """Jobs on a 0.1 lattice (ties between arrivals and departures), 20 % still present (NaN
+    departure), 10 % blocked, spread over ``n_vms`` VMs; and the departure order."""
+    n = int(rng.integers(1, max_jobs))
+    arrival = np.sort(np.round(rng.uniform(0, 10, n), 1))
+    depart = arrival + np.round(rng.exponential(1.0, n), 1)
+    depart[rng.random(n) < 0.2] = np.nan
+    blocked = rng.random(n) < 0.1
+    depart[blocked] = np.nan
+    vmi = rng.integers(0, n_vms, n)
+    done = np.flatnonzero(~np.isnan(depart))
+    return arrival, depart, blocked, vmi, done[np.argsort(depart[done], kind="stable")]
+
+
 def test_capped_integral_matches_capped_occupancy():
     """The streaming kernel reproduces stats.capped_occupancy (stable argsort, cumsum, np.interp)
     bit for bit: ties between starts and ends, open intervals, times before, on and after the
@@ -127,15 +141,7 @@ def test_capped_integral_matches_capped_occupancy():
 
     rng = np.random.default_rng(11)
     for trial in range(300):
-        n = int(rng.integers(1, 60))
-        arrival = np.sort(np.round(rng.uniform(0, 10, n), 1))
-        depart = arrival + np.round(rng.exponential(1.0, n), 1)
-        depart[rng.random(n) < 0.2] = np.nan
-        blocked = rng.random(n) < 0.1
-        depart[blocked] = np.nan
-        vmi = rng.integers(0, 2, n)
-        done = np.flatnonzero(~np.isnan(depart))
-        order = done[np.argsort(depart[done], kind="stable")]
+        arrival, depart, blocked, vmi, order = _random_stream(rng, 60, 2)
         cap = int(rng.integers(1, 4))
         times = np.sort(np.concatenate([rng.uniform(-1, 15, 3), rng.choice(np.r_[arrival, 0.0], 2)]))
         acc = ~blocked & (vmi == 1)
@@ -220,15 +226,8 @@ def test_capped_integrals_equal_capped_integral_per_vm():
     arrivals and departures, open intervals, blocked jobs), and refuses streams out of order."""
     rng = np.random.default_rng(12)
     for _trial in range(300):
-        n = int(rng.integers(1, 80))
-        arrival = np.sort(np.round(rng.uniform(0, 10, n), 1))
-        depart = arrival + np.round(rng.exponential(1.0, n), 1)
-        depart[rng.random(n) < 0.2] = np.nan
-        blocked = rng.random(n) < 0.1
-        depart[blocked] = np.nan
-        vmi = rng.integers(0, 3, n)
-        done = np.flatnonzero(~np.isnan(depart))
-        order = done[np.argsort(depart[done], kind="stable")]
+        arrival, depart, blocked, vmi, order = _random_stream(rng, 80, 3)
+        n = arrival.size
         caps = rng.integers(1, 4, 3).astype(float)
         times = np.sort(np.concatenate([rng.uniform(-1, 15, 3), rng.choice(np.r_[arrival, 0.0], 2)]))
         every = np.empty((3, times.size))
