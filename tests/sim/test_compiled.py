@@ -155,7 +155,9 @@ def test_unsupported_scenarios_fall_back(case):
     exp = Exponential(1.0)
     two = [vm.VM("a", Exponential(0.3), exp), vm.VM("b", Exponential(0.3), exp)]
     if case == "polling":
-        sc, word = vm.Scenario(1, two, policy=P.Polling(switchover=Deterministic(0.01))), "Polling"
+        # polling is compiled (tests/sim/test_compiled_polling.py), but not a replayed switchover trace
+        switch = vm.dists.Sequential([0.01, 0.02], cycle=True)
+        sc, word = vm.Scenario(1, two, policy=P.Polling(switchover=switch)), "switchover law Sequential"
     elif case == "boot":
         sc, word = vm.Scenario(1, [vm.VM("a", Exponential(0.3), exp, boot=Deterministic(1.0))]), "boot"
     elif case == "events":

@@ -31,15 +31,14 @@ from ..policies import Polling
 from .schedulers import Scheduler, implements
 from .streams import draws, system_rng, vm_rng
 
-__all__ = ["PollingScheduler", "SWITCHOVER"]
+__all__ = ["PollingScheduler", "SWITCHOVER", "polling_laws"]
 
 #: system stream source of the polling switchover times (ASCII "P")
 SWITCHOVER = 80
 
 
-@implements(Polling)
-class PollingScheduler(Scheduler):
-    """Cyclic polling with switchover times on one pCPU.
+def polling_laws(scenario) -> tuple:
+    """The switchover law paid after visiting each VM of a polling ``scenario``, once it is checked.
 
     Raises
     ------
@@ -50,21 +49,35 @@ class PollingScheduler(Scheduler):
         service ``rho + lambda_i E[R] / k >= 1`` for some VM), unless the
         scenario has a finite capacity or allows overload.
     """
+    sc, policy = scenario, scenario.policy
+    if sc.pcpus != 1:
+        raise InvalidParameter(
+            f"pcpus must be 1 for Polling (one pCPU cycles over the VMs), got pcpus={sc.pcpus}")
+    laws = policy.switchovers(sc.names)
+    if sc.capacity is None and not sc.allow_overload:
+        check_polling_stability([v.arrival_rate for v in sc.vms], [v.service.mean for v in sc.vms],
+                                sum(law.mean for law in laws), policy.discipline, policy.limit,
+                                names=sc.names)
+    return laws
+
+
+@implements(Polling)
+class PollingScheduler(Scheduler):
+    """Cyclic polling with switchover times on one pCPU.
+
+    Raises
+    ------
+    InvalidParameter, UnstableSystem
+        As :func:`polling_laws` (more than one pCPU; queues that cannot be stable).
+    """
 
     mode = "custom"
 
     def __init__(self, policy, hypervisor):
         super().__init__(policy, hypervisor)
         sc = hypervisor.scenario
-        if sc.pcpus != 1:
-            raise InvalidParameter(
-                f"pcpus must be 1 for Polling (one pCPU cycles over the VMs), got pcpus={sc.pcpus}")
         #: the switchover law paid after visiting each VM, in VM order
-        self.laws = policy.switchovers(sc.names)
-        if sc.capacity is None and not sc.allow_overload:
-            check_polling_stability([v.arrival_rate for v in sc.vms], [v.service.mean for v in sc.vms],
-                                    sum(law.mean for law in self.laws), policy.discipline, policy.limit,
-                                    names=sc.names)
+        self.laws = polling_laws(sc)
         self.queues = [deque() for _ in sc.vms]
         self.count = 0
 

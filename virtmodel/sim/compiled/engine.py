@@ -28,6 +28,7 @@ from ...policies import FCFS, Priority
 from ..streams import ARRIVAL, BLOCK, SERVICE, vm_rng
 from ..vmm import Records
 from . import kernels as k
+from . import polling as pk
 from .support import KERNEL_OF, unsupported_reason
 
 __all__ = ["CompiledEngine", "MAX_SLICES"]
@@ -148,6 +149,8 @@ class CompiledEngine:
                 self._slope = np.array([policy.slope_of(v.name) for v in vms], dtype=float)
         elif family == "preemptive":
             self._code = {"Priority": k.PREEMPTIVE_PRIORITY, "SRPT": k.SRPT, "PSJF": k.PSJF}[name]
+        elif family == "polling":
+            self._polling = pk.PollingRun(scenario, self.seed, self.replication)
         self._cap = -1 if scenario.capacity is None else int(scenario.capacity)
 
     # -- the Hypervisor interface ---------------------------------------------------
@@ -219,7 +222,7 @@ class CompiledEngine:
             depart = np.full(n, np.nan)
             blocked = np.zeros(n, dtype=np.bool_)
             order = np.empty(n, dtype=np.int64)
-            occupied = np.zeros(n) if self.family != "whole" else None
+            occupied = np.zeros(n) if self.family not in ("whole", "polling") else None
             stop_kind = k.STOP_TIME if kind == "time" else k.STOP_DEPARTURES
             count = int(stop) if kind != "time" else 0
             horizon = float(stop) if kind == "time" else 0.0
@@ -237,6 +240,9 @@ class CompiledEngine:
                 status, jobs, departed, now = k.run_round_robin(
                     arr_t, arr_vm, size, n, covered, c, cap, float(pol.quantum), float(pol.switch_cost),
                     stop_kind, count, horizon, start, depart, blocked, order, occupied)
+            elif self.family == "polling":
+                status, jobs, departed, now = self._polling.run(
+                    arr_t, arr_vm, size, n, covered, cap, stop_kind, count, horizon, start, depart, blocked, order)
             else:
                 status, jobs, departed, now = k.run_processor_sharing(
                     arr_t, arr_vm, size, n, covered, c, cap,

@@ -24,6 +24,7 @@ from ...policies import (
     SJF,
     SRPT,
     DelayDependentPriority,
+    Polling,
     Priority,
     ProcessorSharing,
     RoundRobin,
@@ -42,6 +43,7 @@ KERNEL_OF = {
     PSJF: ("preemptive", set(), "PSJFScheduler"),
     RoundRobin: ("round_robin", {"quantum", "switch_cost"}, "RoundRobinScheduler"),
     ProcessorSharing: ("processor_sharing", set(), "PSScheduler"),
+    Polling: ("polling", {"discipline", "switchover", "limit"}, "PollingScheduler"),
 }
 
 #: VM fields the kernels handle; lifecycle fields only when unused (no stages, no events)
@@ -80,6 +82,19 @@ def _changed(obj, f) -> bool:
         return True
 
 
+def _polling_reason(scenario) -> str | None:
+    """What the polling kernel cannot replay: several pCPUs, switchover laws not drawn in blocks."""
+    if scenario.pcpus != 1:
+        return f"Polling runs on one pCPU, got pcpus={scenario.pcpus}"
+    policy = scenario.policy
+    laws = policy.switchover.items() if isinstance(policy.switchover, dict) else [("every VM", policy.switchover)]
+    for name, law in laws:
+        if type(law) not in _DRAWABLE:
+            return (f"Polling switchover law {type(law).__name__} ({name}) is not drawn ahead by the compiled "
+                    f"engine (supported: {', '.join(d.__name__ for d in _DRAWABLE)})")
+    return None
+
+
 def unsupported_reason(scenario) -> str | None:
     """Why the compiled engine cannot simulate ``scenario`` (None when it can).
 
@@ -109,6 +124,10 @@ def unsupported_reason(scenario) -> str | None:
     if impl is None or impl.__name__ != scheduler:
         return (f"the simpy model simulates {type(policy).__name__} with "
                 f"{getattr(impl, '__name__', None)}, the kernel replays {scheduler}")
+    if type(policy) is Polling:
+        reason = _polling_reason(scenario)
+        if reason is not None:
+            return reason
     for f in dataclasses.fields(scenario):
         if f.name == "events":
             if scenario.events:
