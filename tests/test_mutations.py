@@ -5,11 +5,12 @@ described in ``tests/mutation_catalogue.py``.  A check compares the exact predic
 simulation row by row at family-wise level ``1 - 0.05 / rows`` (Bonferroni, no extra miss
 allowed).  The unmutated code must pass every check, and every mutation must make one fail.
 
-Default suite: the 25 mutations whose checks are cheap (compiled engine, scenario kinds, a short
-simpy credit run), closed forms scaled by 2 %, runs sized so that the relative half-widths of the
-rows a 2 % mutation moves are <= 1.1 % (``python3 tests/mutation_catalogue.py`` prints them).
-``-m slow``: the whole catalogue (gated polling on the simpy engine included), closed forms
-scaled by 1 %, runs 4x longer (half-widths halve), times ``VIRTMODEL_SLOW_SCALE``.
+Default suite: the mutations whose checks are cheap (compiled engine, gated polling included,
+scenario kinds, a short simpy credit run): all 27 today, closed forms scaled by 2 %, runs sized so
+that the relative half-widths of the rows a 2 % mutation moves are <= 1.1 %
+(``python3 tests/mutation_catalogue.py`` prints them).
+``-m slow``: the whole catalogue, closed forms scaled by 1 %, runs 4x longer (half-widths halve),
+times ``VIRTMODEL_SLOW_SCALE``.
 """
 
 from __future__ import annotations
