@@ -39,6 +39,7 @@ import virtmodel as vm
 from virtmodel import plotting
 from virtmodel.analytic import linux_fair as lf
 from virtmodel.dists import Deterministic, Exponential, Uniform
+from virtmodel.experiments.compare import agreement_summary, family_wise
 
 CUSTOMERS = int(os.environ.get("VIRTMODEL_NB_CUSTOMERS", 20_000))
 REPLICATIONS = 4
@@ -104,7 +105,9 @@ shares = vm.Scenario(2, vms, policy=vm.policies.LinuxFair(weights={"vm0": 100, "
                      allow_overload=True)
 horizon = max(2.0, CUSTOMERS / 2500)
 tab = vm.compare(shares, horizon=horizon, warmup=0.25, replications=REPLICATIONS, seed=SEED)
-tab[tab.metric == "utilization"][["group", "analytic", "sim_mean", "ci_low", "ci_high", "agrees", "exact"]].round(4)
+long_run = family_wise(tab[tab.metric == "utilization"])
+print(agreement_summary(long_run, "long-run shares"))
+long_run[["group", "analytic", "sim_mean", "ci_low", "ci_high", "agrees", "exact"]].round(4)
 
 # %% [markdown]
 # ## 3. A latency-sensitive VM beside a CPU hog

@@ -1,6 +1,7 @@
 """Execute every notebook (jupytext py:percent sources) as a real notebook, with small sizes."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,10 @@ import pytest
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.py"))
 #: notebooks that read real datasets (virtmodel.data): skipped when the files are not here
 NEEDS_DATA = {"06_real_data": ("bank_callcenter", "aircraft_arrivals", "babyboom")}
+#: how many closed-form-against-simulation tables each notebook checks family-wise (each prints one
+#: ``agreement_summary`` line, virtmodel.experiments.compare); every exact row of each must agree
+AGREEMENT_TABLES = {"01_queues": 1, "02_scheduling": 3, "03_hypervisor": 4, "05_allocation": 2, "07_kvm": 1}
+AGREEMENT = re.compile(r"^(?P<table>.+): (?P<agree>\d+) of (?P<exact>\d+) exact rows inside their family-wise ")
 
 
 #: appended to every notebook: the figures it left open, checked for labelled axes, units and legends (issue 12)
@@ -38,6 +43,17 @@ for _num in _plt.get_fignums():
             _problems.append(f"{_where}: {len(_series)} labelled series and no legend")
 print("FIGURE-CHECK " + _json.dumps([len(_plt.get_fignums()), _problems]))
 """
+
+
+def agreement_lines(nb) -> list[tuple[str, int, int]]:
+    """(table, rows that agree, exact rows) for every ``agreement_summary`` line the notebook printed."""
+    found = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            for line in output.get("text", "").splitlines():
+                if match := AGREEMENT.match(line):
+                    found.append((match["table"], int(match["agree"]), int(match["exact"])))
+    return found
 
 
 def figure_check(nb) -> tuple[int, list[str]]:
@@ -75,3 +91,7 @@ def test_notebook_runs(path, monkeypatch, tmp_path):
     figures, problems = figure_check(nb)
     assert figures > 0, "no open figure to check (MPLBACKEND=Agg keeps them open; did the notebook close them?)"
     assert problems == []
+    # what the notebook says agrees does: every exact row of each comparison table inside its family-wise interval
+    tables = agreement_lines(nb)
+    assert len(tables) == AGREEMENT_TABLES.get(path.stem, 0), tables
+    assert all(exact > 0 and agree == exact for _, agree, exact in tables), tables

@@ -12,7 +12,7 @@ import virtmodel as vm
 from virtmodel.analytic.solve import predict
 from virtmodel.dists import Deterministic, Erlang, Exponential, LogNormal
 from virtmodel.errors import InvalidParameter, NoClosedForm
-from virtmodel.experiments.compare import COLUMNS, compare
+from virtmodel.experiments.compare import COLUMNS, agreement_summary, compare, family_wise
 
 SEED = 2024
 CONTRACT = ["metric", "group", "analytic", "sim_mean", "ci_low", "ci_high", "rel_error", "agrees"]
@@ -120,3 +120,45 @@ def test_bad_simulate_arguments_are_reported():
         compare(mm1(), replications=2, seed=SEED)
     with pytest.raises(InvalidParameter, match="seed"):
         compare(mm1(), customers=100, seed=-3)
+
+
+def test_family_wise_equals_the_bonferroni_interval_of_the_same_means():
+    """family_wise rescales each 95 % Student-t interval to level 1 - 0.05 / m (m exact rows): the interval
+    SimResult.ci gives at that level from the same replication means, to rounding."""
+    res = vm.simulate(two_vms(), customers=5000, replications=5, seed=SEED)
+    tab = compare(two_vms(), customers=5000, replications=5, seed=SEED)
+    wide = family_wise(tab)
+    m = int(tab["exact"].sum())
+    assert m == len(tab) > 1 and wide.attrs["exact_rows"] == m
+    assert np.allclose(wide["level"], 1 - 0.05 / m)
+    for row in wide.itertuples():
+        low, high = res.ci(row.metric, row.group, level=1 - 0.05 / m)
+        assert row.ci_low == pytest.approx(low, rel=1e-9, abs=1e-12)
+        assert row.ci_high == pytest.approx(high, rel=1e-9, abs=1e-12)
+        assert row.agrees == (low <= row.analytic <= high)
+    # wider than the 95 % intervals, same centre; the input is left alone
+    assert (wide.ci_high - wide.ci_low >= tab.ci_high - tab.ci_low).all()
+    assert np.allclose(wide.ci_low + wide.ci_high, tab.ci_low + tab.ci_high)
+    assert "level" not in tab.columns
+
+
+def test_family_wise_counts_only_exact_rows_and_a_row_outside_fails():
+    tab = pd.DataFrame({"analytic": [1.0, 2.0, 5.0], "ci_low": [0.9, 1.5, 1.0], "ci_high": [1.1, 1.7, 1.2],
+                        "n": [10, 10, 10], "exact": [True, True, False]})
+    wide = family_wise(tab, level=0.9)
+    assert np.allclose(wide["level"], 1 - 0.1 / 2)
+    assert wide["agrees"].tolist() == [True, False, False]
+    assert agreement_summary(wide, "t") == ("t: 1 of 2 exact rows inside their family-wise 90 % intervals "
+                                            "(Bonferroni, each row at level 0.95)")
+
+
+def test_family_wise_rejects_bad_tables():
+    good = pd.DataFrame({"analytic": [1.0], "ci_low": [0.9], "ci_high": [1.1], "n": [5], "exact": [True]})
+    with pytest.raises(InvalidParameter, match=r"missing \['n'\]"):
+        family_wise(good.drop(columns="n"))
+    with pytest.raises(InvalidParameter, match="n must be >= 2"):
+        family_wise(good.assign(n=1))
+    with pytest.raises(InvalidParameter, match="level"):
+        family_wise(good, level=1.0)
+    with pytest.raises(InvalidParameter, match="family_wise"):
+        agreement_summary(good)
