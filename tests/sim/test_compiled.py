@@ -269,9 +269,9 @@ def test_streaming_result_and_refusals():
     assert a.engine == "compiled" and a.method == "replications"
     pd_a, pd_b = a.summary.set_index(["metric", "group"]), b.summary.set_index(["metric", "group"])
     np.testing.assert_allclose(pd_a["mean"], pd_b["mean"], rtol=1e-12)  # chunking does not matter
-    two = vm.Scenario(2, [vm.VM("a", Exponential(0.5), Exponential(1.0))])
-    with pytest.raises(InvalidParameter, match="bounded-memory runs cover one VM under FCFS on one pCPU.*pcpus=2"):
-        simulate_streaming(two, customers=1_000)
+    sliced = vm.Scenario(2, [vm.VM("a", Exponential(0.5), Exponential(1.0))], policy=vm.policies.ProcessorSharing())
+    with pytest.raises(InvalidParameter, match="bounded-memory runs cover the non-preemptive.*ProcessorSharing"):
+        simulate_streaming(sliced, customers=1_000)
 
 
 @pytest.mark.parametrize("replications,warmup", [(3, "mser5"), (1, "mser5"), (2, 0.2)])
@@ -303,10 +303,11 @@ def test_simulate_without_records_equals_records(replications, warmup):
 
 def test_simulate_without_records_refusals():
     sc = vm.Scenario(1, [vm.VM("a", Exponential(0.5), Exponential(1.0))])
-    two_vms = vm.Scenario(1, [vm.VM("a", Exponential(0.3), Exponential(1.0)), vm.VM("b", Exponential(0.2),
-                                                                                    Exponential(1.0))])
-    with pytest.raises(InvalidParameter, match="records=False cannot simulate.*2 VM.*use records=True"):
-        vm.simulate(two_vms, customers=1_000, records=False)
+    preemptive = vm.Scenario(1, [vm.VM("a", Exponential(0.3), Exponential(1.0)), vm.VM("b", Exponential(0.2),
+                                                                                       Exponential(1.0))],
+                             policy=vm.policies.Priority(preemptive=True))
+    with pytest.raises(InvalidParameter, match="records=False cannot simulate.*preemptive=True.*use records=True"):
+        vm.simulate(preemptive, customers=1_000, records=False)
     with pytest.raises(InvalidParameter, match="records=False needs customers"):
         vm.simulate(sc, horizon=100.0, records=False)
     with pytest.raises(InvalidParameter, match="size_bins needs the per-job records"):

@@ -1,11 +1,17 @@
-"""Bounded-memory runs: FCFS on one pCPU, statistics kept as running sums, no per-job records.
+"""Bounded-memory runs of the non-preemptive policies: running sums, no per-job records.
 
 ``vm.simulate(scenario, customers=N, records=False)`` (or :func:`simulate_streaming`)
-simulates a one-VM FCFS queue on one pCPU (M/G/1, G/G/1 with any drawable distributions) for
-as many customers as wanted in memory that does not grow with the run, apart from the MSER-5
-statistic: the random numbers are drawn in chunks (numpy blocks, the
-same streams and the same numbers as the simpy model), a numba kernel carries the state (the
-pCPU's last departure) from chunk to chunk and keeps
+simulates FCFS, SJF, non-preemptive priority, delay-dependent priority and FCFS with vCPU
+limits, on any number of pCPUs, with one or several VMs and an optional finite capacity
+(M/G/c, M/G/c/K, multi-class), for as many customers as wanted in memory that does not grow
+with the run, apart from the MSER-5 statistic.  The random numbers are drawn in chunks (numpy
+blocks from the same streams as the simpy model, merged over the VMs in the same order), and a
+resumable numba kernel, :func:`_whole_chunk`, replays the decisions of
+:func:`~virtmodel.sim.compiled.kernels.run_whole` (the same pCPU loop, idle stack, lazy-arrival
+watcher with its wake-up instants, queues and heap keyed on the same global job numbers) with
+all of its state in arrays that survive from one chunk to the next: the pCPUs, the idle stack,
+the queues, the watcher, and the arrival, size and start of the jobs still present (the
+oldest departed or blocked jobs are dropped between chunks).  It keeps
 
 * for the warm-up truncation ``d``, in a first pass: with R = 1 the means of five consecutive
   responses of the first ``customers`` departures (what MSER-5 needs: ``customers / 5`` floats,
@@ -13,21 +19,26 @@ pCPU's last departure) from chunk to chunk and keeps
   the full series; with R >= 2 the running sum over the replications of their pilot response
   series (:func:`ensemble_warmup`: ``N / 4`` floats), so that ``d`` is the ensemble truncation
   of :func:`virtmodel.simulate`; or a fixed fraction;
-* in a second pass, per segment between marks (the end of warm-up and the ends of the batches)
-  the sums of responses, waits, busy time and size x wait, and at each mark the departure time
-  and the work still owed to the jobs queued then (sum of T - a_i over the jobs that arrived
-  before T and have not left), so that the time integrals of the number in system and in
-  queue over the window (t0, t1] are exact.
+* in a second pass, per group (``"all"`` and, with several VMs, each VM) and per segment
+  between marks (the end of warm-up and the ends of the batches): departures, sums of
+  responses, waits, sizes and size x wait, arrivals and blocked arrivals, and the time
+  integrals of the number present, waiting, in service and present capped at the VM's vCPUs
+  (for steal time), integrated along the sample path event by event (each integral is the sum
+  over jobs of their time present in the window, what :func:`~virtmodel.sim.measure.measure`
+  sums job by job).
 
-Same start and departure instants as the simpy model (the one-pCPU FCFS case of
-:func:`~virtmodel.sim.compiled.kernels.run_whole`, watcher wake-ups included), so the point
-estimates equal ``measure()`` on the Records of the same run (tests check it to 1e-9
-relative).  Intervals: with R >= 2 over replication means; with R = 1 batch means of equal
-consecutive customer batches (the oldest ``N mod batches`` customers left out, as in
-:func:`~virtmodel.sim.stats.batch_means`), time averages over each batch's time span (where
-``measure()`` cuts time into equal bins).  Percentiles are not kept (they need the whole
-series).  The warm-up rule is that of :func:`virtmodel.simulate` with per-job records, and so
-is the number removed.
+The same jobs, starts and departures as the records-mode kernel and the simpy model, so the
+point estimates equal ``measure()`` on the Records of the same run (tests check it to 1e-9
+relative) for every metric but the percentiles (they need the whole series).  Intervals: with
+R >= 2 over replication means (the same as with records); with R = 1 batch means of equal
+consecutive batches of the departures of all VMs (the oldest ``N mod batches`` left out, as in
+:func:`~virtmodel.sim.stats.batch_means`), time averages and counts over each batch's time span
+(where ``measure()`` cuts time into equal bins), a VM's per-customer batch means over its own
+departures inside those batches (``measure()`` cuts each VM's departures into its own equal
+batches).  The warm-up rule is that of :func:`virtmodel.simulate` with per-job records, and so
+is the number removed.  Not covered (refused, naming why): preemptive policies, processor
+sharing and round robin (their kernels keep remaining work per job and are not resumable
+yet), a horizon instead of a number of customers, size bins, percentiles.
 """
 
 from __future__ import annotations
@@ -43,20 +54,41 @@ from .. import stats
 from ..measure import Measurement
 from ..stats import MSER_BATCH
 from ..streams import ARRIVAL, BLOCK, SERVICE, vm_rng
-from .kernels import _watcher_wake, jit
-from .support import unsupported_reason
+from . import kernels as k
+from .kernels import _heap_pop, _heap_push, _watcher_wake, jit
+from .support import KERNEL_OF, unsupported_reason
 
 __all__ = ["simulate_streaming", "simulate_bounded", "bounded_reason", "stream_replication", "ensemble_warmup",
-           "mser5_from_means"]
+           "mser5_from_means", "run_pass"]
 
-#: jobs per chunk, and arrivals kept beyond a chunk to integrate the queue at a mark
+#: arrivals drawn per refill (over all VMs)
 CHUNK = 1 << 20
+#: arrivals the M/G/1 kernel keeps beyond a chunk to integrate the queue at a mark
 LOOKAHEAD = 1 << 16
+#: most jobs held between the oldest one still present and the newest arrival: beyond it the
+#: system is taken as overloaded (about 40 bytes a job: 2^23 jobs, 340 MB)
+MAX_LIVE = 1 << 23
 
+DONE, NEED_MORE = 0, 1
+# float state: now, watcher due, watcher wake-up, when the watcher was set, window start, 5-sum
+_NOW, _WDUE, _WWAKE, _WSET, _T0, _ZACC = range(6)
+# int state: watcher waiting, watcher due unknown, in system, next arrival (global), departures,
+# queued, heap size, idle pCPUs, next mark, 5-means written
+_WAITING, _UNKNOWN, _INSYS, _INEXT, _NDEP, _NQ, _HM, _NIDLE, _MI, _ZN = range(10)
+#: per group and segment: departures, sums of response, wait, size x wait, size; time integrals of
+#: the number present, waiting, in service, present capped at the vCPUs; arrivals, blocked arrivals
+(DEPARTED, RESPONSE, WAIT, SIZE_WAIT, SIZE, NUMBER, QUEUE, BUSY, CAPPED, ARRIVED,
+ BLOCKED) = range(11)
+FIELDS = 11
+# per group: jobs present, waiting, in service
+_PRESENT, _WAITING_JOBS, _SERVED = range(3)
+
+
+# -- one VM, FCFS, one pCPU, no capacity: the Lindley recursion (about 3x the event loop below) --
 # float state: last departure, segment sums (response, wait, busy, size * wait), 5-sum of responses
-_D, _P, _W, _B, _SW, _Z = range(6)
+_LD, _LP, _LW, _LB, _LSW, _LZ = range(6)
 # int state: departures so far, next mark, 5-means written
-_K, _M, _ZN = range(3)
+_LK, _LM, _LZN = range(3)
 
 
 @jit
@@ -68,15 +100,15 @@ def _fcfs1_chunk(a, s, jobs, fstate, istate, marks, mark_out, z, z_limit, pilot,
     ``pilot[k - 1]``).  Returns 0, or 1 when the lookahead ran out (more than LOOKAHEAD jobs
     queued).
     """
-    d_prev = fstate[_D]
-    seg_p = fstate[_P]
-    seg_w = fstate[_W]
-    seg_b = fstate[_B]
-    seg_sw = fstate[_SW]
-    z_acc = fstate[_Z]
-    k = istate[_K]
-    mi = istate[_M]
-    zn = istate[_ZN]
+    d_prev = fstate[_LD]
+    seg_p = fstate[_LP]
+    seg_w = fstate[_LW]
+    seg_b = fstate[_LB]
+    seg_sw = fstate[_LSW]
+    z_acc = fstate[_LZ]
+    k = istate[_LK]
+    mi = istate[_LM]
+    zn = istate[_LZN]
     nmarks = marks.size
     for i in range(jobs):
         ai = a[i]
@@ -122,16 +154,296 @@ def _fcfs1_chunk(a, s, jobs, fstate, istate, marks, mark_out, z, z_limit, pilot,
             seg_sw = 0.0
             mi += 1
         d_prev = d
-    fstate[_D] = d_prev
-    fstate[_P] = seg_p
-    fstate[_W] = seg_w
-    fstate[_B] = seg_b
-    fstate[_SW] = seg_sw
-    fstate[_Z] = z_acc
-    istate[_K] = k
-    istate[_M] = mi
-    istate[_ZN] = zn
+    fstate[_LD] = d_prev
+    fstate[_LP] = seg_p
+    fstate[_LW] = seg_w
+    fstate[_LB] = seg_b
+    fstate[_LSW] = seg_sw
+    fstate[_LZ] = z_acc
+    istate[_LK] = k
+    istate[_LM] = mi
+    istate[_LZN] = zn
     return 0
+
+
+@jit
+def _advance(seg, count, last, capped_at, g, t):
+    """Integrate group ``g``'s counts from its last change to ``t``."""
+    dt = t - last[g]
+    n = count[g, _PRESENT]
+    seg[g, NUMBER] += n * dt
+    seg[g, QUEUE] += count[g, _WAITING_JOBS] * dt
+    seg[g, BUSY] += count[g, _SERVED] * dt
+    seg[g, CAPPED] += min(float(n), capped_at[g]) * dt
+    last[g] = t
+
+
+@jit
+def _change(seg, count, last, capped_at, g, t, present, waiting, served):
+    _advance(seg, count, last, capped_at, g, t)
+    count[g, _PRESENT] += present
+    count[g, _WAITING_JOBS] += waiting
+    count[g, _SERVED] += served
+
+
+@jit
+def _arm_watcher(arr_t, base, n_end, i_next, now):
+    """The watcher goes to sleep at ``now`` until the next arrival: ``(due, wake-up, unknown)``;
+    when that arrival is not drawn yet, unknown (its wake-up is computed once it is)."""
+    if i_next < n_end:
+        due = arr_t[i_next - base]
+        return due, _watcher_wake(now, due), False
+    return np.inf, np.inf, True
+
+
+@jit
+def _departure_sums(seg, g, resp, wait, x):
+    seg[g, DEPARTED] += 1.0
+    seg[g, RESPONSE] += resp
+    seg[g, WAIT] += wait
+    seg[g, SIZE_WAIT] += x * wait
+    seg[g, SIZE] += x
+
+
+@jit
+def _whole_chunk(arr_t, arr_vm, size, start, link, base, covered, c, cap, policy, vm_key, offset, slope, limit,
+                 use_heap, fs, st, busy, rj, idle, popped, qhead, qtail, qlen, running_vm, hk, hj,
+                 count, last, capped_at, seg, marks, t0_mark, mark_time, mark_out, z, z_limit, pilot):
+    """Resume :func:`~virtmodel.sim.compiled.kernels.run_whole` on the jobs known so far.
+
+    ``arr_t, arr_vm, size, start, link`` hold jobs ``base, base + 1, ...`` (global numbers, as
+    in the records-mode kernel): every arrival up to ``covered``, and the jobs still present.
+    The run goes on until the next event lies beyond ``covered`` (returns NEED_MORE, state saved
+    in the arrays) or until departure ``marks[-1]`` (returns DONE).  At departure ``marks[j]``
+    the segment sums ``seg`` go to ``mark_out[j]`` (then restart from zero) and its instant to
+    ``mark_time[j]``; mark ``t0_mark`` opens the window (later departures at that very instant
+    are left out, as ``measure()`` keeps departures after t0).  The first ``pilot.size``
+    responses are added to ``pilot`` and the five-means of the first ``z_limit`` go to ``z``.
+    """
+    inf = np.inf
+    n_end = base + arr_t.size
+    ngroups = count.shape[0]
+    nvm = vm_key.size
+    now = fs[_NOW]
+    w_due = fs[_WDUE]
+    w_wake = fs[_WWAKE]
+    w_set = fs[_WSET]
+    t0 = fs[_T0]
+    z_acc = fs[_ZACC]
+    waiting = st[_WAITING] != 0
+    unknown = st[_UNKNOWN] != 0
+    in_system = st[_INSYS]
+    i_next = st[_INEXT]
+    ndep = st[_NDEP]
+    nq = st[_NQ]
+    hm = st[_HM]
+    nidle = st[_NIDLE]
+    mi = st[_MI]
+    zn = st[_ZN]
+    nmarks = marks.size
+    if unknown and i_next < n_end:
+        # the watcher went to sleep until the next arrival before it was drawn: its wake-up is
+        # computed from the instant it was set, as the records-mode kernel computes it
+        w_due = arr_t[i_next - base]
+        w_wake = _watcher_wake(w_set, w_due)
+        unknown = False
+    status = NEED_MORE
+    while True:
+        d = inf
+        kd = -1
+        for p in range(c):
+            if busy[p] < d:
+                d = busy[p]
+                kd = p
+        w = inf if waiting else w_wake
+        t_ev = w if w < d else d
+        if t_ev > covered:
+            break
+        if w < d:
+            now = w
+            upto = w_due
+        else:
+            now = d
+            upto = d
+        # lazy admission of every arrival up to ``upto``
+        while i_next < n_end and arr_t[i_next - base] <= upto:
+            job = i_next
+            j = job - base
+            i_next += 1
+            a = arr_t[j]
+            v = arr_vm[j]
+            gv = 1 + v if ngroups > 1 else 0
+            seg[0, ARRIVED] += 1.0
+            if gv:
+                seg[gv, ARRIVED] += 1.0
+            if cap >= 0 and in_system >= cap:
+                seg[0, BLOCKED] += 1.0
+                if gv:
+                    seg[gv, BLOCKED] += 1.0
+                continue
+            in_system += 1
+            _change(seg, count, last, capped_at, 0, a, 1, 1, 0)
+            if gv:
+                _change(seg, count, last, capped_at, gv, a, 1, 1, 0)
+            if policy == k.FCFS:
+                q = 0
+            elif use_heap:
+                hm = _heap_push(hk, hj, hm, vm_key[v] if policy == k.PRIORITY else size[j], job)
+                nq += 1
+                continue
+            else:
+                q = v
+            link[j] = -1
+            if qtail[q] < 0:
+                qhead[q] = job
+            else:
+                link[qtail[q] - base] = job
+            qtail[q] = job
+            qlen[q] += 1
+            nq += 1
+        npop = 0
+        if w < d:
+            # the watcher: wake one idle pCPU per job that could start
+            if policy == k.VCPU_FCFS:
+                ready = 0
+                for v in range(nvm):
+                    if running_vm[v] < limit[v]:
+                        ready += qlen[v]
+            else:
+                ready = nq
+            while nidle > 0 and ready > 0:
+                nidle -= 1
+                popped[npop] = idle[nidle]
+                npop += 1
+                ready -= 1
+            if nidle == 0:
+                waiting = True
+            else:
+                w_set = now
+                w_due, w_wake, unknown = _arm_watcher(arr_t, base, n_end, i_next, now)
+        else:
+            job = rj[kd]
+            j = job - base
+            ndep += 1
+            a = arr_t[j]
+            x = size[j]
+            resp = now - a
+            wait = start[j] - a
+            gv = 1 + arr_vm[j] if ngroups > 1 else 0
+            _change(seg, count, last, capped_at, 0, now, -1, 0, -1)
+            if gv:
+                _change(seg, count, last, capped_at, gv, now, -1, 0, -1)
+            if now > t0:
+                _departure_sums(seg, 0, resp, wait, x)
+                if gv:
+                    _departure_sums(seg, gv, resp, wait, x)
+            if ndep <= pilot.size:
+                pilot[ndep - 1] += resp
+            if ndep <= z_limit:
+                z_acc += resp
+                if ndep % 5 == 0:
+                    z[zn] = z_acc / 5.0
+                    zn += 1
+                    z_acc = 0.0
+            if policy == k.VCPU_FCFS:
+                running_vm[arr_vm[j]] -= 1
+            in_system -= 1
+            rj[kd] = -1
+            busy[kd] = inf
+            popped[0] = kd
+            npop = 1
+            if mi < nmarks and ndep == marks[mi]:
+                for g in range(ngroups):
+                    _advance(seg, count, last, capped_at, g, now)
+                mark_time[mi] = now
+                for g in range(ngroups):
+                    for f in range(FIELDS):
+                        mark_out[mi, g, f] = seg[g, f]
+                        seg[g, f] = 0.0
+                if mi == t0_mark:
+                    t0 = now
+                mi += 1
+                if mi == nmarks:
+                    status = DONE
+                    break
+        # each pCPU that is free now asks for its next job
+        for p in range(npop):
+            kp = popped[p]
+            job = -1
+            if nq > 0:
+                if policy == k.FCFS:
+                    job = qhead[0]
+                    qhead[0] = link[job - base]
+                    if qhead[0] < 0:
+                        qtail[0] = -1
+                    qlen[0] -= 1
+                elif use_heap:
+                    job, hm = _heap_pop(hk, hj, hm)
+                else:
+                    best = -1
+                    best_p = 0.0
+                    best_job = 0
+                    for v in range(nvm):
+                        head = qhead[v]
+                        if head < 0:
+                            continue
+                        if policy == k.DELAY_DEPENDENT:
+                            pr = offset[v] + slope[v] * (now - arr_t[head - base])
+                            if best < 0 or pr > best_p or (pr == best_p and head < best_job):
+                                best = v
+                                best_p = pr
+                                best_job = head
+                        elif policy == k.PRIORITY:
+                            pr = vm_key[v]
+                            if best < 0 or pr < best_p or (pr == best_p and head < best_job):
+                                best = v
+                                best_p = pr
+                                best_job = head
+                        elif running_vm[v] < limit[v] and (best < 0 or head < best_job):
+                            best = v
+                            best_job = head
+                    if best >= 0:
+                        job = best_job
+                        qhead[best] = link[job - base]
+                        if qhead[best] < 0:
+                            qtail[best] = -1
+                        qlen[best] -= 1
+                        if policy == k.VCPU_FCFS:
+                            running_vm[best] += 1
+                if job >= 0:
+                    nq -= 1
+            if job >= 0:
+                j = job - base
+                start[j] = now
+                rj[kp] = job
+                busy[kp] = now + size[j]
+                _change(seg, count, last, capped_at, 0, now, 0, -1, 1)
+                if ngroups > 1:
+                    _change(seg, count, last, capped_at, 1 + arr_vm[j], now, 0, -1, 1)
+            else:
+                idle[nidle] = kp
+                nidle += 1
+                if waiting:
+                    waiting = False
+                    w_set = now
+                    w_due, w_wake, unknown = _arm_watcher(arr_t, base, n_end, i_next, now)
+    fs[_NOW] = now
+    fs[_WDUE] = w_due
+    fs[_WWAKE] = w_wake
+    fs[_WSET] = w_set
+    fs[_T0] = t0
+    fs[_ZACC] = z_acc
+    st[_WAITING] = waiting
+    st[_UNKNOWN] = unknown
+    st[_INSYS] = in_system
+    st[_INEXT] = i_next
+    st[_NDEP] = ndep
+    st[_NQ] = nq
+    st[_HM] = hm
+    st[_NIDLE] = nidle
+    st[_MI] = mi
+    st[_ZN] = zn
+    return status
 
 
 def mser5_from_means(z) -> int:
@@ -187,12 +499,17 @@ def _mser_argmin(z, mean):
 def bounded_reason(scenario) -> str | None:
     """Why ``scenario`` cannot run in bounded memory (None when it can)."""
     reason = unsupported_reason(scenario)
-    if reason is None and not (type(scenario.policy) is FCFS and scenario.pcpus == 1 and len(scenario.vms) == 1
-                               and scenario.capacity is None and scenario.vms[0].vcpus is None):
-        reason = (f"bounded-memory runs cover one VM under FCFS on one pCPU without a capacity limit, got "
-                  f"{len(scenario.vms)} VM(s), policy {scenario.policy!r}, pcpus={scenario.pcpus}, "
-                  f"capacity={scenario.capacity}")
-    return reason
+    if reason is not None:
+        return reason
+    policy = scenario.policy
+    family = KERNEL_OF[type(policy)][0]
+    if family is None:  # Priority: whole jobs unless preemptive
+        family = "preemptive" if policy.preemptive else "whole"
+    if family != "whole":
+        return (f"bounded-memory runs cover the non-preemptive policies (FCFS, SJF, Priority(preemptive=False), "
+                f"DelayDependentPriority), got {policy!r}, whose kernel keeps each job's remaining work and "
+                "is not resumable chunk by chunk")
+    return None
 
 
 def _check(scenario):
@@ -202,22 +519,74 @@ def _check(scenario):
                                "use vm.simulate (engine='auto') instead")
 
 
-def _run_pass(scenario, seed, replication, jobs, marks, z=None, chunk=CHUNK, pilot=None):
-    """Simulate ``jobs`` departures chunk by chunk; returns the mark table (marks x 6).
+class _Arrivals:
+    """Every VM's arrival instants and job sizes, drawn in whole blocks as the simpy model draws
+    them (the streams of :func:`~virtmodel.sim.streams.vm_rng`, arrival instants as the running
+    float sum of the gaps) and merged over the VMs chunk by chunk, ties to the lower VM index as
+    :func:`~virtmodel.sim.compiled.kernels.merge_streams` orders them; the instants beyond what
+    every VM has drawn wait for the next chunk."""
 
-    ``z``: receives the five-means of the first ``5 * z.size`` responses; ``pilot``: the first
-    ``pilot.size`` responses are added to it, element by element."""
+    def __init__(self, scenario, seed, replication):
+        vms = scenario.vms
+        self._laws = [(vm.arrival, vm.service) for vm in vms]
+        self._rngs = [(vm_rng(seed, replication, i, ARRIVAL), vm_rng(seed, replication, i, SERVICE))
+                      for i in range(len(vms))]
+        self._share = [vm.arrival_rate / scenario.arrival_rate for vm in vms]
+        self._pending = [(np.empty(0), np.empty(0)) for _ in vms]
+        self._last = [0.0] * len(vms)
+        self._zeros = np.empty(0, dtype=np.int64)
+
+    def more(self, count):
+        """About ``count`` more arrivals: ``(times, vms, sizes, covered)``, every arrival up to ``covered``."""
+        drawn = []
+        for i, ((arrival, service), (arrival_rng, service_rng)) in enumerate(zip(self._laws, self._rngs, strict=True)):
+            blocks = max(1, -(-int(count * self._share[i]) // BLOCK))
+            gaps, sizes = np.empty(blocks * BLOCK), np.empty(blocks * BLOCK)
+            for b in range(0, blocks * BLOCK, BLOCK):
+                gaps[b:b + BLOCK] = arrival.sample(arrival_rng, BLOCK)
+                sizes[b:b + BLOCK] = service.sample(service_rng, BLOCK)
+            gaps[0] += self._last[i]
+            np.cumsum(gaps, out=gaps)  # t_k = t_{k-1} + gap_k, in sequence (as _Stream draws them)
+            self._last[i] = float(gaps[-1])
+            drawn.append((gaps, sizes))
+        covered = min(self._last)
+        if len(drawn) == 1:
+            times, sizes = drawn[0]
+            if self._zeros.size != times.size:
+                self._zeros = np.zeros(times.size, dtype=np.int64)
+            return times, self._zeros, sizes, covered
+        self._pending = [(np.concatenate((t, new_t)), np.concatenate((x, new_x)))
+                         for (t, x), (new_t, new_x) in zip(self._pending, drawn, strict=True)]
+        counts = np.array([np.searchsorted(t, covered, side="right") for t, _ in self._pending], dtype=np.int64)
+        offsets = np.concatenate(([0], np.cumsum([t.size for t, _ in self._pending])[:-1])).astype(np.int64)
+        merged = k.merge_streams(np.concatenate([t for t, _ in self._pending]), counts,
+                                 np.concatenate([x for _, x in self._pending]), offsets, int(counts.sum()))
+        self._pending = [(t[m:], x[m:]) for (t, x), m in zip(self._pending, counts, strict=True)]
+        return (*merged, covered)
+
+
+def _lindley(scenario) -> bool:
+    """One VM under FCFS on one pCPU without capacity or vCPU limit: the Lindley kernel's case."""
+    return (type(scenario.policy) is FCFS and scenario.pcpus == 1 and len(scenario.vms) == 1
+            and scenario.capacity is None and scenario.vms[0].vcpus is None)
+
+
+def _lindley_pass(scenario, seed, replication, marks, z, pilot, chunk):
+    """:func:`run_pass` for :func:`_lindley` scenarios with :func:`_fcfs1_chunk` (the same jobs, the
+    same departures); None when more than LOOKAHEAD jobs were queued at a mark (then the event
+    loop takes over; passes with ``z`` or ``pilot`` have no mark but the last, which cannot fail)."""
     vm = scenario.vms[0]
     arrival_rng = vm_rng(seed, replication, 0, ARRIVAL)
     service_rng = vm_rng(seed, replication, 0, SERVICE)
     chunk = max(BLOCK, chunk // BLOCK * BLOCK)
+    jobs = int(marks[-1])
+    inner = marks if z is None and pilot is None else marks[:0]
     a = np.empty(0)
     s = np.empty(0)
     last = 0.0
     fstate = np.zeros(6)
     istate = np.zeros(3, dtype=np.int64)
-    marks = np.asarray(marks, dtype=np.int64)
-    mark_out = np.full((marks.size, 6), np.nan)
+    out = np.full((inner.size, 6), np.nan)
     z_out = np.empty(0) if z is None else z
     z_limit = 0 if z is None else MSER_BATCH * z.size
     pilot_out = np.empty(0) if pilot is None else pilot
@@ -233,27 +602,125 @@ def _run_pass(scenario, seed, replication, jobs, marks, z=None, chunk=CHUNK, pil
             a = np.concatenate((a, times))
             s = np.concatenate((s, sizes))
         step = min(chunk, jobs - done)
-        if _fcfs1_chunk(a, s, step, fstate, istate, marks, mark_out, z_out, z_limit, pilot_out, pilot_out.size):
-            raise InvalidParameter(f"more than {LOOKAHEAD} jobs queued at a batch boundary: the system is "
-                                   "overloaded for a bounded-memory run; lower the load")
+        if _fcfs1_chunk(a, s, step, fstate, istate, inner, out, z_out, z_limit, pilot_out, pilot_out.size):
+            return None
         a = a[step:]
         s = s[step:]
         done += step
-    return mark_out
+    # (T, responses, waits, busy, size x wait, sum of T - a over the jobs present at T) at each mark
+    # to the fields of the event loop: the integral of the number present over a segment is the
+    # responses of its departures plus what is owed at its end minus what was owed at its start;
+    # waiting likewise with the waits; a service never straddles a mark (the next starts there)
+    sums = np.zeros((inner.size, 1, FIELDS))
+    if inner.size:
+        owed = np.diff(np.concatenate(([0.0], out[:, 5])))
+        sums[:, 0, DEPARTED] = np.diff(np.concatenate(([0], inner)))
+        sums[:, 0, RESPONSE], sums[:, 0, WAIT] = out[:, 1], out[:, 2]
+        sums[:, 0, SIZE_WAIT], sums[:, 0, SIZE], sums[:, 0, BUSY] = out[:, 4], out[:, 3], out[:, 3]
+        sums[:, 0, NUMBER], sums[:, 0, QUEUE] = out[:, 1] + owed, out[:, 2] + owed
+        sums[:, 0, CAPPED] = sums[:, 0, NUMBER]
+    return out[:, 0], sums
+
+
+def run_pass(scenario, seed, replication, stop, marks=(), t0_mark=-1, z=None, pilot=None, chunk=CHUNK):
+    """Simulate replication ``replication`` up to departure ``stop``, chunk by chunk, in bounded memory.
+
+    Returns ``(mark_time, mark_out)``: at each departure count in ``marks`` (ascending, the last
+    may be ``stop``; ``stop`` is added) its instant and the segment sums since the previous mark
+    (``mark_out[j, group, field]``, groups ``"all"`` then each VM when there are several; fields
+    DEPARTED ... BLOCKED).  Mark ``t0_mark`` opens the observation window.  ``z`` receives the
+    five-means of the first ``5 * z.size`` responses, ``pilot`` has the first ``pilot.size``
+    responses added to it (departure order).
+    """
+    from .engine import CompiledEngine
+
+    marks = [int(m) for m in marks]
+    if not marks or marks[-1] != stop:
+        marks.append(int(stop))
+    marks = np.asarray(marks, dtype=np.int64)
+    if _lindley(scenario):
+        out = _lindley_pass(scenario, seed, replication, marks, z, pilot, chunk)
+        if out is not None:
+            return out
+    setup = CompiledEngine(scenario, seed, replication)  # the kernel's parameters, as in records mode
+    vms, c = scenario.vms, scenario.pcpus
+    nvm = len(vms)
+    groups = 1 if nvm == 1 else nvm + 1
+    use_heap = setup._code == k.SJF or (setup._code == k.PRIORITY and nvm > k.PRIORITY_LIST_VMS)
+    fs = np.array([0.0, np.inf, np.inf, 0.0, -np.inf, 0.0])
+    st = np.zeros(10, dtype=np.int64)
+    st[_UNKNOWN] = 1  # the watcher sleeps until the first arrival, set at time 0
+    st[_NIDLE] = c
+    busy, rj = np.full(c, np.inf), np.full(c, -1, dtype=np.int64)
+    idle, popped = np.arange(c, dtype=np.int64), np.empty(c, dtype=np.int64)
+    qhead, qtail = np.full(nvm, -1, dtype=np.int64), np.full(nvm, -1, dtype=np.int64)
+    qlen, running_vm = np.zeros(nvm, dtype=np.int64), np.zeros(nvm, dtype=np.int64)
+    hk, hj = np.empty(0), np.empty(0, dtype=np.int64)
+    count = np.zeros((groups, 3), dtype=np.int64)
+    last = np.zeros(groups)
+    # min(N_i, v_i) for steal time: v_i the VM's vCPUs, or the pCPUs when it has no limit
+    capped_at = np.array([np.inf] + ([] if nvm == 1 else [float(vm.vcpus or c) for vm in vms]))
+    seg = np.zeros((groups, FIELDS))
+    mark_time = np.full(marks.size, np.nan)
+    mark_out = np.full((marks.size, groups, FIELDS), np.nan)
+    z_out = np.empty(0) if z is None else z
+    z_limit = 0 if z is None else MSER_BATCH * z.size
+    pilot_out = np.empty(0) if pilot is None else pilot
+    arrivals = _Arrivals(scenario, seed, replication)
+    # the window of jobs base, base + 1, ...: arrival, VM, size, start, queue link, in buffers that
+    # the jobs still present move to the front of before each chunk's arrivals are written behind them
+    buffers = [np.empty(0), np.empty(0, dtype=np.int64), np.empty(0), np.empty(0), np.empty(0, dtype=np.int64)]
+    base = held = 0
+    while True:
+        # drop the jobs before the oldest one still present (departed or blocked: never read again)
+        present = [st[_INEXT]]
+        present += [rj[rj >= 0].min()] if (rj >= 0).any() else []
+        present += [qhead[qhead >= 0].min()] if (qhead >= 0).any() else []
+        present += [hj[:st[_HM]].min()] if st[_HM] else []
+        oldest = int(min(present))
+        if st[_INEXT] - oldest > MAX_LIVE:
+            raise InvalidParameter(
+                f"more than {MAX_LIVE:,} jobs lie between the oldest job still present and the newest arrival "
+                f"after {st[_NDEP]:,} departures: the system is overloaded (or one job starves) for a "
+                "bounded-memory run; lower the load, or use records=True with fewer customers")
+        drop, base = oldest - base, oldest
+        held -= drop
+        t, v, x, covered = arrivals.more(chunk)
+        if held + t.size > buffers[0].size:
+            room = 2 * (held + t.size)
+            buffers = [np.concatenate((b[drop:drop + held], np.empty(room - held, dtype=b.dtype))) for b in buffers]
+        elif drop:
+            for b in buffers:
+                b[:held] = b[drop:drop + held]
+        for b, new in zip(buffers[:3], (t, v, x), strict=True):
+            b[held:held + t.size] = new
+        held += t.size
+        arr_t, arr_vm, size, start, link = (b[:held] for b in buffers)
+        if use_heap and hk.size < held:  # the heap holds waiting jobs, all in the window
+            hk = np.concatenate((hk[:st[_HM]], np.empty(2 * held - st[_HM])))
+            hj = np.concatenate((hj[:st[_HM]], np.empty(2 * held - st[_HM], dtype=np.int64)))
+        status = _whole_chunk(arr_t, arr_vm, size, start, link, base, covered, c, setup._cap, setup._code,
+                              setup._vm_key, setup._offset, setup._slope, setup._limit, use_heap, fs, st, busy,
+                              rj, idle, popped, qhead, qtail, qlen, running_vm, hk, hj, count, last, capped_at,
+                              seg, marks, t0_mark, mark_time, mark_out, z_out, z_limit, pilot_out)
+        if status == DONE:
+            return mark_time, mark_out
 
 
 def stream_replication(scenario, seed, replication, customers, batches=None, removed=None, chunk=CHUNK):
     """One bounded-memory replication: ``{"measurement", "warmup_removed", "window", "departures"}``.
 
-    The same dictionary as :func:`virtmodel.sim.run.run_replication` (for ``_summarise``),
-    with the metrics ``utilization, throughput, mean_wait, mean_response, mean_number,
-    mean_queue_length, work_weighted_wait`` of group ``"all"``.
+    The same dictionary as :func:`virtmodel.sim.run.run_replication` (for ``_summarise``), with
+    the metrics ``utilization, throughput, mean_wait, mean_response, mean_number,
+    mean_queue_length`` of every group, ``blocking_probability`` with a capacity,
+    ``work_weighted_wait`` of ``"all"`` and, with several VMs, ``steal_time`` (the point
+    estimates of ``measure()``, percentiles aside).
     """
     _check(scenario)
     customers = positive_int("customers", customers)
     if removed is None:
         z = np.empty(customers // MSER_BATCH)
-        _run_pass(scenario, seed, replication, customers, [], z=z, chunk=chunk)
+        run_pass(scenario, seed, replication, customers, z=z, chunk=chunk)
         removed = mser5_from_means(z) if customers >= 2 * MSER_BATCH else 0
         del z
     drop, size = 0, customers
@@ -262,42 +729,72 @@ def stream_replication(scenario, seed, replication, customers, batches=None, rem
         if size < 1:
             raise InvalidParameter(f"batch means need at least {batches} departures, got customers={customers}")
         drop = customers - batches * size
-    marks = [removed] + ([removed + drop] if drop else [])
+    marks = ([removed] if removed else []) + ([removed + drop] if drop else [])
     marks += [removed + drop + size * (b + 1) for b in range(batches or 1)]
-    marks = [m for m in marks if m > 0]
-    out = _run_pass(scenario, seed, replication, removed + customers, marks, chunk=chunk)
-    if removed == 0:  # time 0 as the first mark: nothing before it, nobody queued
-        out = np.vstack((np.zeros((1, 6)), out))
-    t0, t1 = float(out[0, 0]), float(out[-1, 0])
-    span = t1 - t0
-    seg = out[1:]
-    window = seg[int(bool(drop)):] if batches else seg
-    p, w, b, sw = (float(seg[:, j].sum()) for j in (1, 2, 3, 4))
-    queue_change = float(out[-1, 5] - out[0, 5])
+    times, sums = run_pass(scenario, seed, replication, removed + customers, marks, 0 if removed else -1,
+                           chunk=chunk)
+    if removed:  # the warm-up segment lies before the window
+        t0, times, sums = float(times[0]), times[1:], sums[1:]
+    else:
+        t0 = 0.0
+    t1 = float(times[-1])
+    groups = ["all"] + (list(scenario.names) if len(scenario.vms) > 1 else [])
     m = Measurement()
-    v = m.values
-    v["utilization", "all"] = b / span
-    v["throughput", "all"] = customers / span
-    v["mean_wait", "all"] = w / customers
-    v["mean_response", "all"] = p / customers
-    v["mean_number", "all"] = (p + queue_change) / span
-    v["mean_queue_length", "all"] = (w + queue_change) / span
-    v["work_weighted_wait", "all"] = sw / b  # busy time d - start is the size, to rounding
-    number, flow = v["mean_number", "all"], v["throughput", "all"] * v["mean_response", "all"]
-    m.littles_gap["all"] = (number - flow) / number if number > 0 else 0.0
+    m.values.update(_metrics(sums.sum(axis=0), t1 - t0, scenario, groups))
+    for group in groups:
+        number = m.values["mean_number", group]
+        flow = m.values["throughput", group] * m.values["mean_response", group]
+        m.littles_gap[group] = (number - flow) / number if number > 0 else 0.0
     if batches:
-        ends = out[int(bool(drop)):, :]  # marks bounding the batches
-        spans = np.diff(ends[:, 0])
-        q = ends[:, 5]
-        bt = m.batches
-        bt["utilization", "all"] = window[:, 3] / spans
-        bt["throughput", "all"] = size / spans
-        bt["mean_wait", "all"] = window[:, 2] / size
-        bt["mean_response", "all"] = window[:, 1] / size
-        bt["mean_number", "all"] = (window[:, 1] + np.diff(q)) / spans
-        bt["mean_queue_length", "all"] = (window[:, 2] + np.diff(q)) / spans
-        bt["work_weighted_wait", "all"] = window[:, 4] / window[:, 3]
+        edges = np.concatenate(([t0], times))[int(bool(drop)):]
+        m.batches.update(_metrics(sums[int(bool(drop)):], np.diff(edges), scenario, groups))
     return {"measurement": m, "warmup_removed": int(removed), "window": (t0, t1), "departures": customers}
+
+
+def _metrics(sums, span, scenario, groups):
+    """``{(metric, group): estimate}`` from the sums of a window (``sums[group, field]``, ``span`` a
+    float: the point estimates of ``measure()``) or of batches (``sums[batch, group, field]``,
+    ``span[batch]``: arrays, per-customer means over each batch's departures of the group)."""
+    out = {}
+    pcpus = scenario.pcpus
+    per_batch = sums.ndim == 3
+    for g, group in enumerate(groups):
+        s = sums[..., g, :]
+        departed = s[..., DEPARTED]
+        if np.any(departed == 0):
+            raise InvalidParameter(
+                f"no job of group {group!r} departed in the observation window" + (" in some batch" if per_batch
+                                                                                     else "")
+                + "; simulate more customers" + (" or use replications >= 2" if per_batch else ""))
+        out["utilization", group] = s[..., BUSY] / span / pcpus
+        out["throughput", group] = departed / span
+        out["mean_wait", group] = s[..., WAIT] / departed
+        out["mean_response", group] = s[..., RESPONSE] / departed
+        out["mean_number", group] = s[..., NUMBER] / span
+        out["mean_queue_length", group] = s[..., QUEUE] / span
+        if scenario.capacity is not None:
+            arrived = s[..., ARRIVED]
+            if per_batch and np.any(arrived == 0):
+                raise InvalidParameter(f"a batch of group {group!r} saw no arrivals; simulate more customers "
+                                       "or use replications >= 2")
+            out["blocking_probability", group] = (s[..., BLOCKED] / arrived if per_batch else
+                                                  (s[BLOCKED] / arrived if arrived else 0.0))
+        if group == "all":
+            out["work_weighted_wait", group] = s[..., SIZE_WAIT] / s[..., SIZE]
+    if len(groups) > 1:
+        # steal time (measure._vm_level): (E[min(N_i, v_i)] - E[busy pCPUs of i]) / v_i, v_i the VM's
+        # vCPUs or the pCPUs; for "all" the same over every VM's vCPUs; clipped at 0
+        caps = [float(vm.vcpus or pcpus) for vm in scenario.vms]
+        want_all = busy_all = 0.0
+        for i, group in enumerate(groups[1:]):
+            want = sums[..., i + 1, CAPPED] / span
+            busy = out["utilization", group] * pcpus
+            out["steal_time", group] = np.maximum(0.0, (want - busy) / caps[i])
+            want_all, busy_all = want_all + want, busy_all + busy
+        out["steal_time", "all"] = np.maximum(0.0, (want_all - busy_all) / sum(caps))
+    if not per_batch:
+        out = {key: float(value) for key, value in out.items()}
+    return out
 
 
 def _job(args):
@@ -307,7 +804,7 @@ def _job(args):
 def _pilot_job(args):
     scenario, seed, replication, length, chunk = args
     series = np.zeros(length)
-    _run_pass(scenario, seed, replication, length, [], chunk=chunk, pilot=series)
+    run_pass(scenario, seed, replication, length, chunk=chunk, pilot=series)
     return series
 
 
@@ -328,7 +825,7 @@ def ensemble_warmup(scenario, seed, replications, customers, workers=1, chunk=CH
     for first in range(0, replications, workers):
         group = range(first, min(first + workers, replications))
         if workers == 1:
-            _run_pass(scenario, seed, first, length, [], chunk=chunk, pilot=total)
+            run_pass(scenario, seed, first, length, chunk=chunk, pilot=total)
             continue
         for series in _map(_pilot_job, [(scenario, seed, r, length, chunk) for r in group], workers,
                            dict(disable=True)):
@@ -358,7 +855,7 @@ def simulate_bounded(scenario, customers, replications, seed, warmup="mser5", ba
 
 
 def simulate_streaming(scenario, customers, replications=1, seed=None, batches=20, workers=1, chunk=CHUNK):
-    """Simulate one-VM FCFS on one pCPU in bounded memory (10^8 customers in a few hundred MB).
+    """Simulate a non-preemptive policy in bounded memory (10^8 customers in a few hundred MB).
 
     The same as ``vm.simulate(scenario, customers=..., records=False)`` (which see), with the
     chunk size exposed for tests.
@@ -366,7 +863,8 @@ def simulate_streaming(scenario, customers, replications=1, seed=None, batches=2
     Parameters
     ----------
     scenario : virtmodel.Scenario
-        One VM, FCFS, one pCPU, no capacity limit, drawable distributions.
+        FCFS, SJF, Priority(preemptive=False) or DelayDependentPriority, any pCPUs, VMs and
+        capacity, distributions the compiled engine supports (see :func:`bounded_reason`).
     customers : int
         Departures kept per replication (after MSER-5 warm-up removal).
     replications : int, default 1
@@ -384,7 +882,9 @@ def simulate_streaming(scenario, customers, replications=1, seed=None, batches=2
     SimResult
         ``engine="compiled"``, ``method`` as in :func:`virtmodel.simulate`; metrics
         ``utilization, throughput, mean_wait, mean_response, mean_number,
-        mean_queue_length, work_weighted_wait`` (no percentiles).
+        mean_queue_length`` per group, ``work_weighted_wait`` of all,
+        ``blocking_probability`` with a capacity, ``steal_time`` with several VMs
+        (no percentiles).
 
     Examples
     --------

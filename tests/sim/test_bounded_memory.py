@@ -1,0 +1,171 @@
+"""Bounded-memory runs (``vm.simulate(..., records=False)``) against ``measure()`` on the Records.
+
+The resumable kernel of :mod:`virtmodel.sim.compiled.streaming` replays the records-mode kernel
+chunk by chunk with running sums and path integrals instead of per-job arrays.  For one seed it
+must remove the same warm-up, keep the same window and give every point estimate that
+``measure()`` gives on the Records of the same run (percentiles aside) to 1e-9 relative, for
+every non-preemptive policy, one and several pCPUs and VMs, with and without a capacity, with
+chunks small enough that the run stops and resumes a dozen times (every VM refills at least one
+block of 4,096 draws per chunk); the records-mode kernels themselves are proven against simpy in
+``test_compiled.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import virtmodel as vm
+from virtmodel.dists import Deterministic, Exponential, HyperExponential
+from virtmodel.errors import InvalidParameter
+from virtmodel.sim.compiled import streaming
+from virtmodel.sim.compiled.streaming import stream_replication
+from virtmodel.sim.run import run_replication
+
+P = vm.policies
+H2 = HyperExponential.balanced(1.0, 4.0)
+DEPARTURES = 20_003  # not a multiple of the batches: the oldest N mod 20 are left out of them
+
+
+def scenario(policy, pcpus, vms, capacity=None, load=0.85, service=H2, vcpus=None):
+    share = np.arange(1, vms + 1) / np.arange(1, vms + 1).sum()
+    return vm.Scenario(pcpus, [vm.VM(f"v{i}", Exponential(load * pcpus * share[i]), service, priority=i % 2,
+                                     vcpus=vcpus) for i in range(vms)], policy=policy, capacity=capacity)
+
+
+CASES = {
+    "mg1": scenario(P.FCFS(), 1, 1),
+    "mm16": scenario(P.FCFS(), 16, 1, load=0.9, service=Exponential(1.0)),
+    "fcfs_3pcpu_2vm": scenario(P.FCFS(), 3, 2),
+    "fcfs_3pcpu_2vm_capacity": scenario(P.FCFS(), 3, 2, capacity=6),
+    "fcfs_1pcpu_capacity": scenario(P.FCFS(), 1, 1, capacity=3, service=Deterministic(1.0)),
+    "fcfs_vcpus_4pcpu_3vm": scenario(P.FCFS(), 4, 3, vcpus=2),
+    "sjf_2pcpu_3vm_capacity": scenario(P.SJF(), 2, 3, capacity=8),
+    "priority_1pcpu_2vm": scenario(P.Priority(), 1, 2),
+    "priority_heap_3pcpu_10vm": scenario(P.Priority(), 3, 10),
+    "delay_dependent_2pcpu_2vm": scenario(
+        P.DelayDependentPriority(offset={"v0": 0.5}, slope={"v0": 2.0, "v1": 1.0}), 2, 2),
+}
+
+
+def assert_same_estimates(bounded, records):
+    assert bounded["warmup_removed"] == records["warmup_removed"]
+    assert bounded["departures"] == records["departures"]
+    assert bounded["window"] == pytest.approx(records["window"], rel=1e-12)
+    got, want = bounded["measurement"].values, records["measurement"].values
+    missing = set(want) - set(got)
+    assert all(metric[:3] in ("p50", "p95", "p99") for metric, _ in missing), missing
+    assert set(got) <= set(want), set(got) - set(want)
+    for key, value in got.items():
+        assert value == pytest.approx(want[key], rel=1e-9, abs=1e-12), key
+    for group, gap in bounded["measurement"].littles_gap.items():
+        assert gap == pytest.approx(records["measurement"].littles_gap[group], rel=1e-6, abs=1e-12), group
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bounded_equals_measure_on_records(case):
+    """MSER-5 on the run's own departures (R = 1: five-means only), and a fixed warm-up with batch
+    means: the same truncation, window and point estimates as measure() on the Records; the
+    customer batch means of "all" equal stats.batch_means of the records."""
+    sc = CASES[case]
+    records = run_replication(sc, 4, 1, customers=DEPARTURES, engine="compiled")
+    bounded = stream_replication(sc, 4, 1, DEPARTURES, chunk=3 * 4096)
+    assert_same_estimates(bounded, records)
+    records = run_replication(sc, 4, 1, customers=DEPARTURES, batches=20, engine="compiled", removed=777)
+    bounded = stream_replication(sc, 4, 1, DEPARTURES, batches=20, removed=777, chunk=4096)
+    assert_same_estimates(bounded, records)
+    for key in [("mean_response", "all"), ("mean_wait", "all")]:
+        np.testing.assert_allclose(bounded["measurement"].batches[key], records["measurement"].batches[key],
+                                   rtol=1e-9)
+    batches = bounded["measurement"].batches
+    assert set(batches) == set(bounded["measurement"].values)
+    assert all(np.all(np.isfinite(x)) and x.size == 20 for x in batches.values())
+    if sc.capacity is not None:
+        assert bounded["measurement"].values["blocking_probability", "all"] > 0.005  # blocking is exercised
+
+
+def test_lindley_kernel_and_event_loop_agree(monkeypatch):
+    """One VM, FCFS, one pCPU runs on the Lindley kernel; the general event loop gives the same
+    estimates, and takes over when the arrivals drawn beyond a mark do not cover its queue."""
+    sc = scenario(P.FCFS(), 1, 1, load=0.95)
+    lindley = stream_replication(sc, 4, 0, DEPARTURES, batches=20, chunk=4096)
+    monkeypatch.setattr(streaming, "_lindley", lambda scenario: False)
+    loop = stream_replication(sc, 4, 0, DEPARTURES, batches=20, chunk=4096)
+    monkeypatch.undo()
+    gave_up = []
+    lindley_pass = streaming._lindley_pass
+
+    def spy(*args):
+        out = lindley_pass(*args)
+        gave_up.append(out is None)
+        return out
+
+    # overloaded (load 1.5): about 10,000 queued at the last marks, more than the 4,096 arrivals of
+    # one block drawn beyond a chunk with a lookahead of 4, so the Lindley kernel gives up at a mark
+    # and the event loop runs the pass again
+    overloaded = vm.Scenario(1, [vm.VM("a", Exponential(1.5), Exponential(1.0))], allow_overload=True)
+    monkeypatch.setattr(streaming, "_lindley_pass", spy)
+    monkeypatch.setattr(streaming, "LOOKAHEAD", 4)
+    fallback = stream_replication(overloaded, 4, 0, DEPARTURES, batches=20, removed=100, chunk=4096)
+    assert gave_up == [True]
+    monkeypatch.setattr(streaming, "_lindley", lambda scenario: False)
+    loop_overloaded = stream_replication(overloaded, 4, 0, DEPARTURES, batches=20, removed=100, chunk=4096)
+    for key, value in loop_overloaded["measurement"].values.items():
+        assert fallback["measurement"].values[key] == value, key
+    assert loop["warmup_removed"] == lindley["warmup_removed"] > 0
+    for key, value in lindley["measurement"].values.items():
+        assert loop["measurement"].values[key] == pytest.approx(value, rel=1e-9), key
+        np.testing.assert_allclose(loop["measurement"].batches[key], lindley["measurement"].batches[key], rtol=1e-9)
+
+
+def test_chunking_does_not_matter():
+    """Stopping and resuming the kernel (the watcher asleep past the drawn arrivals, queues and
+    pCPUs carried over) gives the same run for any chunk size, to rounding of the sums."""
+    sc = CASES["sjf_2pcpu_3vm_capacity"]
+    small = stream_replication(sc, 8, 2, 30_000, batches=10, removed=100, chunk=1)
+    large = stream_replication(sc, 8, 2, 30_000, batches=10, removed=100)
+    assert small["window"] == large["window"]
+    for key, value in large["measurement"].values.items():
+        assert small["measurement"].values[key] == pytest.approx(value, rel=1e-12), key
+
+
+@pytest.mark.parametrize("replications", [3, 1])
+def test_simulate_without_records_several_vms(replications):
+    """vm.simulate(records=False) on two VMs, 2 pCPUs and a capacity: the same warm-up (ensemble
+    MSER-5 for R >= 2), window and point estimates as records=True, and with R >= 2 the same
+    intervals; the per-VM rows and steal time are there, only percentiles are missing; workers do
+    not change it."""
+    sc = scenario(P.FCFS(), 2, 2, capacity=5, load=0.9, service=Exponential(1.0))
+    kw = dict(customers=12_000, replications=replications, seed=7)
+    full = vm.simulate(sc, **kw)
+    bounded = vm.simulate(sc, records=False, **kw)
+    cols = ["warmup_removed", "window_start", "window_end", "departures"]
+    np.testing.assert_allclose(bounded.diagnostics[cols].to_numpy(float), full.diagnostics[cols].to_numpy(float),
+                               rtol=1e-12)
+    a, b = full.summary.set_index(["metric", "group"]), bounded.summary.set_index(["metric", "group"])
+    missing = set(a.index) - set(b.index)
+    assert missing and all(metric[:3] in ("p50", "p95", "p99") for metric, _ in missing), missing
+    assert {("steal_time", "v1"), ("blocking_probability", "v0"), ("mean_response", "all")} <= set(b.index)
+    np.testing.assert_allclose(b["mean"], a.loc[b.index, "mean"], rtol=1e-9, atol=1e-12)
+    if replications >= 2:
+        assert bounded.diagnostics["warmup_removed"].iloc[0] > 0
+        np.testing.assert_allclose(b[["ci_low", "ci_high"]], a.loc[b.index, ["ci_low", "ci_high"]], rtol=1e-9,
+                                   atol=1e-12)
+        assert vm.simulate(sc, records=False, workers=2, **kw).summary.equals(bounded.summary)
+    else:
+        assert bounded.batches["batch"].nunique() == 20
+
+
+def test_bounded_refusals(monkeypatch):
+    """What stays per-job only is refused, naming why and what to use instead; an overloaded
+    system stops with a clear error instead of filling the memory."""
+    for policy, name in [(P.Priority(preemptive=True), "Priority"), (P.SRPT(), "SRPT"),
+                         (P.ProcessorSharing(), "ProcessorSharing"), (P.RoundRobin(quantum=0.5), "RoundRobin")]:
+        sc = scenario(policy, 2, 2)
+        with pytest.raises(InvalidParameter, match=f"records=False cannot simulate.*non-preemptive.*{name}.*"
+                                                   "not resumable.*use records=True"):
+            vm.simulate(sc, customers=1_000, records=False)
+    monkeypatch.setattr(streaming, "MAX_LIVE", 5_000)  # the window holds at most this plus one chunk
+    overloaded = vm.Scenario(2, [vm.VM("a", Exponential(2.5), Exponential(1.0))], allow_overload=True)
+    with pytest.raises(InvalidParameter, match="more than 5,000 jobs.*overloaded"):
+        stream_replication(overloaded, 1, 0, 50_000, removed=0, chunk=4096)
