@@ -40,14 +40,20 @@ def _vms(n, load, vcpus):
 
 @pytest.mark.parametrize("vcpus", [1, None], ids=["dedicated", "pooled"])
 def test_dedicated_and_pooled_match_simulation(vcpus):
+    """The closed form inside the 95 % interval of the mean response (one row per test).
+
+    Power (issue 18): 100,000 customers x 10 replications, relative half-width 0.88 % (dedicated)
+    and 0.72 % (pooled), asserted <= 2 %, so a 2 % error fails.
+    """
     n, load = 3, 0.6
     sc = vm.Scenario(n, _vms(n, load, vcpus))
     expected = (cons.dedicated_response if vcpus == 1 else cons.pooled_response)(n, load)
     pred = vm.predict(sc)
     assert pred.exact and pred.value("mean_response") == pytest.approx(expected, rel=1e-12)
-    res = vm.simulate(sc, customers=30_000, replications=8, seed=7)
+    res = vm.simulate(sc, customers=100_000, replications=10, seed=7)
     low, high = res.ci("mean_response")
     assert low <= expected <= high
+    assert (high - low) / 2 / expected <= 0.02, (high - low) / 2 / expected
 
 
 def test_overcommitted_simulation_above_bound():
