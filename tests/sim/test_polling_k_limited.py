@@ -4,9 +4,9 @@ per-VM waits of :func:`virtmodel.analytic.polling.k_limited_wait` against the si
 Seeded replications (seed 2024, fixed before the first run), 30,000 customers x 6 replications for the
 heuristic's errors (relative half-widths of the per-VM wait intervals 6-8 %); the check of the simulator
 against the exact chain runs 70,000 x 20 on the compiled engine (sized from a pilot, seed 99) so that its
-family-wise half-widths are under 2 % (asserted): a simulator 2 % off would fail.  The approximation is a heuristic (exact=False) and is
-*not* expected inside the intervals; its errors are measured and bounded here so that the integrator and
-users can see them:
+family-wise half-widths are under 2 % (asserted): a simulator 2 % off would fail.  The approximation is a
+heuristic (exact=False) and is *not* expected inside the intervals; its errors are measured and bounded here
+so that the integrator and users can see them:
 
 * two VMs, lambda = (0.2, 0.4), exponential service of mean 1 and switches of mean 0.2: exact waits
   (1.7775, 2.7368) from the brute-force chain of tests/analytic/test_polling_k_limited.py; heuristic
