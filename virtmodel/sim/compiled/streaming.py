@@ -70,16 +70,18 @@ LOOKAHEAD = 1 << 16
 MAX_LIVE = 1 << 23
 
 DONE, NEED_MORE = 0, 1
-# float state: now, watcher due, watcher wake-up, when the watcher was set, window start, 5-sum
-_NOW, _WDUE, _WWAKE, _WSET, _T0, _ZACC = range(6)
+# float state: now, watcher due, watcher wake-up, when the watcher was set, window start, 5-sum;
+# processor sharing: virtual time, its last update, the next completion
+_NOW, _WDUE, _WWAKE, _WSET, _T0, _ZACC, _VIRTUAL, _LAST, _FIRE = range(9)
 # int state: watcher waiting, watcher due unknown, in system, next arrival (global), departures,
 # queued, heap size, idle pCPUs, next mark, 5-means written
 _WAITING, _UNKNOWN, _INSYS, _INEXT, _NDEP, _NQ, _HM, _NIDLE, _MI, _ZN = range(10)
 #: per group and segment: departures, sums of response, wait, size x wait, size; time integrals of
-#: the number present, waiting, in service, present capped at the vCPUs; arrivals, blocked arrivals
+#: the number present, waiting, in service, present capped at the vCPUs; arrivals, blocked arrivals;
+#: pCPU time of the departures (preemptive and sharing policies, whose utilization measure() takes from it)
 (DEPARTED, RESPONSE, WAIT, SIZE_WAIT, SIZE, NUMBER, QUEUE, BUSY, CAPPED, ARRIVED,
- BLOCKED) = range(11)
-FIELDS = 11
+ BLOCKED, OCCUPIED) = range(12)
+FIELDS = 12
 # per group: jobs present, waiting, in service
 _PRESENT, _WAITING_JOBS, _SERVED = range(3)
 
@@ -446,6 +448,244 @@ def _whole_chunk(arr_t, arr_vm, size, start, link, base, covered, c, cap, policy
     return status
 
 
+# -- preemptive and processor-sharing policies: eager arrivals, pCPU time charged per job ------
+@jit
+def _close_mark(seg, count, last, capped_at, now, fs, st, t0_mark, mark_time, mark_out):
+    """Departure ``marks[st[_MI]]`` at ``now``: the segment's sums go to its row, then restart."""
+    mi = st[_MI]
+    for g in range(count.shape[0]):
+        _advance(seg, count, last, capped_at, g, now)
+        for f in range(FIELDS):
+            mark_out[mi, g, f] = seg[g, f]
+            seg[g, f] = 0.0
+    mark_time[mi] = now
+    if mi == t0_mark:
+        fs[_T0] = now
+    st[_MI] = mi + 1
+
+
+@jit
+def _leave(job_vm, a, begun, x, occupied, now, fs, st, count, last, capped_at, seg, marks, t0_mark, mark_time,
+           mark_out, z, z_limit, pilot):
+    """A job of VM ``job_vm`` (arrived ``a``, first served ``begun``, size ``x``, pCPU time
+    ``occupied``) departs at ``now``; True when it is the last mark's (closed by the caller once
+    the event is over: simultaneous departures still count)."""
+    ngroups = count.shape[0]
+    gv = 1 + job_vm if ngroups > 1 else 0
+    st[_NDEP] += 1
+    ndep = st[_NDEP]
+    resp = now - a
+    wait = begun - a
+    _change(seg, count, last, capped_at, 0, now, -1, 0, 0)
+    if gv:
+        _change(seg, count, last, capped_at, gv, now, -1, 0, 0)
+    if now > fs[_T0]:
+        _departure_sums(seg, 0, resp, wait, x)
+        seg[0, OCCUPIED] += occupied
+        if gv:
+            _departure_sums(seg, gv, resp, wait, x)
+            seg[gv, OCCUPIED] += occupied
+    if ndep <= pilot.size:
+        pilot[ndep - 1] += resp
+    if ndep <= z_limit:
+        fs[_ZACC] += resp
+        if ndep % 5 == 0:
+            z[st[_ZN]] = fs[_ZACC] / 5.0
+            st[_ZN] += 1
+            fs[_ZACC] = 0.0
+    mi = st[_MI]
+    if mi < marks.size and ndep == marks[mi]:
+        if mi == marks.size - 1:
+            return True
+        _close_mark(seg, count, last, capped_at, now, fs, st, t0_mark, mark_time, mark_out)
+    return False
+
+
+@jit
+def _admit(v, a, cap, st, count, last, capped_at, seg):
+    """An arrival of VM ``v`` at ``a`` (eager: at its instant); False when the system is full."""
+    gv = 1 + v if count.shape[0] > 1 else 0
+    seg[0, ARRIVED] += 1.0
+    if gv:
+        seg[gv, ARRIVED] += 1.0
+    if cap >= 0 and st[_INSYS] >= cap:
+        seg[0, BLOCKED] += 1.0
+        if gv:
+            seg[gv, BLOCKED] += 1.0
+        return False
+    st[_INSYS] += 1
+    _change(seg, count, last, capped_at, 0, a, 1, 0, 0)
+    if gv:
+        _change(seg, count, last, capped_at, gv, a, 1, 0, 0)
+    return True
+
+
+@jit
+def _ps_chunk(arr_t, arr_vm, size, start, base, covered, c, cap, fs, st, hk, hj, count, last, capped_at, seg,
+              marks, t0_mark, mark_time, mark_out, z, z_limit, pilot):
+    """Resume :func:`~virtmodel.sim.compiled.kernels.run_processor_sharing` (the same virtual clock,
+    heap of virtual finishing times on global job numbers, tolerance and timer); returns
+    NEED_MORE or DONE like :func:`_whole_chunk`, with each job's pCPU time its size."""
+    n_end = base + arr_t.size
+    virtual = fs[_VIRTUAL]
+    last_t = fs[_LAST]
+    fire = fs[_FIRE]
+    hm = st[_HM]
+    status = NEED_MORE
+    while True:
+        i_next = st[_INEXT]
+        ta = arr_t[i_next - base] if i_next < n_end else np.inf
+        t_ev = ta if ta < fire else fire
+        if t_ev > covered:
+            break
+        done = False
+        if ta < fire:
+            now = ta
+            j = i_next - base
+            st[_INEXT] = i_next + 1
+            if not _admit(arr_vm[j], now, cap, st, count, last, capped_at, seg):
+                continue
+            if hm > 0:
+                virtual += (now - last_t) * (1.0 if hm <= c else c / hm)
+            last_t = now
+            start[j] = now
+            hm = _heap_push(hk, hj, hm, virtual + size[j], i_next)
+        else:
+            now = fire
+            if hm > 0:
+                virtual += (now - last_t) * (1.0 if hm <= c else c / hm)
+            last_t = now
+            tol = 1e-12 * max(1.0, abs(virtual))
+            while hm > 0 and hk[0] <= virtual + tol:
+                job, hm = _heap_pop(hk, hj, hm)
+                j = job - base
+                st[_INSYS] -= 1
+                if _leave(arr_vm[j], arr_t[j], start[j], size[j], size[j], now, fs, st, count, last, capped_at,
+                          seg, marks, t0_mark, mark_time, mark_out, z, z_limit, pilot):
+                    done = True
+        if hm == 0:
+            fire = np.inf
+        else:
+            rate = 1.0 if hm <= c else c / hm
+            fire = now + max(0.0, (hk[0] - virtual) / rate)
+        if done:
+            _close_mark(seg, count, last, capped_at, now, fs, st, t0_mark, mark_time, mark_out)
+            status = DONE
+            break
+    fs[_VIRTUAL] = virtual
+    fs[_LAST] = last_t
+    fs[_FIRE] = fire
+    st[_HM] = hm
+    return status
+
+
+@jit
+def _preemptive_chunk(arr_t, arr_vm, size, start, remaining, occupied, base, covered, c, cap, policy, vm_key,
+                      fs, st, busy, rj, began, swork, idle, hk, hj, count, last, capped_at, seg, marks, t0_mark,
+                      mark_time, mark_out, z, z_limit, pilot):
+    """Resume :func:`~virtmodel.sim.compiled.kernels.run_preemptive` (preemptive-resume priority,
+    SRPT, PSJF: the same heap keys on global job numbers, the same choice of the pCPU to
+    interrupt, the same slice arithmetic); returns NEED_MORE or DONE like :func:`_whole_chunk`."""
+    inf = np.inf
+    n_end = base + arr_t.size
+    hm = st[_HM]
+    nidle = st[_NIDLE]
+    status = NEED_MORE
+    while True:
+        d = inf
+        kd = -1
+        for p in range(c):
+            if busy[p] < d:
+                d = busy[p]
+                kd = p
+        i_next = st[_INEXT]
+        ta = arr_t[i_next - base] if i_next < n_end else inf
+        t_ev = ta if ta < d else d
+        if t_ev > covered:
+            break
+        kp = -1
+        done = False
+        if ta < d:
+            now = ta
+            j = i_next - base
+            st[_INEXT] = i_next + 1
+            if not _admit(arr_vm[j], now, cap, st, count, last, capped_at, seg):
+                continue
+            hm = _heap_push(hk, hj, hm, k._key(policy, j, vm_key, arr_vm, size, remaining), i_next)
+            if nidle > 0:
+                nidle -= 1
+                kp = idle[nidle]
+            else:
+                worst_k = -1
+                worst = 0.0
+                for q in range(c):
+                    r = rj[q]
+                    if r < 0:
+                        continue
+                    if policy == k.SRPT:
+                        key = remaining[r - base] - max(0.0, now - began[q] - 0.0)
+                    else:
+                        key = k._key(policy, r - base, vm_key, arr_vm, size, remaining)
+                    if worst_k < 0 or key > worst:
+                        worst_k = q
+                        worst = key
+                if worst_k >= 0 and k._key(policy, j, vm_key, arr_vm, size, remaining) < worst:
+                    # the interrupted slice: work done so far
+                    kp = worst_k
+                    r = rj[kp]
+                    jr = r - base
+                    work = min(swork[kp], max(0.0, now - began[kp] - 0.0))
+                    occupied[jr] += now - began[kp]
+                    left = remaining[jr] - work
+                    rj[kp] = -1
+                    busy[kp] = inf
+                    if left <= 1e-9 * size[jr]:
+                        remaining[jr] = 0.0
+                        st[_INSYS] -= 1
+                        done = _leave(arr_vm[jr], arr_t[jr], start[jr], size[jr], occupied[jr], now, fs, st, count,
+                                      last, capped_at, seg, marks, t0_mark, mark_time, mark_out, z, z_limit, pilot)
+                    else:
+                        remaining[jr] = left
+                        hm = _heap_push(hk, hj, hm, k._key(policy, jr, vm_key, arr_vm, size, remaining), r)
+        else:
+            now = d
+            kp = kd
+            r = rj[kp]
+            jr = r - base
+            occupied[jr] += now - began[kp]
+            left = remaining[jr] - swork[kp]
+            rj[kp] = -1
+            busy[kp] = inf
+            if left <= 1e-9 * size[jr]:
+                remaining[jr] = 0.0
+                st[_INSYS] -= 1
+                done = _leave(arr_vm[jr], arr_t[jr], start[jr], size[jr], occupied[jr], now, fs, st, count, last,
+                              capped_at, seg, marks, t0_mark, mark_time, mark_out, z, z_limit, pilot)
+            else:
+                remaining[jr] = left
+                hm = _heap_push(hk, hj, hm, k._key(policy, jr, vm_key, arr_vm, size, remaining), r)
+        if kp >= 0:
+            if hm > 0:
+                job, hm = _heap_pop(hk, hj, hm)
+                j = job - base
+                if start[j] != start[j]:
+                    start[j] = now
+                rj[kp] = job
+                began[kp] = now
+                swork[kp] = remaining[j]
+                busy[kp] = now + remaining[j]
+            else:
+                idle[nidle] = kp
+                nidle += 1
+        if done:
+            _close_mark(seg, count, last, capped_at, now, fs, st, t0_mark, mark_time, mark_out)
+            status = DONE
+            break
+    st[_HM] = hm
+    st[_NIDLE] = nidle
+    return status
+
+
 def mser5_from_means(z) -> int:
     """MSER-5 truncation (as :func:`virtmodel.sim.stats.mser5`) from the five-means ``z`` of a series.
 
@@ -496,19 +736,24 @@ def _mser_argmin(z, mean):
     return best
 
 
+def _family(scenario) -> str:
+    """The kernel family of the scenario's policy (Priority: whole jobs unless preemptive)."""
+    policy = scenario.policy
+    family = KERNEL_OF[type(policy)][0]
+    return family if family is not None else ("preemptive" if policy.preemptive else "whole")
+
+
 def bounded_reason(scenario) -> str | None:
     """Why ``scenario`` cannot run in bounded memory (None when it can)."""
     reason = unsupported_reason(scenario)
     if reason is not None:
         return reason
     policy = scenario.policy
-    family = KERNEL_OF[type(policy)][0]
-    if family is None:  # Priority: whole jobs unless preemptive
-        family = "preemptive" if policy.preemptive else "whole"
-    if family != "whole":
-        return (f"bounded-memory runs cover the non-preemptive policies (FCFS, SJF, Priority(preemptive=False), "
-                f"DelayDependentPriority), got {policy!r}, whose kernel keeps each job's remaining work and "
-                "is not resumable chunk by chunk")
+    family = _family(scenario)
+    if family == "round_robin":
+        return (f"bounded-memory runs cover FCFS, SJF, Priority, DelayDependentPriority, SRPT, PSJF and "
+                f"ProcessorSharing, got {policy!r}, whose kernel (merged quanta up to the next arrival) is not "
+                "resumable chunk by chunk")
     return None
 
 
@@ -643,11 +888,13 @@ def run_pass(scenario, seed, replication, stop, marks=(), t0_mark=-1, z=None, pi
         if out is not None:
             return out
     setup = CompiledEngine(scenario, seed, replication)  # the kernel's parameters, as in records mode
+    family = setup.family
     vms, c = scenario.vms, scenario.pcpus
     nvm = len(vms)
     groups = 1 if nvm == 1 else nvm + 1
-    use_heap = setup._code == k.SJF or (setup._code == k.PRIORITY and nvm > k.PRIORITY_LIST_VMS)
-    fs = np.array([0.0, np.inf, np.inf, 0.0, -np.inf, 0.0])
+    use_heap = family != "whole" or setup._code == k.SJF or (setup._code == k.PRIORITY and nvm > k.PRIORITY_LIST_VMS)
+    fs = np.array([0.0, np.inf, np.inf, 0.0, -np.inf, 0.0, 0.0, 0.0, np.inf])
+    began, swork = np.zeros(c), np.zeros(c)
     st = np.zeros(10, dtype=np.int64)
     st[_UNKNOWN] = 1  # the watcher sleeps until the first arrival, set at time 0
     st[_NIDLE] = c
@@ -667,9 +914,12 @@ def run_pass(scenario, seed, replication, stop, marks=(), t0_mark=-1, z=None, pi
     z_limit = 0 if z is None else MSER_BATCH * z.size
     pilot_out = np.empty(0) if pilot is None else pilot
     arrivals = _Arrivals(scenario, seed, replication)
-    # the window of jobs base, base + 1, ...: arrival, VM, size, start, queue link, in buffers that
-    # the jobs still present move to the front of before each chunk's arrivals are written behind them
+    # the window of jobs base, base + 1, ...: arrival, VM, size, start, queue link, remaining work,
+    # pCPU time, in buffers that the jobs still present move to the front of before each chunk's
+    # arrivals are written behind them
     buffers = [np.empty(0), np.empty(0, dtype=np.int64), np.empty(0), np.empty(0), np.empty(0, dtype=np.int64)]
+    if family == "preemptive":
+        buffers += [np.empty(0), np.empty(0)]
     base = held = 0
     while True:
         # drop the jobs before the oldest one still present (departed or blocked: never read again)
@@ -692,17 +942,27 @@ def run_pass(scenario, seed, replication, stop, marks=(), t0_mark=-1, z=None, pi
         elif drop:
             for b in buffers:
                 b[:held] = b[drop:drop + held]
-        for b, new in zip(buffers[:3], (t, v, x), strict=True):
+        # new jobs: not started (NaN), all their work remaining, no pCPU time yet
+        for b, new in zip(buffers, (t, v, x, np.nan, 0, x, 0.0), strict=False):
             b[held:held + t.size] = new
         held += t.size
-        arr_t, arr_vm, size, start, link = (b[:held] for b in buffers)
-        if use_heap and hk.size < held:  # the heap holds waiting jobs, all in the window
+        arr_t, arr_vm, size, start, link = (b[:held] for b in buffers[:5])
+        if use_heap and hk.size < held:  # the heap holds jobs present, all in the window
             hk = np.concatenate((hk[:st[_HM]], np.empty(2 * held - st[_HM])))
             hj = np.concatenate((hj[:st[_HM]], np.empty(2 * held - st[_HM], dtype=np.int64)))
-        status = _whole_chunk(arr_t, arr_vm, size, start, link, base, covered, c, setup._cap, setup._code,
-                              setup._vm_key, setup._offset, setup._slope, setup._limit, use_heap, fs, st, busy,
-                              rj, idle, popped, qhead, qtail, qlen, running_vm, hk, hj, count, last, capped_at,
-                              seg, marks, t0_mark, mark_time, mark_out, z_out, z_limit, pilot_out)
+        if family == "whole":
+            status = _whole_chunk(arr_t, arr_vm, size, start, link, base, covered, c, setup._cap, setup._code,
+                                  setup._vm_key, setup._offset, setup._slope, setup._limit, use_heap, fs, st,
+                                  busy, rj, idle, popped, qhead, qtail, qlen, running_vm, hk, hj, count, last,
+                                  capped_at, seg, marks, t0_mark, mark_time, mark_out, z_out, z_limit, pilot_out)
+        elif family == "preemptive":
+            status = _preemptive_chunk(arr_t, arr_vm, size, start, buffers[5][:held], buffers[6][:held], base,
+                                       covered, c, setup._cap, setup._code, setup._vm_key, fs, st, busy, rj, began,
+                                       swork, idle, hk, hj, count, last, capped_at, seg, marks, t0_mark, mark_time,
+                                       mark_out, z_out, z_limit, pilot_out)
+        else:
+            status = _ps_chunk(arr_t, arr_vm, size, start, base, covered, c, setup._cap, fs, st, hk, hj, count,
+                               last, capped_at, seg, marks, t0_mark, mark_time, mark_out, z_out, z_limit, pilot_out)
         if status == DONE:
             return mark_time, mark_out
 
@@ -758,6 +1018,7 @@ def _metrics(sums, span, scenario, groups):
     out = {}
     pcpus = scenario.pcpus
     per_batch = sums.ndim == 3
+    sliced = _family(scenario) != "whole"
     for g, group in enumerate(groups):
         s = sums[..., g, :]
         departed = s[..., DEPARTED]
@@ -766,12 +1027,16 @@ def _metrics(sums, span, scenario, groups):
                 f"no job of group {group!r} departed in the observation window" + (" in some batch" if per_batch
                                                                                      else "")
                 + "; simulate more customers" + (" or use replications >= 2" if per_batch else ""))
-        out["utilization", group] = s[..., BUSY] / span / pcpus
+        # preemptive and sharing policies (as measure() for time-sliced runs): utilization is the pCPU
+        # time of the departures per unit time and pCPU, the queue the number present minus the work
+        # of the departures per unit time, clipped at 0
+        out["utilization", group] = (s[..., OCCUPIED] / (pcpus * span) if sliced else s[..., BUSY] / span / pcpus)
         out["throughput", group] = departed / span
         out["mean_wait", group] = s[..., WAIT] / departed
         out["mean_response", group] = s[..., RESPONSE] / departed
         out["mean_number", group] = s[..., NUMBER] / span
-        out["mean_queue_length", group] = s[..., QUEUE] / span
+        out["mean_queue_length", group] = (np.maximum(0.0, out["mean_number", group] - s[..., SIZE] / span)
+                                           if sliced else s[..., QUEUE] / span)
         if scenario.capacity is not None:
             arrived = s[..., ARRIVED]
             if per_batch and np.any(arrived == 0):
