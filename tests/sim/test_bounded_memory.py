@@ -4,8 +4,8 @@ The resumable kernel of :mod:`virtmodel.sim.compiled.streaming` replays the reco
 chunk by chunk with running sums and path integrals instead of per-job arrays.  For one seed it
 must remove the same warm-up, keep the same window and give every point estimate that
 ``measure()`` gives on the Records of the same run (percentiles aside) to 1e-9 relative, for
-every non-preemptive and preemptive policy and processor sharing, one and several pCPUs and
-VMs, with and without a capacity, with
+every compiled policy (non-preemptive, preemptive, processor sharing, round robin with and
+without switch cost), one and several pCPUs and VMs, with and without a capacity, with
 chunks small enough that the run stops and resumes a dozen times (every VM refills at least one
 block of 4,096 draws per chunk); the records-mode kernels themselves are proven against simpy in
 ``test_compiled.py``.
@@ -52,6 +52,9 @@ CASES = {
     "preemptive_priority_3pcpu_3vm_capacity": scenario(P.Priority(preemptive=True), 3, 3, capacity=6),
     "srpt_2pcpu": scenario(P.SRPT(), 2, 1),
     "psjf_3pcpu_2vm": scenario(P.PSJF(), 3, 2),
+    "round_robin_1pcpu": scenario(P.RoundRobin(quantum=0.3), 1, 1),
+    "round_robin_switch_1pcpu_2vm_capacity": scenario(P.RoundRobin(quantum=0.2, switch_cost=0.01), 1, 2, capacity=5),
+    "round_robin_3pcpu_2vm": scenario(P.RoundRobin(quantum=0.3), 3, 2),
 }
 
 
@@ -125,10 +128,12 @@ def test_lindley_kernel_and_event_loop_agree(monkeypatch):
         np.testing.assert_allclose(loop["measurement"].batches[key], lindley["measurement"].batches[key], rtol=1e-9)
 
 
-def test_chunking_does_not_matter():
+@pytest.mark.parametrize("case", ["sjf_2pcpu_3vm_capacity", "round_robin_switch_1pcpu_2vm_capacity"])
+def test_chunking_does_not_matter(case):
     """Stopping and resuming the kernel (the watcher asleep past the drawn arrivals, queues and
-    pCPUs carried over) gives the same run for any chunk size, to rounding of the sums."""
-    sc = CASES["sjf_2pcpu_3vm_capacity"]
+    pCPUs carried over, round robin's merge waiting for the next arrival) gives the same run for
+    any chunk size, to rounding of the sums."""
+    sc = CASES[case]
     small = stream_replication(sc, 8, 2, 30_000, batches=10, removed=100, chunk=1)
     large = stream_replication(sc, 8, 2, 30_000, batches=10, removed=100)
     assert small["window"] == large["window"]
@@ -168,11 +173,12 @@ def test_simulate_without_records_several_vms(replications, policy, seed):
 def test_bounded_refusals(monkeypatch):
     """What stays per-job only is refused, naming why and what to use instead; an overloaded
     system stops with a clear error instead of filling the memory."""
-    for policy in (P.RoundRobin(quantum=0.5), P.RoundRobin(quantum=0.2, switch_cost=0.01)):
-        sc = scenario(policy, 2, 2)
-        with pytest.raises(InvalidParameter, match="records=False cannot simulate.*RoundRobin.*not resumable.*"
-                                                   "use records=True"):
-            vm.simulate(sc, customers=1_000, records=False)
+    lattice = vm.Scenario(1, [vm.VM("a", Deterministic(2.0), Exponential(1.0))])  # simpy only
+    with pytest.raises(InvalidParameter, match="records=False cannot simulate.*Deterministic.*use records=True"):
+        vm.simulate(lattice, customers=1_000, records=False)
+    tiny = scenario(P.RoundRobin(quantum=1e-12), 1, 1)
+    with pytest.raises(InvalidParameter, match="quantum=1e-12 is too small.*ProcessorSharing"):
+        vm.simulate(tiny, customers=1_000, records=False)
     monkeypatch.setattr(streaming, "MAX_LIVE", 5_000)  # the window holds at most this plus one chunk
     overloaded = vm.Scenario(2, [vm.VM("a", Exponential(2.5), Exponential(1.0))], allow_overload=True)
     with pytest.raises(InvalidParameter, match="more than 5,000 jobs.*overloaded"):

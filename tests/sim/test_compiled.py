@@ -269,9 +269,9 @@ def test_streaming_result_and_refusals():
     assert a.engine == "compiled" and a.method == "replications"
     pd_a, pd_b = a.summary.set_index(["metric", "group"]), b.summary.set_index(["metric", "group"])
     np.testing.assert_allclose(pd_a["mean"], pd_b["mean"], rtol=1e-12)  # chunking does not matter
-    sliced = vm.Scenario(2, [vm.VM("a", Exponential(0.5), Exponential(1.0))], policy=vm.policies.RoundRobin(1.0))
-    with pytest.raises(InvalidParameter, match="bounded-memory runs cover FCFS.*RoundRobin"):
-        simulate_streaming(sliced, customers=1_000)
+    lattice = vm.Scenario(2, [vm.VM("a", Deterministic(2.0), Exponential(1.0))])
+    with pytest.raises(InvalidParameter, match="simulate_streaming cannot simulate.*Deterministic"):
+        simulate_streaming(lattice, customers=1_000)
 
 
 @pytest.mark.parametrize("replications,warmup", [(3, "mser5"), (1, "mser5"), (2, 0.2)])
@@ -303,11 +303,10 @@ def test_simulate_without_records_equals_records(replications, warmup):
 
 def test_simulate_without_records_refusals():
     sc = vm.Scenario(1, [vm.VM("a", Exponential(0.5), Exponential(1.0))])
-    sliced = vm.Scenario(1, [vm.VM("a", Exponential(0.3), Exponential(1.0)), vm.VM("b", Exponential(0.2),
-                                                                                   Exponential(1.0))],
-                         policy=vm.policies.RoundRobin(quantum=0.5))
-    with pytest.raises(InvalidParameter, match="records=False cannot simulate.*RoundRobin.*use records=True"):
-        vm.simulate(sliced, customers=1_000, records=False)
+    lattice = vm.Scenario(1, [vm.VM("a", Exponential(0.3), Exponential(1.0)), vm.VM("b", Deterministic(5.0),
+                                                                                    Exponential(1.0))])
+    with pytest.raises(InvalidParameter, match="records=False cannot simulate.*'b'.*Deterministic.*use records=True"):
+        vm.simulate(lattice, customers=1_000, records=False)
     with pytest.raises(InvalidParameter, match="records=False needs customers"):
         vm.simulate(sc, horizon=100.0, records=False)
     with pytest.raises(InvalidParameter, match="size_bins needs the per-job records"):

@@ -314,10 +314,8 @@ def simulate(scenario, customers=None, horizon=None, replications=10, seed=None,
         running sums per batch instead of per-job arrays, so 10^8 customers
         fit in a few hundred MB; the same warm-up rule, jobs and estimates
         (to rounding) but no percentiles or ``size_bins``.  Needs
-        ``customers`` and the compiled engine, and covers the non-preemptive
-        policies (FCFS, SJF, non-preemptive priority, delay-dependent
-        priority, vCPU limits) on any pCPUs, VMs and capacity; preemptive,
-        processor sharing and round robin raise InvalidParameter.
+        ``customers`` and a scenario the compiled engine simulates (every
+        compiled policy, any pCPUs, VMs and capacity; else InvalidParameter).
 
     Returns
     -------

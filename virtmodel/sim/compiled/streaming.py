@@ -1,17 +1,21 @@
-"""Bounded-memory runs of the non-preemptive policies: running sums, no per-job records.
+"""Bounded-memory runs of every compiled policy: running sums, no per-job records.
 
 ``vm.simulate(scenario, customers=N, records=False)`` (or :func:`simulate_streaming`)
-simulates FCFS, SJF, non-preemptive priority, delay-dependent priority and FCFS with vCPU
-limits, on any number of pCPUs, with one or several VMs and an optional finite capacity
-(M/G/c, M/G/c/K, multi-class), for as many customers as wanted in memory that does not grow
-with the run, apart from the MSER-5 statistic.  The random numbers are drawn in chunks (numpy
-blocks from the same streams as the simpy model, merged over the VMs in the same order), and a
-resumable numba kernel, :func:`_whole_chunk`, replays the decisions of
-:func:`~virtmodel.sim.compiled.kernels.run_whole` (the same pCPU loop, idle stack, lazy-arrival
-watcher with its wake-up instants, queues and heap keyed on the same global job numbers) with
-all of its state in arrays that survive from one chunk to the next: the pCPUs, the idle stack,
-the queues, the watcher, and the arrival, size and start of the jobs still present (the
-oldest departed or blocked jobs are dropped between chunks).  It keeps
+simulates any scenario that the compiled engine simulates (FCFS, SJF, non-preemptive and
+preemptive priority, delay-dependent priority, vCPU limits, SRPT, PSJF, processor sharing,
+round robin with switch cost; any pCPUs, one or several VMs, an optional finite capacity) for
+as many customers as wanted in memory that does not grow with the run, apart from the MSER-5
+statistic.  The random numbers are drawn in chunks (numpy blocks from the same streams as the
+simpy model, merged over the VMs in the same order), and a resumable numba kernel per family
+(:func:`_whole_chunk`, :func:`_preemptive_chunk`, :func:`_ps_chunk`, :func:`_rr_chunk`)
+replays the decisions of the records-mode kernel of :mod:`~virtmodel.sim.compiled.kernels`
+(the same pCPU loop, idle stack, lazy-arrival watcher with its wake-up instants, queues and
+heaps keyed on the same global job numbers, slice arithmetic) with all of its state in arrays
+that survive from one chunk to the next: the pCPUs, the idle stack, the queues, the watcher,
+and the arrival, size, start, remaining work and pCPU time of the jobs still present (the
+oldest departed or blocked jobs are dropped between chunks).  One VM under FCFS on one pCPU
+without capacity runs on a Lindley kernel instead (:func:`_fcfs1_chunk`, about 3x faster).
+It keeps
 
 * for the warm-up truncation ``d``, in a first pass: with R = 1 the means of five consecutive
   responses of the first ``customers`` departures (what MSER-5 needs: ``customers / 5`` floats,
@@ -21,13 +25,13 @@ oldest departed or blocked jobs are dropped between chunks).  It keeps
   of :func:`virtmodel.simulate`; or a fixed fraction;
 * in a second pass, per group (``"all"`` and, with several VMs, each VM) and per segment
   between marks (the end of warm-up and the ends of the batches): departures, sums of
-  responses, waits, sizes and size x wait, arrivals and blocked arrivals, and the time
-  integrals of the number present, waiting, in service and present capped at the VM's vCPUs
-  (for steal time), integrated along the sample path event by event (each integral is the sum
-  over jobs of their time present in the window, what :func:`~virtmodel.sim.measure.measure`
-  sums job by job).
+  responses, waits, sizes, size x wait and pCPU time, arrivals and blocked arrivals, and the
+  time integrals of the number present, waiting, in service and present capped at the VM's
+  vCPUs (for steal time), integrated along the sample path event by event (each integral is
+  the sum over jobs of their time present in the window, what
+  :func:`~virtmodel.sim.measure.measure` sums job by job).
 
-The same jobs, starts and departures as the records-mode kernel and the simpy model, so the
+The same jobs, starts and departures as the records-mode kernels and the simpy model, so the
 point estimates equal ``measure()`` on the Records of the same run (tests check it to 1e-9
 relative) for every metric but the percentiles (they need the whole series).  Intervals: with
 R >= 2 over replication means (the same as with records); with R = 1 batch means of equal
@@ -36,9 +40,8 @@ consecutive batches of the departures of all VMs (the oldest ``N mod batches`` l
 (where ``measure()`` cuts time into equal bins), a VM's per-customer batch means over its own
 departures inside those batches (``measure()`` cuts each VM's departures into its own equal
 batches).  The warm-up rule is that of :func:`virtmodel.simulate` with per-job records, and so
-is the number removed.  Not covered (refused, naming why): preemptive policies, processor
-sharing and round robin (their kernels keep remaining work per job and are not resumable
-yet), a horizon instead of a number of customers, size bins, percentiles.
+is the number removed.  Not covered (refused, naming why): a horizon instead of a number of
+customers, size bins, percentiles, and what the compiled engine does not simulate.
 """
 
 from __future__ import annotations
@@ -686,6 +689,163 @@ def _preemptive_chunk(arr_t, arr_vm, size, start, remaining, occupied, base, cov
     return status
 
 
+@jit
+def _rr_chunk(arr_t, arr_vm, size, start, link, remaining, occupied, base, covered, c, cap, quantum, switch_cost,
+              fs, st, busy, rj, began, swork, idle, popped, queue, count, last, capped_at, seg, marks, t0_mark,
+              mark_time, mark_out, z, z_limit, pilot):
+    """Resume :func:`~virtmodel.sim.compiled.kernels.run_round_robin` (one FIFO of global job
+    numbers in ``queue`` = (head, tail), the lazy watcher, switch costs, and on one pCPU a lone
+    job's quanta merged up to the next arrival); returns NEED_MORE or DONE like
+    :func:`_whole_chunk`.  On one pCPU an event is taken only when an arrival beyond those it
+    admits is drawn (the merge reads it), so stopping never falls in the middle of an event."""
+    inf = np.inf
+    n_end = base + arr_t.size
+    merge = c == 1
+    w_due = fs[_WDUE]
+    w_wake = fs[_WWAKE]
+    waiting = st[_WAITING] != 0
+    unknown = st[_UNKNOWN] != 0
+    nidle = st[_NIDLE]
+    nq = st[_NQ]
+    qhead = queue[0]
+    qtail = queue[1]
+    if unknown and st[_INEXT] < n_end:
+        w_due = arr_t[st[_INEXT] - base]
+        w_wake = _watcher_wake(fs[_WSET], w_due)
+        unknown = False
+    status = NEED_MORE
+    while True:
+        d = inf
+        kd = -1
+        for p in range(c):
+            if busy[p] < d:
+                d = busy[p]
+                kd = p
+        w = inf if waiting else w_wake
+        t_ev = w if w < d else d
+        if t_ev > covered:
+            break
+        upto = w_due if w < d else d
+        if merge and (n_end == st[_INEXT] or arr_t[n_end - 1 - base] <= upto):
+            break  # the merge may need the arrival after those this event admits
+        npop = 0
+        done = False
+        left = 0.0
+        if w < d:
+            now = w
+        else:
+            now = d
+            # the slice on pCPU kd ends
+            jr = rj[kd] - base
+            occupied[jr] += now - began[kd]
+            left = remaining[jr] - swork[kd]
+        while st[_INEXT] < n_end and arr_t[st[_INEXT] - base] <= upto:
+            job_a = st[_INEXT]
+            ja = job_a - base
+            st[_INEXT] = job_a + 1
+            if not _admit(arr_vm[ja], arr_t[ja], cap, st, count, last, capped_at, seg):
+                continue
+            link[ja] = -1
+            if qtail < 0:
+                qhead = job_a
+            else:
+                link[qtail - base] = job_a
+            qtail = job_a
+            nq += 1
+        if w < d:
+            ready = nq
+            while nidle > 0 and ready > 0:
+                nidle -= 1
+                popped[npop] = idle[nidle]
+                npop += 1
+                ready -= 1
+            if nidle == 0:
+                waiting = True
+            else:
+                fs[_WSET] = now
+                w_due, w_wake, unknown = _arm_watcher(arr_t, base, n_end, st[_INEXT], now)
+        else:
+            job = rj[kd]
+            jr = job - base
+            rj[kd] = -1
+            busy[kd] = inf
+            if left <= 1e-9 * size[jr]:
+                remaining[jr] = 0.0
+                st[_INSYS] -= 1
+                done = _leave(arr_vm[jr], arr_t[jr], start[jr], size[jr], occupied[jr], now, fs, st, count, last,
+                              capped_at, seg, marks, t0_mark, mark_time, mark_out, z, z_limit, pilot)
+            else:
+                remaining[jr] = left
+                link[jr] = -1
+                if qtail < 0:
+                    qhead = job
+                else:
+                    link[qtail - base] = job
+                qtail = job
+                nq += 1
+            popped[0] = kd
+            npop = 1
+        for p in range(npop):
+            kp = popped[p]
+            if nq > 0:
+                job = qhead
+                j = job - base
+                qhead = link[j]
+                if qhead < 0:
+                    qtail = -1
+                nq -= 1
+                if start[j] != start[j]:
+                    start[j] = now
+                left = remaining[j]
+                if left <= quantum:
+                    work = left
+                elif nq > 0 or not merge:
+                    work = quantum
+                else:
+                    quanta = max(1.0, np.ceil((arr_t[st[_INEXT] - base] - now) / (quantum + switch_cost)))
+                    work = min(left, quanta * quantum)
+                if switch_cost != 0.0:
+                    dispatches = max(1.0, np.ceil(work / quantum - 1e-9))
+                    busy[kp] = now + (switch_cost * dispatches + work)
+                else:
+                    busy[kp] = now + work
+                rj[kp] = job
+                began[kp] = now
+                swork[kp] = work
+            else:
+                idle[nidle] = kp
+                nidle += 1
+                if waiting:
+                    waiting = False
+                    fs[_WSET] = now
+                    w_due, w_wake, unknown = _arm_watcher(arr_t, base, n_end, st[_INEXT], now)
+        if done:
+            _close_mark(seg, count, last, capped_at, now, fs, st, t0_mark, mark_time, mark_out)
+            status = DONE
+            break
+    fs[_WDUE] = w_due
+    fs[_WWAKE] = w_wake
+    st[_WAITING] = waiting
+    st[_UNKNOWN] = unknown
+    st[_NIDLE] = nidle
+    st[_NQ] = nq
+    queue[0] = qhead
+    queue[1] = qtail
+    return status
+
+
+@jit
+def _oldest_queued(link, head, base):
+    """The smallest job number in the linked list from ``head`` (round robin requeues at the tail)."""
+    oldest = head
+    job = head
+    while job >= 0:
+        if job < oldest:
+            oldest = job
+        job = link[job - base]
+    return oldest
+
+
 def mser5_from_means(z) -> int:
     """MSER-5 truncation (as :func:`virtmodel.sim.stats.mser5`) from the five-means ``z`` of a series.
 
@@ -744,17 +904,9 @@ def _family(scenario) -> str:
 
 
 def bounded_reason(scenario) -> str | None:
-    """Why ``scenario`` cannot run in bounded memory (None when it can)."""
-    reason = unsupported_reason(scenario)
-    if reason is not None:
-        return reason
-    policy = scenario.policy
-    family = _family(scenario)
-    if family == "round_robin":
-        return (f"bounded-memory runs cover FCFS, SJF, Priority, DelayDependentPriority, SRPT, PSJF and "
-                f"ProcessorSharing, got {policy!r}, whose kernel (merged quanta up to the next arrival) is not "
-                "resumable chunk by chunk")
-    return None
+    """Why ``scenario`` cannot run in bounded memory (None when it can): every scenario that the
+    compiled engine simulates can (:func:`~virtmodel.sim.compiled.support.unsupported_reason`)."""
+    return unsupported_reason(scenario)
 
 
 def _check(scenario):
@@ -867,6 +1019,26 @@ def _lindley_pass(scenario, seed, replication, marks, z, pilot, chunk):
     return out[:, 0], sums
 
 
+def _check_slices(policy, sizes, slices):
+    """Round robin: refuse a quantum so small that one job, or the run, needs too many slices (the
+    limits of :class:`~virtmodel.sim.compiled.engine.CompiledEngine`); returns the slices so far."""
+    from .engine import MAX_SLICES, MAX_TOTAL_SLICES
+
+    quantum = policy.quantum
+    if sizes.size and float(sizes.max()) / quantum > MAX_SLICES:
+        raise InvalidParameter(
+            f"RoundRobin quantum={quantum!r} is too small for the job sizes: a job of size {float(sizes.max()):.6g} "
+            f"needs more than {MAX_SLICES:.0e} slices; use a quantum of at least "
+            f"{float(sizes.max()) / MAX_SLICES:.3g}, or ProcessorSharing() for the limit of a vanishing quantum")
+    slices += float(sizes.sum()) / quantum
+    if slices > MAX_TOTAL_SLICES:
+        raise InvalidParameter(
+            f"RoundRobin quantum={quantum!r} is too small for this run: its jobs need more than "
+            f"{MAX_TOTAL_SLICES:.0e} slices (hours of simulation); use a larger quantum, fewer customers, or "
+            "ProcessorSharing() for the limit of a vanishing quantum")
+    return slices
+
+
 def run_pass(scenario, seed, replication, stop, marks=(), t0_mark=-1, z=None, pilot=None, chunk=CHUNK):
     """Simulate replication ``replication`` up to departure ``stop``, chunk by chunk, in bounded memory.
 
@@ -918,14 +1090,17 @@ def run_pass(scenario, seed, replication, stop, marks=(), t0_mark=-1, z=None, pi
     # pCPU time, in buffers that the jobs still present move to the front of before each chunk's
     # arrivals are written behind them
     buffers = [np.empty(0), np.empty(0, dtype=np.int64), np.empty(0), np.empty(0), np.empty(0, dtype=np.int64)]
-    if family == "preemptive":
+    if family in ("preemptive", "round_robin"):
         buffers += [np.empty(0), np.empty(0)]
+    queue = np.array([-1, -1], dtype=np.int64)  # round robin: head and tail of its FIFO
+    slices = 0.0
     base = held = 0
     while True:
         # drop the jobs before the oldest one still present (departed or blocked: never read again)
         present = [st[_INEXT]]
         present += [rj[rj >= 0].min()] if (rj >= 0).any() else []
         present += [qhead[qhead >= 0].min()] if (qhead >= 0).any() else []
+        present += [_oldest_queued(buffers[4], queue[0], base)] if queue[0] >= 0 else []
         present += [hj[:st[_HM]].min()] if st[_HM] else []
         oldest = int(min(present))
         if st[_INEXT] - oldest > MAX_LIVE:
@@ -960,6 +1135,13 @@ def run_pass(scenario, seed, replication, stop, marks=(), t0_mark=-1, z=None, pi
                                        covered, c, setup._cap, setup._code, setup._vm_key, fs, st, busy, rj, began,
                                        swork, idle, hk, hj, count, last, capped_at, seg, marks, t0_mark, mark_time,
                                        mark_out, z_out, z_limit, pilot_out)
+        elif family == "round_robin":
+            slices = _check_slices(scenario.policy, x, slices)
+            status = _rr_chunk(arr_t, arr_vm, size, start, link, buffers[5][:held], buffers[6][:held], base,
+                               covered, c, setup._cap, float(scenario.policy.quantum),
+                               float(scenario.policy.switch_cost), fs, st, busy, rj, began, swork, idle, popped,
+                               queue, count, last, capped_at, seg, marks, t0_mark, mark_time, mark_out, z_out,
+                               z_limit, pilot_out)
         else:
             status = _ps_chunk(arr_t, arr_vm, size, start, base, covered, c, setup._cap, fs, st, hk, hj, count,
                                last, capped_at, seg, marks, t0_mark, mark_time, mark_out, z_out, z_limit, pilot_out)
@@ -1120,7 +1302,7 @@ def simulate_bounded(scenario, customers, replications, seed, warmup="mser5", ba
 
 
 def simulate_streaming(scenario, customers, replications=1, seed=None, batches=20, workers=1, chunk=CHUNK):
-    """Simulate a non-preemptive policy in bounded memory (10^8 customers in a few hundred MB).
+    """Simulate a scenario in bounded memory (10^8 customers in a few hundred MB).
 
     The same as ``vm.simulate(scenario, customers=..., records=False)`` (which see), with the
     chunk size exposed for tests.
@@ -1128,8 +1310,7 @@ def simulate_streaming(scenario, customers, replications=1, seed=None, batches=2
     Parameters
     ----------
     scenario : virtmodel.Scenario
-        FCFS, SJF, Priority(preemptive=False) or DelayDependentPriority, any pCPUs, VMs and
-        capacity, distributions the compiled engine supports (see :func:`bounded_reason`).
+        Any scenario the compiled engine simulates (see :func:`bounded_reason`).
     customers : int
         Departures kept per replication (after MSER-5 warm-up removal).
     replications : int, default 1
