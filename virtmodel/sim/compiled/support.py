@@ -55,6 +55,8 @@ _SCENARIO_FIELDS = {"pcpus", "vms", "policy", "capacity", "allow_overload"}
 _DRAWABLE = tuple(getattr(dists, name) for name in (
     "Exponential", "Erlang", "Gamma", "Deterministic", "HyperExponential", "LogNormal", "Uniform", "Empirical",
 ) if hasattr(dists, name))
+#: integer laws allowed as the I/O exits of an ExitInflated service (sampled as the simpy model does)
+_COUNTS = tuple(getattr(dists, name) for name in ("Poisson",) if hasattr(dists, name))
 #: interarrival laws with a density: simultaneous events then have probability zero.  With lattice
 #: interarrivals (Deterministic, Empirical) arrivals and departures coincide exactly, and the order
 #: in which simpy's event queue takes simultaneous events (event ids across processes) is not replayed
@@ -145,14 +147,39 @@ def unsupported_reason(scenario) -> str | None:
                 return f"VM {vm.name!r}: {f.name}={getattr(vm, f.name)!r} is not compiled"
         for attr in ("arrival", "service"):
             dist = getattr(vm, attr)
-            if type(dist) not in _DRAWABLE:
-                return (f"VM {vm.name!r}: {attr} distribution {type(dist).__name__} is not drawn ahead "
-                        f"by the compiled engine (supported: {', '.join(d.__name__ for d in _DRAWABLE)})")
+            if not _drawable(dist):
+                return (f"VM {vm.name!r}: {attr} distribution {_law_name(dist)} is not drawn ahead "
+                        f"by the compiled engine (supported: {', '.join(d.__name__ for d in _DRAWABLE)}, "
+                        "and ExitInflated of those)")
         if type(vm.arrival) not in _CONTINUOUS:
             return (f"VM {vm.name!r}: interarrival distribution {type(vm.arrival).__name__} makes events "
                     "coincide exactly, and the compiled engine does not replay how simpy orders simultaneous "
                     f"events (continuous interarrivals: {', '.join(d.__name__ for d in _CONTINUOUS)})")
     return None
+
+
+def _drawable(dist) -> bool:
+    """Whether ``dist.sample(rng, n)`` is a pure function of the generator, so that a block drawn ahead
+    is the block the simpy model draws: a law of :data:`_DRAWABLE`, or
+    :class:`~virtmodel.overhead.ExitInflated` (virtualization exits) built from such laws, whose
+    ``sample`` draws S, the exit counts and their costs from the one generator, block by block."""
+    from ...overhead import ExitInflated
+
+    if type(dist) is ExitInflated:
+        return (_drawable(dist.base) and _drawable(dist.exit_cost)
+                and (dist.io_exits is None or type(dist.io_exits) in _COUNTS))
+    return type(dist) in _DRAWABLE
+
+
+def _law_name(dist) -> str:
+    """The class name of ``dist``, with the parts of an ExitInflated law (to say which part is not drawn ahead)."""
+    from ...overhead import ExitInflated
+
+    if type(dist) is ExitInflated:
+        parts = [_law_name(dist.base), _law_name(dist.exit_cost)] + ([] if dist.io_exits is None else
+                                                                      [_law_name(dist.io_exits)])
+        return f"ExitInflated({', '.join(parts)})"
+    return type(dist).__name__
 
 
 def supports(scenario) -> bool:
