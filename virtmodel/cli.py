@@ -32,7 +32,7 @@ __all__ = ["main"]
 
 
 def _validate(args) -> int:
-    from .experiments.validation import AREAS, HEAVY, SIZES, battery, engine_sample, run_battery
+    from .experiments.validation import AREAS, SIZES, battery, engine_sample, run_battery
 
     size = "quick" if args.quick else "full" if args.full else "default"
     customers, replications = SIZES[size]
@@ -59,7 +59,7 @@ def _validate(args) -> int:
     meta = {
         "command": "virtmodel validate --" + size + f" --seed {args.seed}" + (" --engines" if args.engines else ""),
         "virtmodel_version": __version__, "size": size, "customers_per_replication": customers,
-        "replications": replications, "seed": args.seed, "heavy_traffic_length_factor": HEAVY,
+        "replications": replications, "seed": args.seed,
         "exact_rows": int(len(exact)),
         "exact_rows_outside_95_interval": int((~exact["agrees"]).sum()),
         "family_level": table.attrs["family_level"], "failed": int(len(failed)),
@@ -195,14 +195,15 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="predict and simulate the validation battery")
     size = v.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true",
-                      help="20,000 customers x 10 replications, times each check's length")
+                      help="20,000 customers x 10 replications, times each check's length and replications")
     size.add_argument("--full", action="store_true",
-                      help="500,000 customers x 30 replications, times each check's length (default: 50,000 x 30)")
+                      help="500,000 customers x 30 replications, times each check's length and replications "
+                           "(default: 50,000 x 30)")
     v.add_argument("--seed", type=int, default=2026, help="root seed (default 2026)")
     v.add_argument("--out", default=os.path.join("data", "validate", "validation.csv"),
                    help="CSV to write (a .json sidecar goes beside it)")
     v.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
-                   help="processes for replications (results do not depend on it)")
+                   help="processes running whole checks side by side (results do not depend on it)")
     v.add_argument("--no-progress", action="store_true", help="no progress bar")
     v.add_argument("--verbose", action="store_true",
                    help="print the full table (default: one line per area and the failing rows)")

@@ -17,7 +17,7 @@ ORDER = ("queues", "scheduling", "polling", "allocation", "hypervisor", "admissi
 def test_areas_in_order_and_public_names_kept():
     assert validation.AREAS[: len(ORDER)] == ORDER
     assert validation.AREAS == registry.battery_areas()
-    assert validation.Check is registry.Check and validation.HEAVY == registry.HEAVY
+    assert validation.Check is registry.Check
     assert [c.label for c in validation.battery(("polling",))] == [c.label for c in registry.area_checks("polling")]
     # battery() keeps the order of AREAS, whatever the order asked for
     both = validation.battery(("scheduling", "queues"))

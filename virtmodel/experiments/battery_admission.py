@@ -55,10 +55,12 @@ def _strategy_checks(load=0.7) -> list[Check]:
     def vms(vcpus):
         return [VM(name, Exponential(lam), Exponential(1.0), vcpus=vcpus) for name in ("a", "b")]
 
+    # sized for a 1 % error in each VM's mean wait at the default size (0.8 % from a measured run)
     return [
         Check(f"minimum allocation: 2 VMs on their 2 reserved pCPUs each (M/M/2 per VM), load {load}",
-              Scenario(4, vms(2)), 30),
-        Check(f"dynamic allocation: 2 VMs sharing 4 pooled pCPUs (M/M/4), load {load}", Scenario(4, vms(None)), 40),
+              Scenario(4, vms(2)), 26, replications=2),
+        Check(f"dynamic allocation: 2 VMs sharing 4 pooled pCPUs (M/M/4), load {load}", Scenario(4, vms(None)), 16,
+              replications=2),
     ]
 
 

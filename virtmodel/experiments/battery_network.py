@@ -40,6 +40,8 @@ def network_checks() -> list[Check]:
         packets=200_000)
     return [
         Check("network: two exponential stations in tandem (Jackson, mean and p95)", tandem),
-        Check("network: two same-host flows through one vswitch, lognormal + exponential sizes (M/G/1)", same_host),
+        # 1.5x the battery's replications: its mean responses detected 0.97 % at 30 (1 % with room: 0.8 %)
+        Check("network: two same-host flows through one vswitch, lognormal + exponential sizes (M/G/1)", same_host,
+              replications=1.5),
         Check("network: two hosts both ways + same-host flow, shared vswitches (Jackson), sync asymmetry", two_hosts),
     ]

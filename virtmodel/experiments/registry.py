@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from .._registry import registrar
 from ..errors import InvalidParameter
 
-__all__ = ["Check", "HEAVY", "BATTERY_AREAS", "battery_area", "battery_areas", "area_checks"]
+__all__ = ["Check", "BATTERY_AREAS", "battery_area", "battery_areas", "area_checks"]
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,8 @@ class Check:
     error detectable at the default size, family-wise): the relative
     half-width falls like 1 / sqrt(customers x replications), and heavy
     traffic needs longer runs (the variance of a mean wait grows like
-    1 / (1 - rho)^4), so the checks at load 0.95 run :data:`HEAVY` times
-    as long as the battery size.  ``engine`` is passed to
+    1 / (1 - rho)^4): each area sizes its checks from a measured run
+    (``battery_scheduling.LENGTHS``; docs/validation_power.md).  ``engine`` is passed to
     :func:`~virtmodel.sim.run.simulate` (``"auto"``: compiled where supported).
     """
 
@@ -67,10 +67,6 @@ class Check:
             if not (isinstance(value, (int, float)) and value > 0):
                 raise InvalidParameter(f"Check {self.label!r}: {name} must be a positive number, got {value!r}")
 
-
-#: run-length factor for the heavy-traffic checks (load 0.95): their mean delays detect about 1.5-3 %
-#: at the default size (1 % would need 100-600x, measured; docs/validation_power.md)
-HEAVY = 40.0
 
 #: ``{area name: function returning that area's checks}``, in registration order
 BATTERY_AREAS: dict = {}

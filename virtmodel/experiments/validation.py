@@ -20,16 +20,19 @@ looks them up and imports none.  Adding an area: see that registry module.
 
 from __future__ import annotations
 
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
 import pandas as pd
 from tqdm.auto import tqdm
 
 from ..analytic.solve import predict
 from ..errors import InvalidParameter
 from ..sim.run import simulate
-from .registry import BATTERY_AREAS, HEAVY, Check, area_checks, battery_areas
+from .registry import BATTERY_AREAS, Check, area_checks, battery_areas
 
 # AREAS is read through the module __getattr__ below (the registry, at each use)
-__all__ = ["Check", "AREAS", "HEAVY", "battery", "run_battery", "SIZES", "engine_sample"]  # noqa: F822
+__all__ = ["Check", "AREAS", "battery", "run_battery", "SIZES", "engine_sample"]  # noqa: F822
 
 #: customers per replication and replications for each battery size
 #: (each check scales them by its ``length`` and ``replications``; docs/validation_power.md gives the
@@ -89,6 +92,45 @@ def engine_sample(engines=("simpy", "compiled")) -> list[Check]:
             for c in picked if supports(c.scenario) for engine in engines]
 
 
+def _run_check(job):
+    """Simulate one check (``job``: check, customers, replications, seed) on this process."""
+    check, customers, replications, seed = job
+    return simulate(check.scenario, customers=customers, replications=replications, seed=seed, workers=1,
+                    engine=check.engine)
+
+
+def _run_check_recording(job):
+    """:func:`_run_check` in a worker process, with the warnings it raised (shown again by the parent)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = _run_check(job)
+    return out, [(str(w.message), w.category, w.filename, w.lineno) for w in caught]
+
+
+def _run_checks_in_parallel(jobs, workers, bar):
+    """``[_run_check(job) for job in jobs]`` on one pool of ``workers`` processes, in the order of ``jobs``.
+
+    A worker's warnings are issued again here, in the order of the checks,
+    so that filters and ``catch_warnings`` around :func:`run_battery` see
+    them as they would with ``workers=1``.
+    """
+    outputs = [None] * len(jobs)
+    registry = {}  # "default"-action deduplication across the battery, as one module's registry would
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool, tqdm(**bar) as progress_bar:
+        futures = {pool.submit(_run_check_recording, job): i for i, job in enumerate(jobs)}
+        try:
+            for future in as_completed(futures):
+                outputs[futures[future]] = future.result()
+                progress_bar.update()
+        except BaseException:  # a failing check (or Ctrl-C) stops the battery: the queued checks do not run
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    for _, caught in outputs:
+        for message, category, filename, lineno in caught:
+            warnings.warn_explicit(message, category, filename, lineno, registry=registry)
+    return [out for out, _ in outputs]
+
+
 def run_battery(checks=None, customers=50_000, replications=10, seed=2026, workers=1,
                 progress=True) -> pd.DataFrame:
     """Predict and simulate every check; return the tidy comparison table.
@@ -106,15 +148,24 @@ def run_battery(checks=None, customers=50_000, replications=10, seed=2026, worke
     error of that size fails with probability about 1/2, one of twice
     that size almost surely; both NaN where the analytic value is 0).
     Each check gets its own seed, ``seed + index``.
+
+    ``workers`` > 1 runs whole checks side by side, each on one process of a
+    pool kept for the whole battery (every check is simulated with
+    ``workers=1``, whose numbers are those of any ``workers``, so the table
+    is the same for every value): a pool per ``simulate`` call paid process
+    start-up, loading the compiled kernels in each new process and a barrier
+    after the warm-up pilots, check after check.
     """
     checks = battery() if checks is None else list(checks)
-    done = []
-    for i, check in enumerate(tqdm(checks, desc="validate", disable=not progress)):
-        pred = predict(check.scenario)
-        res = simulate(check.scenario, customers=int(customers * check.length),
-                       replications=max(2, round(replications * check.replications)),
-                       seed=seed + i, workers=workers, engine=check.engine)
-        done.append((check, pred, res, seed + i))
+    jobs = [(check, int(customers * check.length), max(2, round(replications * check.replications)), seed + i)
+            for i, check in enumerate(checks)]
+    bar = dict(total=len(jobs), desc="validate", disable=not progress)
+    if workers == 1 or len(jobs) <= 1:
+        outputs = [_run_check(job) for job in tqdm(jobs, **bar)]
+    else:
+        outputs = _run_checks_in_parallel(jobs, workers, bar)
+    # predictions in this process (some hold local functions, which a pool cannot send back)
+    done = [(check, predict(check.scenario), res, s) for (check, _, _, s), res in zip(jobs, outputs, strict=True)]
     m = sum(int(p.exact) * len(p.values.merge(r.summary, on=["metric", "group"])) for _, p, r, _ in done)
     family_level = 1 - 0.05 / max(m, 1)
     rows = []
