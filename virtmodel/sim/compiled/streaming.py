@@ -202,12 +202,13 @@ def _arm_watcher(arr_t, base, n_end, i_next, now):
 
 
 @jit
-def _departure_sums(seg, g, resp, wait, x):
+def _departure_sums(seg, g, resp, wait, x, occupied):
     seg[g, DEPARTED] += 1.0
     seg[g, RESPONSE] += resp
     seg[g, WAIT] += wait
     seg[g, SIZE_WAIT] += x * wait
     seg[g, SIZE] += x
+    seg[g, OCCUPIED] += occupied
 
 
 @jit
@@ -339,9 +340,9 @@ def _whole_chunk(arr_t, arr_vm, size, start, link, base, covered, c, cap, policy
             if gv:
                 _change(seg, count, last, capped_at, gv, now, -1, 0, -1)
             if now > t0:
-                _departure_sums(seg, 0, resp, wait, x)
+                _departure_sums(seg, 0, resp, wait, x, 0.0)
                 if gv:
-                    _departure_sums(seg, gv, resp, wait, x)
+                    _departure_sums(seg, gv, resp, wait, x, 0.0)
             if ndep <= pilot.size:
                 pilot[ndep - 1] += resp
             if ndep <= z_limit:
@@ -468,62 +469,6 @@ def _close_mark(seg, count, last, capped_at, now, fs, st, t0_mark, mark_time, ma
 
 
 @jit
-def _leave(job_vm, a, begun, x, occupied, now, fs, st, count, last, capped_at, seg, marks, t0_mark, mark_time,
-           mark_out, z, z_limit, pilot):
-    """A job of VM ``job_vm`` (arrived ``a``, first served ``begun``, size ``x``, pCPU time
-    ``occupied``) departs at ``now``; True when it is the last mark's (closed by the caller once
-    the event is over: simultaneous departures still count)."""
-    ngroups = count.shape[0]
-    gv = 1 + job_vm if ngroups > 1 else 0
-    st[_NDEP] += 1
-    ndep = st[_NDEP]
-    resp = now - a
-    wait = begun - a
-    _change(seg, count, last, capped_at, 0, now, -1, 0, 0)
-    if gv:
-        _change(seg, count, last, capped_at, gv, now, -1, 0, 0)
-    if now > fs[_T0]:
-        _departure_sums(seg, 0, resp, wait, x)
-        seg[0, OCCUPIED] += occupied
-        if gv:
-            _departure_sums(seg, gv, resp, wait, x)
-            seg[gv, OCCUPIED] += occupied
-    if ndep <= pilot.size:
-        pilot[ndep - 1] += resp
-    if ndep <= z_limit:
-        fs[_ZACC] += resp
-        if ndep % 5 == 0:
-            z[st[_ZN]] = fs[_ZACC] / 5.0
-            st[_ZN] += 1
-            fs[_ZACC] = 0.0
-    mi = st[_MI]
-    if mi < marks.size and ndep == marks[mi]:
-        if mi == marks.size - 1:
-            return True
-        _close_mark(seg, count, last, capped_at, now, fs, st, t0_mark, mark_time, mark_out)
-    return False
-
-
-@jit
-def _admit(v, a, cap, st, count, last, capped_at, seg):
-    """An arrival of VM ``v`` at ``a`` (eager: at its instant); False when the system is full."""
-    gv = 1 + v if count.shape[0] > 1 else 0
-    seg[0, ARRIVED] += 1.0
-    if gv:
-        seg[gv, ARRIVED] += 1.0
-    if cap >= 0 and st[_INSYS] >= cap:
-        seg[0, BLOCKED] += 1.0
-        if gv:
-            seg[gv, BLOCKED] += 1.0
-        return False
-    st[_INSYS] += 1
-    _change(seg, count, last, capped_at, 0, a, 1, 0, 0)
-    if gv:
-        _change(seg, count, last, capped_at, gv, a, 1, 0, 0)
-    return True
-
-
-@jit
 def _ps_chunk(arr_t, arr_vm, size, start, base, covered, c, cap, fs, st, hk, hj, count, last, capped_at, seg,
               marks, t0_mark, mark_time, mark_out, z, z_limit, pilot):
     """Resume :func:`~virtmodel.sim.compiled.kernels.run_processor_sharing` (the same virtual clock,
@@ -534,9 +479,9 @@ def _ps_chunk(arr_t, arr_vm, size, start, base, covered, c, cap, fs, st, hk, hj,
     last_t = fs[_LAST]
     fire = fs[_FIRE]
     hm = st[_HM]
+    i_next = st[_INEXT]
     status = NEED_MORE
     while True:
-        i_next = st[_INEXT]
         ta = arr_t[i_next - base] if i_next < n_end else np.inf
         t_ev = ta if ta < fire else fire
         if t_ev > covered:
@@ -545,14 +490,26 @@ def _ps_chunk(arr_t, arr_vm, size, start, base, covered, c, cap, fs, st, hk, hj,
         if ta < fire:
             now = ta
             j = i_next - base
-            st[_INEXT] = i_next + 1
-            if not _admit(arr_vm[j], now, cap, st, count, last, capped_at, seg):
+            i_next += 1
+            v = arr_vm[j]
+            gv = 1 + v if count.shape[0] > 1 else 0
+            seg[0, ARRIVED] += 1.0
+            if gv:
+                seg[gv, ARRIVED] += 1.0
+            if cap >= 0 and st[_INSYS] >= cap:
+                seg[0, BLOCKED] += 1.0
+                if gv:
+                    seg[gv, BLOCKED] += 1.0
                 continue
+            st[_INSYS] += 1
+            _change(seg, count, last, capped_at, 0, now, 1, 0, 0)
+            if gv:
+                _change(seg, count, last, capped_at, gv, now, 1, 0, 0)
             if hm > 0:
                 virtual += (now - last_t) * (1.0 if hm <= c else c / hm)
             last_t = now
             start[j] = now
-            hm = _heap_push(hk, hj, hm, virtual + size[j], i_next)
+            hm = _heap_push(hk, hj, hm, virtual + size[j], i_next - 1)
         else:
             now = fire
             if hm > 0:
@@ -562,10 +519,34 @@ def _ps_chunk(arr_t, arr_vm, size, start, base, covered, c, cap, fs, st, hk, hj,
             while hm > 0 and hk[0] <= virtual + tol:
                 job, hm = _heap_pop(hk, hj, hm)
                 j = job - base
+                # job j departs at ``now``: path, sums, warm-up series, marks (written out here: a call to
+                # a shared helper with these arrays is not inlined by numba and cost 2-3x the kernel)
                 st[_INSYS] -= 1
-                if _leave(arr_vm[j], arr_t[j], start[j], size[j], size[j], now, fs, st, count, last, capped_at,
-                          seg, marks, t0_mark, mark_time, mark_out, z, z_limit, pilot):
-                    done = True
+                st[_NDEP] += 1
+                ndep = st[_NDEP]
+                gv = 1 + arr_vm[j] if count.shape[0] > 1 else 0
+                resp = now - arr_t[j]
+                wait = start[j] - arr_t[j]
+                _change(seg, count, last, capped_at, 0, now, -1, 0, 0)
+                if gv:
+                    _change(seg, count, last, capped_at, gv, now, -1, 0, 0)
+                if now > fs[_T0]:
+                    _departure_sums(seg, 0, resp, wait, size[j], size[j])
+                    if gv:
+                        _departure_sums(seg, gv, resp, wait, size[j], size[j])
+                if ndep <= pilot.size:
+                    pilot[ndep - 1] += resp
+                if ndep <= z_limit:
+                    fs[_ZACC] += resp
+                    if ndep % 5 == 0:
+                        z[st[_ZN]] = fs[_ZACC] / 5.0
+                        st[_ZN] += 1
+                        fs[_ZACC] = 0.0
+                if st[_MI] < marks.size and ndep == marks[st[_MI]]:
+                    if st[_MI] == marks.size - 1:
+                        done = True  # closed once the event is over: simultaneous departures still count
+                    else:
+                        _close_mark(seg, count, last, capped_at, now, fs, st, t0_mark, mark_time, mark_out)
         if hm == 0:
             fire = np.inf
         else:
@@ -579,6 +560,7 @@ def _ps_chunk(arr_t, arr_vm, size, start, base, covered, c, cap, fs, st, hk, hj,
     fs[_LAST] = last_t
     fs[_FIRE] = fire
     st[_HM] = hm
+    st[_INEXT] = i_next
     return status
 
 
@@ -607,13 +589,28 @@ def _preemptive_chunk(arr_t, arr_vm, size, start, remaining, occupied, base, cov
         if t_ev > covered:
             break
         kp = -1
+        leaving = -1
         done = False
         if ta < d:
             now = ta
             j = i_next - base
             st[_INEXT] = i_next + 1
-            if not _admit(arr_vm[j], now, cap, st, count, last, capped_at, seg):
+            # an arrival (eager: at its instant), blocked when the system is full; written out here,
+            # as the departures are
+            v = arr_vm[j]
+            gv = 1 + v if count.shape[0] > 1 else 0
+            seg[0, ARRIVED] += 1.0
+            if gv:
+                seg[gv, ARRIVED] += 1.0
+            if cap >= 0 and st[_INSYS] >= cap:
+                seg[0, BLOCKED] += 1.0
+                if gv:
+                    seg[gv, BLOCKED] += 1.0
                 continue
+            st[_INSYS] += 1
+            _change(seg, count, last, capped_at, 0, now, 1, 0, 0)
+            if gv:
+                _change(seg, count, last, capped_at, gv, now, 1, 0, 0)
             hm = _heap_push(hk, hj, hm, k._key(policy, j, vm_key, arr_vm, size, remaining), i_next)
             if nidle > 0:
                 nidle -= 1
@@ -644,9 +641,7 @@ def _preemptive_chunk(arr_t, arr_vm, size, start, remaining, occupied, base, cov
                     busy[kp] = inf
                     if left <= 1e-9 * size[jr]:
                         remaining[jr] = 0.0
-                        st[_INSYS] -= 1
-                        done = _leave(arr_vm[jr], arr_t[jr], start[jr], size[jr], occupied[jr], now, fs, st, count,
-                                      last, capped_at, seg, marks, t0_mark, mark_time, mark_out, z, z_limit, pilot)
+                        leaving = jr
                     else:
                         remaining[jr] = left
                         hm = _heap_push(hk, hj, hm, k._key(policy, jr, vm_key, arr_vm, size, remaining), r)
@@ -661,12 +656,39 @@ def _preemptive_chunk(arr_t, arr_vm, size, start, remaining, occupied, base, cov
             busy[kp] = inf
             if left <= 1e-9 * size[jr]:
                 remaining[jr] = 0.0
-                st[_INSYS] -= 1
-                done = _leave(arr_vm[jr], arr_t[jr], start[jr], size[jr], occupied[jr], now, fs, st, count, last,
-                              capped_at, seg, marks, t0_mark, mark_time, mark_out, z, z_limit, pilot)
+                leaving = jr
             else:
                 remaining[jr] = left
                 hm = _heap_push(hk, hj, hm, k._key(policy, jr, vm_key, arr_vm, size, remaining), r)
+        if leaving >= 0:
+            # job leaving departs at ``now``: path, sums, warm-up series, marks (written out here: a call to
+            # a shared helper with these arrays is not inlined by numba and cost 2-3x the kernel)
+            st[_INSYS] -= 1
+            st[_NDEP] += 1
+            ndep = st[_NDEP]
+            gv = 1 + arr_vm[leaving] if count.shape[0] > 1 else 0
+            resp = now - arr_t[leaving]
+            wait = start[leaving] - arr_t[leaving]
+            _change(seg, count, last, capped_at, 0, now, -1, 0, 0)
+            if gv:
+                _change(seg, count, last, capped_at, gv, now, -1, 0, 0)
+            if now > fs[_T0]:
+                _departure_sums(seg, 0, resp, wait, size[leaving], occupied[leaving])
+                if gv:
+                    _departure_sums(seg, gv, resp, wait, size[leaving], occupied[leaving])
+            if ndep <= pilot.size:
+                pilot[ndep - 1] += resp
+            if ndep <= z_limit:
+                fs[_ZACC] += resp
+                if ndep % 5 == 0:
+                    z[st[_ZN]] = fs[_ZACC] / 5.0
+                    st[_ZN] += 1
+                    fs[_ZACC] = 0.0
+            if st[_MI] < marks.size and ndep == marks[st[_MI]]:
+                if st[_MI] == marks.size - 1:
+                    done = True  # closed once the event is over: simultaneous departures still count
+                else:
+                    _close_mark(seg, count, last, capped_at, now, fs, st, t0_mark, mark_time, mark_out)
         if kp >= 0:
             if hm > 0:
                 job, hm = _heap_pop(hk, hj, hm)
@@ -743,8 +765,20 @@ def _rr_chunk(arr_t, arr_vm, size, start, link, remaining, occupied, base, cover
             job_a = st[_INEXT]
             ja = job_a - base
             st[_INEXT] = job_a + 1
-            if not _admit(arr_vm[ja], arr_t[ja], cap, st, count, last, capped_at, seg):
+            v = arr_vm[ja]
+            gv = 1 + v if count.shape[0] > 1 else 0
+            seg[0, ARRIVED] += 1.0
+            if gv:
+                seg[gv, ARRIVED] += 1.0
+            if cap >= 0 and st[_INSYS] >= cap:
+                seg[0, BLOCKED] += 1.0
+                if gv:
+                    seg[gv, BLOCKED] += 1.0
                 continue
+            st[_INSYS] += 1
+            _change(seg, count, last, capped_at, 0, arr_t[ja], 1, 0, 0)
+            if gv:
+                _change(seg, count, last, capped_at, gv, arr_t[ja], 1, 0, 0)
             link[ja] = -1
             if qtail < 0:
                 qhead = job_a
@@ -771,9 +805,34 @@ def _rr_chunk(arr_t, arr_vm, size, start, link, remaining, occupied, base, cover
             busy[kd] = inf
             if left <= 1e-9 * size[jr]:
                 remaining[jr] = 0.0
+                # job jr departs at ``now``: path, sums, warm-up series, marks (written out here: a call to
+                # a shared helper with these arrays is not inlined by numba and cost 2-3x the kernel)
                 st[_INSYS] -= 1
-                done = _leave(arr_vm[jr], arr_t[jr], start[jr], size[jr], occupied[jr], now, fs, st, count, last,
-                              capped_at, seg, marks, t0_mark, mark_time, mark_out, z, z_limit, pilot)
+                st[_NDEP] += 1
+                ndep = st[_NDEP]
+                gv = 1 + arr_vm[jr] if count.shape[0] > 1 else 0
+                resp = now - arr_t[jr]
+                wait = start[jr] - arr_t[jr]
+                _change(seg, count, last, capped_at, 0, now, -1, 0, 0)
+                if gv:
+                    _change(seg, count, last, capped_at, gv, now, -1, 0, 0)
+                if now > fs[_T0]:
+                    _departure_sums(seg, 0, resp, wait, size[jr], occupied[jr])
+                    if gv:
+                        _departure_sums(seg, gv, resp, wait, size[jr], occupied[jr])
+                if ndep <= pilot.size:
+                    pilot[ndep - 1] += resp
+                if ndep <= z_limit:
+                    fs[_ZACC] += resp
+                    if ndep % 5 == 0:
+                        z[st[_ZN]] = fs[_ZACC] / 5.0
+                        st[_ZN] += 1
+                        fs[_ZACC] = 0.0
+                if st[_MI] < marks.size and ndep == marks[st[_MI]]:
+                    if st[_MI] == marks.size - 1:
+                        done = True  # closed once the event is over: simultaneous departures still count
+                    else:
+                        _close_mark(seg, count, last, capped_at, now, fs, st, t0_mark, mark_time, mark_out)
             else:
                 remaining[jr] = left
                 link[jr] = -1
