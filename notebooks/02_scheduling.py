@@ -16,8 +16,9 @@
 #
 # Two VMs share one pCPU.  The hypervisor's scheduling policy decides how
 # long each VM's jobs wait.  For every policy we put the closed form
-# (`vm.predict`) beside the simpy simulation (`vm.simulate`, seeded
-# replications, 95 % Student-t intervals):
+# (`vm.predict`) beside the simulation (`vm.simulate`, seeded
+# replications, 95 % Student-t intervals in the figures; the tables'
+# intervals are family-wise over their exact rows):
 #
 # 1. all policies side by side at load 0.8 with high-variance service;
 # 2. mean response against load: analytic lines, simulated points;

@@ -16,8 +16,9 @@
 #
 # A real hypervisor does not run one queue: it pays for virtualization
 # exits, pools or dedicates pCPUs, boots VMs, pauses them, and shares CPU
-# by weights and caps.  Each section puts the closed form beside the simpy
-# simulation (seeded replications, 95 % intervals):
+# by weights and caps.  Each section puts the closed form beside the
+# simulation (seeded replications, 95 % intervals; family-wise in the
+# tables that check closed forms, see below):
 #
 # 1. virtualization overhead: exits per unit of guest work (binary translation,
 #    paravirtualization, hardware with shadow or nested paging) on an M/G/1 pCPU;
