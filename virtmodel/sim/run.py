@@ -266,8 +266,11 @@ def _pilot_job(args):
 def _map(fn, jobs, workers, bar):
     if workers == 1 or len(jobs) == 1:
         return [fn(j) for j in tqdm(jobs, **bar)]
+    # many short jobs (storms of a scenario kind: 3,000 replications of 0.2 ms) go in chunks of about
+    # 1/8 of a worker's share: one message per chunk instead of per job (CPU 1.2 -> 0.5 s for 3,000
+    # provisioning runs on 2 workers); results come back in job order either way
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-        return list(tqdm(pool.map(fn, jobs), **bar))
+        return list(tqdm(pool.map(fn, jobs, chunksize=max(1, len(jobs) // (8 * workers))), **bar))
 
 
 def simulate(scenario, customers=None, horizon=None, replications=10, seed=None, warmup="mser5",
