@@ -46,6 +46,11 @@ def compare(scenario, prediction=None, **simulate_kwargs) -> pd.DataFrame:
     NoClosedForm
         If the scenario has no closed form (simulate it on its own instead).
 
+    See Also
+    --------
+    family_wise : the same table with intervals that hold jointly over its
+        exact rows (per-row 95 % intervals miss one row in twenty by chance).
+
     Examples
     --------
     >>> import virtmodel as vm
