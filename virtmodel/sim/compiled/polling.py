@@ -56,8 +56,8 @@ class SwitchoverDraws:
 
     ``streams`` rows: one row (the system stream) for one law, one row per VM (VM j's stream,
     the move after visiting VM j) for a law per VM; ``stream_of[j]`` is the row VM j's moves
-    read.  ``table`` holds the drawn numbers (rows padded to the longest) and ``count`` how many
-    each row has.
+    read.  ``table`` holds the drawn numbers (each row's first ``count[row]``; the table grows by
+    half when a row needs more room, each block is written into place).
     """
 
     def __init__(self, policy, names, seed, replication):
@@ -70,26 +70,26 @@ class SwitchoverDraws:
             self.stream_of = np.zeros(len(laws), dtype=np.int64)
         #: mean time of one cycle's switchovers (every VM's law once)
         self.cycle_mean = float(sum(law.mean for law in laws))
-        self._drawn = [[] for _ in self._streams]
         self.count = np.zeros(len(self._streams), dtype=np.int64)
         self.table = np.empty((len(self._streams), 0))
 
     def extend_to(self, per_stream: int, rows=None) -> None:
         """Draw whole blocks until each row in ``rows`` (all: None) has at least ``per_stream`` numbers."""
-        changed = False
+        need = -(-max(int(per_stream), 1) // BLOCK) * BLOCK
+        if need > self.table.shape[1]:
+            room = need if self.table.shape[1] == 0 else max(need, self.table.shape[1] * 3 // 2)
+            table = np.empty((len(self._streams), room))
+            table[:, :self.table.shape[1]] = self.table
+            self.table = table
         for r, (law, rng) in enumerate(self._streams):
             if rows is not None and r not in rows:
                 continue
-            while self.count[r] < per_stream:
-                self._drawn[r].append(law.sample(rng, BLOCK))
-                self.count[r] += BLOCK
-                changed = True
-        if changed or self.table.shape[1] == 0:
-            table = np.zeros((len(self._streams), int(self.count.max())))
-            for r, blocks in enumerate(self._drawn):
-                if blocks:
-                    table[r, :self.count[r]] = np.concatenate(blocks)
-            self.table = table
+            have = int(self.count[r])
+            row = self.table[r]
+            while have < per_stream:
+                row[have:have + BLOCK] = law.sample(rng, BLOCK)
+                have += BLOCK
+            self.count[r] = have
 
 
 class PollingRun:
@@ -115,6 +115,8 @@ class PollingRun:
         policy = scenario.policy
         polling_laws(scenario)
         self.names = scenario.names
+        #: the share of time the pCPU spends switching (at least 2 %; a finite capacity may overload it)
+        self.switching = max(1.0 - sum(v.arrival_rate * v.service.mean for v in scenario.vms), 0.02)
         self.draws = SwitchoverDraws(policy, scenario.names, seed, replication)
         self.discipline = DISCIPLINE_CODE[policy.discipline]
         self.limit = int(policy.limit) if policy.limit is not None else -1
@@ -123,9 +125,11 @@ class PollingRun:
     def run(self, arr_t, arr_vm, size, n, covered, cap, stop_kind, count, horizon, start, depart, blocked, order):
         """:func:`run_polling` over the arrivals known up to ``covered``; draws switchovers as needed."""
         draws = self.draws
-        # about one move per switchover law per cycle while the arrivals last: draw that many ahead
+        # the pCPU switches a share 1 - rho of the time, one law after another: about that time over a
+        # cycle's switchovers, times the VMs for the system stream (one draw per VM), moves per stream
         per_cycle = len(self.names) if draws.count.size == 1 else 1
-        expected = covered / draws.cycle_mean * per_cycle * self.ahead + 64 if draws.cycle_mean > 0 else float("inf")
+        expected = (covered * self.switching / draws.cycle_mean * per_cycle * self.ahead + 64
+                    if draws.cycle_mean > 0 else float("inf"))
         if not expected <= MAX_SWITCHOVERS:
             raise InvalidParameter(
                 f"Polling switchovers too short for this run: the mean switchover time of a cycle is "
@@ -140,7 +144,7 @@ class PollingRun:
             if status != NEED_SWITCHOVERS:
                 return status, jobs, departed, now
             out = [r for r in range(draws.count.size) if self.used[r] >= draws.count[r]]
-            grown = int(draws.count.max() * 1.5) + BLOCK
+            grown = int(draws.count.max()) * 2 + BLOCK
             if grown > MAX_SWITCHOVERS:
                 raise InvalidParameter(
                     f"Polling switchovers too short for this run: it needs more than {MAX_SWITCHOVERS:.0e} "
