@@ -207,6 +207,12 @@ def test_bounded_refusals(monkeypatch):
     lattice = vm.Scenario(1, [vm.VM("a", Deterministic(2.0), Exponential(1.0))])  # simpy only
     with pytest.raises(InvalidParameter, match="records=False cannot simulate.*Deterministic.*use records=True"):
         vm.simulate(lattice, customers=1_000, records=False)
+    polling = vm.Scenario(1, [vm.VM("a", Exponential(0.3), Exponential(1.0)), vm.VM("b", Exponential(0.3),
+                                                                                  Exponential(1.0))],
+                          policy=P.Polling(switchover=Exponential(10.0)))  # compiled, but not resumable
+    with pytest.raises(InvalidParameter, match="records=False cannot simulate.*Polling.*'polling' kernel.*no "
+                                               "bounded-memory.*use records=True"):
+        vm.simulate(polling, customers=1_000, records=False)
     tiny = scenario(P.RoundRobin(quantum=1e-12), 1, 1)
     with pytest.raises(InvalidParameter, match="quantum=1e-12 is too small.*ProcessorSharing"):
         vm.simulate(tiny, customers=1_000, records=False)

@@ -1,7 +1,7 @@
-"""Bounded-memory runs of every compiled policy: running sums, no per-job records.
+"""Bounded-memory runs of every compiled policy but polling: running sums, no per-job records.
 
 ``vm.simulate(scenario, customers=N, records=False)`` (or :func:`simulate_streaming`)
-simulates any scenario that the compiled engine simulates (FCFS, SJF, non-preemptive and
+simulates any scenario that the compiled engine simulates, polling aside (FCFS, SJF, non-preemptive and
 preemptive priority, delay-dependent priority, vCPU limits, SRPT, PSJF, processor sharing,
 round robin with switch cost; any pCPUs, one or several VMs, an optional finite capacity) for
 as many customers as wanted in memory that does not grow with the run, apart from the MSER-5
@@ -962,10 +962,20 @@ def _family(scenario) -> str:
     return family if family is not None else ("preemptive" if policy.preemptive else "whole")
 
 
+#: kernel families with a resumable bounded-memory kernel here
+BOUNDED_FAMILIES = ("whole", "preemptive", "processor_sharing", "round_robin")
+
+
 def bounded_reason(scenario) -> str | None:
     """Why ``scenario`` cannot run in bounded memory (None when it can): every scenario that the
-    compiled engine simulates can (:func:`~virtmodel.sim.compiled.support.unsupported_reason`)."""
-    return unsupported_reason(scenario)
+    compiled engine simulates (:func:`~virtmodel.sim.compiled.support.unsupported_reason`) whose
+    kernel family has a resumable kernel here (:data:`BOUNDED_FAMILIES`; polling has none yet)."""
+    reason = unsupported_reason(scenario)
+    if reason is None and _family(scenario) not in BOUNDED_FAMILIES:
+        covered = sorted(t.__name__ for t, e in KERNEL_OF.items() if e[0] in (*BOUNDED_FAMILIES, None))
+        reason = (f"policy {type(scenario.policy).__name__} runs on the compiled {_family(scenario)!r} kernel, which "
+                  f"has no bounded-memory (resumable) version; bounded memory covers {', '.join(covered)}")
+    return reason
 
 
 def _check(scenario):
@@ -1120,6 +1130,8 @@ def run_pass(scenario, seed, replication, stop, marks=(), t0_mark=-1, z=None, pi
             return out
     setup = CompiledEngine(scenario, seed, replication)  # the kernel's parameters, as in records mode
     family = setup.family
+    if family not in BOUNDED_FAMILIES:
+        raise InvalidParameter(f"run_pass cannot simulate this scenario: {bounded_reason(scenario)}")
     vms, c = scenario.vms, scenario.pcpus
     nvm = len(vms)
     groups = 1 if nvm == 1 else nvm + 1
@@ -1201,7 +1213,7 @@ def run_pass(scenario, seed, replication, stop, marks=(), t0_mark=-1, z=None, pi
                                float(scenario.policy.switch_cost), fs, st, busy, rj, began, swork, idle, popped,
                                queue, count, last, capped_at, seg, marks, t0_mark, mark_time, mark_out, z_out,
                                z_limit, pilot_out)
-        else:
+        elif family == "processor_sharing":
             status = _ps_chunk(arr_t, arr_vm, size, start, base, covered, c, setup._cap, fs, st, hk, hj, count,
                                last, capped_at, seg, marks, t0_mark, mark_time, mark_out, z_out, z_limit, pilot_out)
         if status == DONE:
@@ -1369,7 +1381,7 @@ def simulate_streaming(scenario, customers, replications=1, seed=None, batches=2
     Parameters
     ----------
     scenario : virtmodel.Scenario
-        Any scenario the compiled engine simulates (see :func:`bounded_reason`).
+        Any scenario the compiled engine simulates but polling (see :func:`bounded_reason`).
     customers : int
         Departures kept per replication (after MSER-5 warm-up removal).
     replications : int, default 1
