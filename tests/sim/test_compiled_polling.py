@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import virtmodel as vm
 from virtmodel.dists import Deterministic, Erlang, Exponential, HyperExponential, LogNormal, Sequential, Uniform
@@ -157,3 +159,26 @@ def test_unstable_and_too_short_switchovers_are_refused():
     sc = vm.Scenario(1, vms, policy=P.Polling("exhaustive", Exponential(1e9)))
     with pytest.raises(InvalidParameter, match="switchovers too short.*longer switchovers"):
         vm.simulate(sc, customers=1_000, replications=2, seed=1, engine="compiled")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(discipline=st.sampled_from(sorted(DISCIPLINES)), limit=st.integers(1, 3), vms=st.integers(1, 4),
+       load=st.floats(0.1, 0.9), capacity=st.one_of(st.none(), st.integers(1, 6)), per_vm=st.booleans(),
+       service=st.sampled_from(sorted(SERVICES)), mean_switch=st.floats(0.01, 0.5), seed=st.integers(0, 2**32 - 1))
+def test_random_polling_systems_equal_to_simpy(discipline, limit, vms, load, capacity, per_vm, service,
+                                               mean_switch, seed):
+    """Any number of VMs with unequal rates (H2 interarrivals for every other VM), any k, switchover
+    mean and capacity; overloaded k-limited systems run with allow_overload."""
+    share = np.arange(1, vms + 1) / np.arange(1, vms + 1).sum()
+    law = SERVICES[service]
+    rates = load * share / law.mean
+    interarrival = [Exponential(r) if i % 2 == 0 else HyperExponential.balanced(1 / r, 2.0)
+                    for i, r in enumerate(rates)]
+    names = [f"v{i}" for i in range(vms)]
+    kinds = (Exponential(1 / mean_switch), Deterministic(mean_switch), Uniform(0.0, 2 * mean_switch))
+    switch = {n: kinds[i % 3] for i, n in enumerate(names)} if per_vm else Exponential(1 / mean_switch)
+    policy = P.Polling(discipline, switchover=switch, limit=limit if discipline == "limited" else None)
+    sc = vm.Scenario(1, [vm.VM(n, a, law) for n, a in zip(names, interarrival, strict=True)], policy=policy,
+                     capacity=capacity, allow_overload=True)
+    assert supports(sc)
+    assert_same_records(*both(sc, seed=seed, departures=400))
