@@ -26,6 +26,14 @@ of each kernel in a fresh process with the numba cache warm (``--compile``), and
     python benchmarks/bench_engines.py --bounded 1e8      # 10^8 customers, vm.simulate(records=False)
     python benchmarks/bench_engines.py --measure-share --replications 4 --only mm1,priority,rr
     python benchmarks/bench_engines.py --versus /tmp/old --repeats 5 --only mm1,priority,rr
+    python benchmarks/bench_engines.py --polling --repeats 5  # polling: compiled vs simpy, medians
+
+``--polling``: cyclic polling of three VMs on one pCPU (load 0.8, exponential jobs, exponential
+switchovers of mean 0.1), exhaustive, gated and 2-limited, through ``vm.simulate``: compiled
+(``--customers`` x ``--replications``) and simpy (``--simpy-customers`` x 2) alternately in this
+process, ``--repeats`` times each; prints the medians of customers kept (customers x
+replications) per wall second and per CPU second, and checks that both engines give the same
+summary table on a common size.
 
 ``--versus DIR``: before/after in one run.  ``DIR`` holds an older ``virtmodel`` package (e.g.
 ``git archive <commit> virtmodel | tar -x -C DIR``); each repeat times one ``vm.simulate`` call
@@ -37,6 +45,7 @@ ratio and whether both gave the same summary table (``DataFrame.equals``).
 from __future__ import annotations
 
 import argparse
+import functools
 import subprocess
 import sys
 import time
@@ -147,7 +156,8 @@ from virtmodel.dists import Exponential
 from virtmodel.sim.compiled import CompiledEngine
 exp = Exponential(1.0)
 cases = [("whole", vm.policies.FCFS()), ("preemptive", vm.policies.SRPT()),
-         ("round_robin", vm.policies.RoundRobin(0.1)), ("processor_sharing", vm.policies.ProcessorSharing())]
+         ("round_robin", vm.policies.RoundRobin(0.1)), ("processor_sharing", vm.policies.ProcessorSharing()),
+         ("polling", vm.policies.Polling("gated", Exponential(10.0)))]
 for label, pol in cases:
     sc = vm.Scenario(1, [vm.VM("a", Exponential(0.5), exp), vm.VM("b", Exponential(0.3), exp)], policy=pol)
     t0 = time.perf_counter()
@@ -158,6 +168,42 @@ for label, pol in cases:
     print(f"{label}: first call {first:.3f} s, second {time.perf_counter() - t0:.4f} s")
 print(f"numba import {t_numba:.3f} s")
 """
+
+
+def polling_scenario(discipline):
+    """Three VMs (loads 0.16 / 0.24 / 0.40) polled on one pCPU, exponential switchovers of mean 0.1."""
+    exp = Exponential(1.0)
+    vms = [vm.VM(name, Exponential(share * 0.8), exp) for name, share in zip("abc", (0.2, 0.3, 0.5), strict=True)]
+    policy = vm.policies.Polling(discipline, switchover=Exponential(10.0), limit=2 if discipline == "limited" else None)
+    return vm.Scenario(1, vms, policy=policy)
+
+
+def polling(customers, simpy_customers, replications, repeats):
+    """Medians over ``repeats`` alternating runs of customers kept per second, compiled and simpy."""
+    import warnings
+
+    warnings.simplefilter("ignore", vm.errors.VirtmodelWarning)  # the short common-size runs warn, by design
+    print(f"Machine: {machine()}")
+    print(f"compiled: {customers:,} customers x {replications}; simpy: {simpy_customers:,} x 2; "
+          f"medians of {repeats} alternating runs; customers kept (customers x replications) per "
+          "wall second / per CPU second of the process\n")
+    print("| polling, 3 VMs, load 0.8 | compiled end to end | simpy end to end | compiled / simpy (wall) "
+          "| compiled / simpy (CPU) | same summary |")
+    print("|---|---:|---:|---:|---:|---|")
+    for discipline in ("exhaustive", "gated", "limited"):
+        sc = polling_scenario(discipline)
+        kw = dict(customers=20_000, replications=2, seed=3)
+        same = vm.simulate(sc, engine="compiled", **kw).summary.equals(vm.simulate(sc, engine="simpy", **kw).summary)
+        rates = {"compiled": [], "simpy": []}
+        for _ in range(repeats):
+            for engine, n, r in (("compiled", customers, replications), ("simpy", simpy_customers, 2)):
+                wall, cpu, _ = timed(functools.partial(vm.simulate, sc, customers=n, replications=r, seed=1,
+                                                       engine=engine))
+                rates[engine].append((n * r / wall, n * r / cpu))
+        (cw, cc), (sw, scpu) = (np.median(np.array(rates[e]), axis=0) for e in ("compiled", "simpy"))
+        label = discipline if discipline != "limited" else "2-limited"
+        print(f"| {label} | {cw:,.0f} / {cc:,.0f} | {sw:,.0f} / {scpu:,.0f} | {cw / sw:.1f}x | {cc / scpu:.1f}x "
+              f"| {same} |", flush=True)
 
 
 def bounded(customers):
@@ -274,7 +320,9 @@ def main(argv=None):
                         "seed 2026; prints its time, interval and peak RSS")
     p.add_argument("--versus", metavar="DIR", default=None,
                    help="only: before/after against the virtmodel package in DIR (see the module docstring)")
-    p.add_argument("--repeats", type=int, default=5, help="alternating runs per side with --versus")
+    p.add_argument("--repeats", type=int, default=5, help="alternating runs per side with --versus or --polling")
+    p.add_argument("--polling", action="store_true",
+                   help="only: polling (exhaustive, gated, 2-limited), compiled vs simpy, medians of --repeats")
     p.add_argument("--measure-share", action="store_true",
                    help="only: CPU time of simulate and the share of measure in it, before and after the "
                         "measure kernels (use with --customers, --replications, --only)")
@@ -285,6 +333,8 @@ def main(argv=None):
         return measure_share(args.only.split(","), args.customers, args.replications)
     if args.bounded:
         return bounded(int(args.bounded))
+    if args.polling:
+        return polling(args.customers, args.simpy_customers, args.replications, args.repeats)
     n, r = args.customers, args.replications
     print(f"Machine: {machine()}")
     print(f"compiled: {n:,} customers x {r} replications; simpy: {args.simpy_customers:,} x 2\n")
