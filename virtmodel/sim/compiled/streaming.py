@@ -1181,7 +1181,9 @@ def run_pass(scenario, seed, replication, stop, marks=(), t0_mark=-1, z=None, pi
                 "bounded-memory run; lower the load, or use records=True with fewer customers")
         drop, base = oldest - base, oldest
         held -= drop
-        t, v, x, covered = arrivals.more(chunk)
+        # about the arrivals the departures still to come need (10 % for blocking and the queue), at
+        # most a chunk: a short run draws no more than it uses
+        t, v, x, covered = arrivals.more(min(chunk, int((marks[-1] - st[_NDEP]) * 1.1) + BLOCK))
         if held + t.size > buffers[0].size:
             room = 2 * (held + t.size)
             buffers = [np.concatenate((b[drop:drop + held], np.empty(room - held, dtype=b.dtype))) for b in buffers]
