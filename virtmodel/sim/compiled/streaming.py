@@ -41,7 +41,19 @@ consecutive batches of the departures of all VMs (the oldest ``N mod batches`` l
 departures inside those batches (``measure()`` cuts each VM's departures into its own equal
 batches).  The warm-up rule is that of :func:`virtmodel.simulate` with per-job records, and so
 is the number removed.  Not covered (refused, naming why): a horizon instead of a number of
-customers, size bins, percentiles, and what the compiled engine does not simulate.
+customers, size bins, percentiles, polling, and what the compiled engine does not simulate.
+
+Estimators (the same as :func:`~virtmodel.sim.measure.measure`'s): a time average over the window
+(t0, t1] is (1/(t1 - t0)) * integral of N(t) dt, the integral accumulated as sum N_k (t_{k+1} - t_k)
+over the changes of N (which telescopes to the sum over jobs of their time present in the
+window); batch means after Law (2015), *Simulation Modeling and Analysis*, 5th ed., sec. 9.5.3;
+MSER-5 after White (1997), "An effective truncation heuristic for bias reduction in simulation
+output", *Simulation* 69(6).
+
+Memory: the MSER-5 five-means with R = 1 (``N / 5`` floats) or the pilot sum with R >= 2 (``N / 4``
+floats); per group and mark :data:`FIELDS` floats; the window of jobs from the oldest still
+present to the newest drawn arrival (at most :data:`MAX_LIVE` plus a chunk, five to seven floats
+each, else the run stops as overloaded); one chunk of drawn arrivals (:data:`CHUNK`).
 """
 
 from __future__ import annotations
@@ -62,7 +74,7 @@ from .kernels import _heap_pop, _heap_push, _watcher_wake, jit
 from .support import KERNEL_OF, unsupported_reason
 
 __all__ = ["simulate_streaming", "simulate_bounded", "bounded_reason", "stream_replication", "ensemble_warmup",
-           "mser5_from_means", "run_pass"]
+           "mser5_from_means", "run_pass", "BOUNDED_FAMILIES"]
 
 #: arrivals drawn per refill (over all VMs)
 CHUNK = 1 << 20
