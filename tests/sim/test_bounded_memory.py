@@ -19,14 +19,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import virtmodel as vm
-from virtmodel.dists import Deterministic, Exponential, HyperExponential
+from virtmodel.dists import Deterministic, Exponential, HyperExponential, Poisson
 from virtmodel.errors import InvalidParameter
+from virtmodel.overhead import ExitInflated
 from virtmodel.sim.compiled import streaming
 from virtmodel.sim.compiled.streaming import stream_replication
 from virtmodel.sim.run import run_replication
 
 P = vm.policies
 H2 = HyperExponential.balanced(1.0, 4.0)
+EXITS = ExitInflated(Exponential(1.0), 3.0, Exponential(50.0), io_exits=Poisson(2.0))
 DEPARTURES = 20_003  # not a multiple of the batches: the oldest N mod 20 are left out of them
 
 
@@ -57,6 +59,8 @@ CASES = {
     "round_robin_1pcpu": scenario(P.RoundRobin(quantum=0.3), 1, 1),
     "round_robin_switch_1pcpu_2vm_capacity": scenario(P.RoundRobin(quantum=0.2, switch_cost=0.01), 1, 2, capacity=5),
     "round_robin_3pcpu_2vm": scenario(P.RoundRobin(quantum=0.3), 3, 2),
+    # virtualization exits (overhead.ExitInflated: size, exit counts and costs from one generator)
+    "exit_inflated_srpt_2pcpu_2vm": scenario(P.SRPT(), 2, 2, load=0.8 / EXITS.mean, service=EXITS),
 }
 
 
