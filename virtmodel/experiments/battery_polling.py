@@ -76,7 +76,7 @@ def polling_checks() -> list[Check]:
     Run lengths: every check's mean waits and responses detect about 0.8 % at the default size
     with ``--area polling``, about 0.95 % family-wise over the whole battery
     (:data:`ASYMMETRIC_SIZES`; the symmetric checks run 5x and 6x the customers).  They run on the compiled engine
-    (:mod:`virtmodel.sim.compiled.polling`, job for job the simpy model), about 0.22 microseconds
+    (:mod:`virtmodel.sim.compiled.polling`, job for job the simpy model), about 0.17 microseconds
     of CPU per customer simulated (the simpy model: about 2.9); docs/validation_power.md.
     """
     def sized(label, scenario, kind):
