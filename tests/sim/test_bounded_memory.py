@@ -176,6 +176,25 @@ def test_chunking_does_not_matter(case):
         assert small["measurement"].values[key] == pytest.approx(value, rel=1e-12), key
 
 
+@pytest.mark.parametrize("case", ["fcfs_3pcpu_2vm_capacity", "preemptive_priority_3pcpu_3vm_capacity",
+                                  "processor_sharing_3pcpu_2vm_capacity", "round_robin_switch_1pcpu_2vm_capacity"])
+def test_bounded_run_resumes(case):
+    """A BoundedRun advanced in three calls (a pilot to 2,500 departures, then to 6,000 with a mark
+    at 4,000) gives the segments of one run with marks at 2,500, 4,000 and 6,000; with R >= 2,
+    vm.simulate continues each pilot this way (tests/sim/test_bounded_memory.py's simulate test
+    checks the intervals against records=True)."""
+    sc = CASES[case]
+    one_times, one_sums = streaming.BoundedRun(sc, 6, 1, chunk=4096).advance(6_000, [2_500, 4_000])
+    run = streaming.BoundedRun(sc, 6, 1, chunk=4096)
+    first_times, first_sums = run.advance(2_500)
+    assert run.departures == 2_500
+    rest_times, rest_sums = run.compact().advance(6_000, [4_000])
+    np.testing.assert_array_equal(np.concatenate((first_times, rest_times)), one_times)
+    np.testing.assert_allclose(np.concatenate((first_sums, rest_sums)), one_sums, rtol=1e-12, atol=1e-9)
+    with pytest.raises(InvalidParameter, match="beyond the 6000 departures"):
+        run.advance(6_000)
+
+
 @pytest.mark.parametrize("replications,policy,seed", [(3, P.FCFS(), 7), (1, P.FCFS(), 7),
                                                      (3, P.Priority(preemptive=True), 4)])
 def test_simulate_without_records_several_vms(replications, policy, seed):
