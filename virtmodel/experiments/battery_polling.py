@@ -53,19 +53,20 @@ def _two_unlike(discipline: str) -> Scenario:
     return Scenario(1, vms, policy=Polling(discipline, switchover=switch))
 
 
-#: (customers, replications) factors of the asymmetric checks.  Sized in two passes: from the default
+#: (customers, replications) factors of the asymmetric checks.  Sized in three passes: from the default
 #: run before the compiled polling kernel (lengths 6, 30 replications) for 0.9 % at the whole battery's
-#: family-wise level (1 - 0.05/1,575 rows), then from the first run at these sizes
-#: (``--area polling``: largest mean-delay detectable error 1.09 %, gated/unlike; the others 0.66-0.80 %)
-#: 1.2x longer, 2x for gated/unlike, for about 0.8 % with ``--area polling`` (its family of 188 rows
-#: has a Student-t factor 1.18x smaller than the whole battery's: about 0.95 % there).  The replication
-#: means of the H2 and lognormal systems scatter, so their half-widths vary by about +-20 % from seed to
-#: seed.  Twice the replications instead of twice the customers: a smaller t factor (4.6 with 60
-#: replications against 4.9 with 30, whole battery) and half the memory per replication.
+#: family-wise level (1 - 0.05/1,575 rows); from the first run at those sizes (``--area polling``:
+#: largest mean-delay detectable error 1.09 %, gated/unlike) 1.2x longer, 2x for gated/unlike, which
+#: gave at most 0.79 % with ``--area polling``, about 0.92 % at the whole battery's level (its
+#: Student-t factor is 1.16-1.19x that of the area's 188 rows); then 1.3x that, for about 0.8 % in the
+#: whole battery, because the replication means of the H2 and lognormal systems scatter and their
+#: half-widths vary by about +-20 % from seed to seed (the battery's seeds are ``seed + index``).  More
+#: replications rather than more customers: a smaller t factor (4.5 with 90 replications against 4.9
+#: with 30, whole battery) and less memory per replication (``--full``: at most 21.5 M customers).
 ASYMMETRIC_SIZES = {
-    ("exhaustive", "unlike"): (38, 2), ("gated", "unlike"): (20, 2),
-    ("exhaustive", "per-VM"): (20, 2), ("gated", "per-VM"): (43, 2),
-    ("exhaustive", "two"): (50, 2), ("gated", "two"): (28, 2),
+    ("exhaustive", "unlike"): (32, 3), ("gated", "unlike"): (17, 3),
+    ("exhaustive", "per-VM"): (17, 3), ("gated", "per-VM"): (37, 3),
+    ("exhaustive", "two"): (43, 3), ("gated", "two"): (24, 3),
 }
 
 
@@ -73,9 +74,9 @@ ASYMMETRIC_SIZES = {
 def polling_checks() -> list[Check]:
     """Symmetric exhaustive/gated polling (3 VMs, load 0.6) and asymmetric exact per-VM waits.
 
-    Run lengths: every check's mean waits and responses detect about 0.8 % at the default size
-    with ``--area polling``, about 0.95 % family-wise over the whole battery
-    (:data:`ASYMMETRIC_SIZES`; the symmetric checks run 5x and 6x the customers).  They run on the compiled engine
+    Run lengths: every check's mean waits and responses detect about 0.7 % at the default size
+    with ``--area polling``, about 0.8 % family-wise over the whole battery
+    (:data:`ASYMMETRIC_SIZES`; the symmetric checks run 7x and 8x the customers).  They run on the compiled engine
     (:mod:`virtmodel.sim.compiled.polling`, job for job the simpy model), about 0.17 microseconds
     of CPU per customer simulated (the simpy model: about 2.9); docs/validation_power.md.
     """
@@ -84,8 +85,8 @@ def polling_checks() -> list[Check]:
         return Check(label, scenario, length, replications=replications)
 
     return [
-        Check("polling exhaustive, 3 alike VMs, load 0.6", _symmetric("exhaustive"), 5),
-        Check("polling gated, 3 alike VMs, load 0.6", _symmetric("gated"), 6),
+        Check("polling exhaustive, 3 alike VMs, load 0.6", _symmetric("exhaustive"), 7),
+        Check("polling gated, 3 alike VMs, load 0.6", _symmetric("gated"), 8),
         sized("polling exhaustive, 3 unlike VMs, load 0.7", _asymmetric("exhaustive"), "unlike"),
         sized("polling gated, 3 unlike VMs, load 0.7", _asymmetric("gated"), "unlike"),
         sized("polling exhaustive, Erlang/H2/exp VMs, per-VM switches, load 0.6", _per_vm_switch("exhaustive", 0.6),
