@@ -5,7 +5,7 @@ chunk by chunk with running sums and path integrals instead of per-job arrays.  
 must remove the same warm-up, keep the same window and give every point estimate that
 ``measure()`` gives on the Records of the same run (percentiles aside) to 1e-9 relative, for
 every compiled policy (non-preemptive, preemptive, processor sharing, round robin with and
-without switch cost), one and several pCPUs and VMs, with and without a capacity, with
+without switch cost, cyclic polling), one and several pCPUs and VMs, with and without a capacity, with
 chunks small enough that the run stops and resumes a dozen times (every VM refills at least one
 block of 4,096 draws per chunk); the records-mode kernels themselves are proven against simpy in
 ``test_compiled.py``.
@@ -61,6 +61,11 @@ CASES = {
     "round_robin_3pcpu_2vm": scenario(P.RoundRobin(quantum=0.3), 3, 2),
     # virtualization exits (overhead.ExitInflated: size, exit counts and costs from one generator)
     "exit_inflated_srpt_2pcpu_2vm": scenario(P.SRPT(), 2, 2, load=0.8 / EXITS.mean, service=EXITS),
+    # cyclic polling on one pCPU (switchovers from the system stream, or one stream per VM)
+    "polling_gated_3vm_capacity": scenario(P.Polling("gated", switchover=Exponential(10.0)), 1, 3, capacity=5,
+                                           load=0.8),
+    "polling_limited_per_vm_switchovers": scenario(
+        P.Polling("limited", switchover={"v0": Exponential(5.0), "v1": Exponential(20.0)}, limit=2), 1, 2, load=0.8),
 }
 
 
@@ -176,8 +181,28 @@ def test_chunking_does_not_matter(case):
         assert small["measurement"].values[key] == pytest.approx(value, rel=1e-12), key
 
 
+def test_polling_switchovers_run_out_and_resume(monkeypatch):
+    """Polling draws its switchovers a block ahead per chunk; a chunk that needs more stops inside
+    the chain of moves (NEED_SWITCHOVERS), more are drawn and the chain resumes where it stopped:
+    the same estimates as measure() on the Records."""
+    sc = CASES["polling_gated_3vm_capacity"]  # switchovers of mean 0.1: about 10,000 per chunk
+    ran_out = []
+    kernel = streaming._polling_chunk
+
+    def spy(*args):
+        status = kernel(*args)
+        ran_out.append(status == streaming.NEED_SWITCHOVERS)
+        return status
+
+    monkeypatch.setattr(streaming, "_polling_chunk", spy)
+    records = run_replication(sc, 3, 0, customers=DEPARTURES, engine="compiled", removed=50)
+    assert_same_estimates(stream_replication(sc, 3, 0, DEPARTURES, removed=50, chunk=4096), records)
+    assert sum(ran_out) >= 3
+
+
 @pytest.mark.parametrize("case", ["fcfs_3pcpu_2vm_capacity", "preemptive_priority_3pcpu_3vm_capacity",
-                                  "processor_sharing_3pcpu_2vm_capacity", "round_robin_switch_1pcpu_2vm_capacity"])
+                                  "processor_sharing_3pcpu_2vm_capacity", "round_robin_switch_1pcpu_2vm_capacity",
+                                  "polling_limited_per_vm_switchovers"])
 def test_bounded_run_resumes(case):
     """A BoundedRun advanced in three calls (a pilot to 2,500 departures, then to 6,000 with a mark
     at 4,000) gives the segments of one run with marks at 2,500, 4,000 and 6,000; with R >= 2,
@@ -230,12 +255,11 @@ def test_bounded_refusals(monkeypatch):
     lattice = vm.Scenario(1, [vm.VM("a", Deterministic(2.0), Exponential(1.0))])  # simpy only
     with pytest.raises(InvalidParameter, match="records=False cannot simulate.*Deterministic.*use records=True"):
         vm.simulate(lattice, customers=1_000, records=False)
-    polling = vm.Scenario(1, [vm.VM("a", Exponential(0.3), Exponential(1.0)), vm.VM("b", Exponential(0.3),
-                                                                                  Exponential(1.0))],
-                          policy=P.Polling(switchover=Exponential(10.0)))  # compiled, but not resumable
-    with pytest.raises(InvalidParameter, match="records=False cannot simulate.*Polling.*'polling' kernel.*no "
+    monkeypatch.setattr(streaming, "BOUNDED_FAMILIES", ("whole",))  # a kernel family without a resumable copy
+    with pytest.raises(InvalidParameter, match="records=False cannot simulate.*SRPT.*'preemptive' kernel.*no "
                                                "bounded-memory.*use records=True"):
-        vm.simulate(polling, customers=1_000, records=False)
+        vm.simulate(scenario(P.SRPT(), 1, 1), customers=1_000, records=False)
+    monkeypatch.undo()
     tiny = scenario(P.RoundRobin(quantum=1e-12), 1, 1)
     with pytest.raises(InvalidParameter, match="quantum=1e-12 is too small.*ProcessorSharing"):
         vm.simulate(tiny, customers=1_000, records=False)

@@ -318,7 +318,7 @@ def simulate(scenario, customers=None, horizon=None, replications=10, seed=None,
         fit in a few hundred MB; the same warm-up rule, jobs and estimates
         (to rounding) but no percentiles or ``size_bins``.  Needs
         ``customers`` and a scenario the compiled engine simulates (every
-        compiled policy but polling, any pCPUs, VMs and capacity; else
+        compiled policy, polling included, any pCPUs, VMs and capacity; else
         InvalidParameter).
 
     Returns

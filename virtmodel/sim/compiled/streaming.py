@@ -1,13 +1,15 @@
-"""Bounded-memory runs of every compiled policy but polling: running sums, no per-job records.
+"""Bounded-memory runs of every compiled policy: running sums, no per-job records.
 
 ``vm.simulate(scenario, customers=N, records=False)`` (or :func:`simulate_streaming`)
-simulates any scenario that the compiled engine simulates, polling aside (FCFS, SJF, non-preemptive and
+simulates any scenario that the compiled engine simulates (FCFS, SJF, non-preemptive and
 preemptive priority, delay-dependent priority, vCPU limits, SRPT, PSJF, processor sharing,
-round robin with switch cost; any pCPUs, one or several VMs, an optional finite capacity) for
+round robin with switch cost, cyclic polling with its switchovers; any pCPUs, one or several
+VMs, an optional finite capacity) for
 as many customers as wanted in memory that does not grow with the run, apart from the MSER-5
 statistic.  The random numbers are drawn in chunks (numpy blocks from the same streams as the
 simpy model, merged over the VMs in the same order), and a resumable numba kernel per family
-(:func:`_whole_chunk`, :func:`_preemptive_chunk`, :func:`_ps_chunk`, :func:`_rr_chunk`)
+(:func:`_whole_chunk`, :func:`_preemptive_chunk`, :func:`_ps_chunk`, :func:`_rr_chunk`,
+:func:`_polling_chunk`; the switchover streams are drawn block by block as well)
 replays the decisions of the records-mode kernel of :mod:`~virtmodel.sim.compiled.kernels`
 (the same pCPU loop, idle stack, lazy-arrival watcher with its wake-up instants, queues and
 heaps keyed on the same global job numbers, slice arithmetic) with all of its state in arrays
@@ -44,7 +46,7 @@ consecutive batches of the departures of all VMs (the oldest ``N mod batches`` l
 departures inside those batches (``measure()`` cuts each VM's departures into its own equal
 batches).  The warm-up rule is that of :func:`virtmodel.simulate` with per-job records, and so
 is the number removed.  Not covered (refused, naming why): a horizon instead of a number of
-customers, size bins, percentiles, polling, and what the compiled engine does not simulate.
+customers, size bins, percentiles, and what the compiled engine does not simulate.
 
 Estimators (the same as :func:`~virtmodel.sim.measure.measure`'s): a time average over the window
 (t0, t1] is (1/(t1 - t0)) * integral of N(t) dt, the integral accumulated as sum N_k (t_{k+1} - t_k)
@@ -87,10 +89,11 @@ LOOKAHEAD = 1 << 16
 #: system is taken as overloaded (about 40 bytes a job: 2^23 jobs, 340 MB)
 MAX_LIVE = 1 << 23
 
-DONE, NEED_MORE = 0, 1
+DONE, NEED_MORE, NEED_SWITCHOVERS = 0, 1, 2
 # float state: now, watcher due, watcher wake-up, when the watcher was set, window start, 5-sum;
 # processor sharing: virtual time, its last update, the next completion
-_NOW, _WDUE, _WWAKE, _WSET, _T0, _ZACC, _VIRTUAL, _LAST, _FIRE = range(9)
+# polling: when the next event is due, the switchovers summed so far in a chain
+_NOW, _WDUE, _WWAKE, _WSET, _T0, _ZACC, _VIRTUAL, _LAST, _FIRE, _END, _TOTAL = range(11)
 # int state: watcher waiting, watcher due unknown, in system, next arrival (global), departures,
 # queued, heap size, idle pCPUs, next mark, 5-means written
 _WAITING, _UNKNOWN, _INSYS, _INEXT, _NDEP, _NQ, _HM, _NIDLE, _MI, _ZN = range(10)
@@ -911,6 +914,143 @@ def _rr_chunk(arr_t, arr_vm, size, start, link, remaining, occupied, base, cover
 
 
 @jit
+def _polling_chunk(arr_t, arr_vm, size, start, link, base, covered, cap, discipline, limit, switch, switch_used,
+                   switch_count, stream_of, fs, st, visit, qhead, qtail, qlen, count, last, capped_at, seg, marks,
+                   t0_mark, mark_time, mark_out, z, z_limit, pilot):
+    """Resume :func:`~virtmodel.sim.compiled.polling.run_polling` (cyclic polling on one pCPU: the
+    same visits, disciplines, admissions before each departure and lazy skip through empty VMs
+    with summed switchovers).  ``visit`` = (VM visited, job served or -1, jobs to serve in this
+    visit or -1, jobs served in it, inside a switchover chain); ``switch[r, switch_used[r]:
+    switch_count[r]]`` the drawn switchover times of stream r not used yet.  Returns NEED_MORE
+    (next event beyond ``covered``), NEED_SWITCHOVERS (a stream ran out inside a chain: the chain
+    resumes where it stopped) or DONE, with the state saved."""
+    n_end = base + arr_t.size
+    nvm = stream_of.size
+    now = fs[_NOW]
+    end = fs[_END]
+    total = fs[_TOTAL]
+    i = visit[0]
+    serving = visit[1]
+    todo = visit[2]
+    served = visit[3]
+    switching = visit[4] != 0
+    status = NEED_MORE
+    while True:
+        if switching:
+            # the switchover after VM i, and while the next VM's queue is empty and no arrival is due
+            # before the move ends, the next one added to it (now < covered: arr_t[i_next] is drawn)
+            ran_out = False
+            while True:
+                r = stream_of[i]
+                if switch_used[r] >= switch_count[r]:
+                    ran_out = True
+                    break
+                total += switch[r, switch_used[r]]  # 0.0 + x == x: the first draw as simpy takes it
+                switch_used[r] += 1
+                i = i + 1 if i + 1 < nvm else 0
+                if not (qlen[i] == 0 and now + total < arr_t[st[_INEXT] - base]):
+                    break
+            if ran_out:
+                status = NEED_SWITCHOVERS
+                break
+            end = now + total
+            total = 0.0
+            switching = False
+        if end >= covered:
+            break
+        now = end
+        # the arrivals due (during a service: before its departure is recorded)
+        while st[_INEXT] < n_end and arr_t[st[_INEXT] - base] <= now:
+            ja = st[_INEXT] - base
+            st[_INEXT] += 1
+            v = arr_vm[ja]
+            gv = 1 + v if count.shape[0] > 1 else 0
+            seg[0, ARRIVED] += 1.0
+            if gv:
+                seg[gv, ARRIVED] += 1.0
+            if cap >= 0 and st[_INSYS] >= cap:
+                seg[0, BLOCKED] += 1.0
+                if gv:
+                    seg[gv, BLOCKED] += 1.0
+                continue
+            st[_INSYS] += 1
+            _change(seg, count, last, capped_at, 0, arr_t[ja], 1, 1, 0)
+            if gv:
+                _change(seg, count, last, capped_at, gv, arr_t[ja], 1, 1, 0)
+            job = ja + base
+            link[ja] = -1
+            if qtail[v] < 0:
+                qhead[v] = job
+            else:
+                link[qtail[v] - base] = job
+            qtail[v] = job
+            qlen[v] += 1
+        done = False
+        if serving >= 0:
+            jr = serving - base
+            st[_INSYS] -= 1
+            st[_NDEP] += 1
+            ndep = st[_NDEP]
+            gv = 1 + arr_vm[jr] if count.shape[0] > 1 else 0
+            resp = now - arr_t[jr]
+            wait = start[jr] - arr_t[jr]
+            _change(seg, count, last, capped_at, 0, now, -1, 0, -1)
+            if gv:
+                _change(seg, count, last, capped_at, gv, now, -1, 0, -1)
+            if now > fs[_T0]:
+                _departure_sums(seg, 0, resp, wait, size[jr], 0.0)
+                if gv:
+                    _departure_sums(seg, gv, resp, wait, size[jr], 0.0)
+            if ndep <= pilot.size:
+                pilot[ndep - 1] += resp
+            if ndep <= z_limit:
+                fs[_ZACC] += resp
+                if ndep % 5 == 0:
+                    z[st[_ZN]] = fs[_ZACC] / 5.0
+                    st[_ZN] += 1
+                    fs[_ZACC] = 0.0
+            if st[_MI] < marks.size and ndep == marks[st[_MI]]:
+                if st[_MI] == marks.size - 1:
+                    done = True  # closed once the next job has started, as simpy stops
+                else:
+                    _close_mark(seg, count, last, capped_at, now, fs, st, t0_mark, mark_time, mark_out)
+            served += 1
+            serving = -1
+        else:
+            # a visit to VM i. exhaustive: no bound (-1); gated: the jobs present now; limited: ``limit``
+            todo = qlen[i] if discipline == 1 else (limit if discipline == 2 else -1)
+            served = 0
+        if qlen[i] > 0 and (todo < 0 or served < todo):
+            serving = qhead[i]
+            js = serving - base
+            qhead[i] = link[js]
+            if qhead[i] < 0:
+                qtail[i] = -1
+            qlen[i] -= 1
+            start[js] = now
+            end = now + size[js]
+            _change(seg, count, last, capped_at, 0, now, 0, -1, 1)
+            if count.shape[0] > 1:
+                _change(seg, count, last, capped_at, 1 + arr_vm[js], now, 0, -1, 1)
+        if serving < 0:
+            switching = True
+            total = 0.0
+        if done:
+            _close_mark(seg, count, last, capped_at, now, fs, st, t0_mark, mark_time, mark_out)
+            status = DONE
+            break
+    fs[_NOW] = now
+    fs[_END] = end
+    fs[_TOTAL] = total
+    visit[0] = i
+    visit[1] = serving
+    visit[2] = todo
+    visit[3] = served
+    visit[4] = switching
+    return status
+
+
+@jit
 def _oldest_queued(link, head, base):
     """The smallest job number in the linked list from ``head`` (round robin requeues at the tail)."""
     oldest = head
@@ -980,13 +1120,13 @@ def _family(scenario) -> str:
 
 
 #: kernel families with a resumable bounded-memory kernel here
-BOUNDED_FAMILIES = ("whole", "preemptive", "processor_sharing", "round_robin")
+BOUNDED_FAMILIES = ("whole", "preemptive", "processor_sharing", "round_robin", "polling")
 
 
 def bounded_reason(scenario) -> str | None:
     """Why ``scenario`` cannot run in bounded memory (None when it can): every scenario that the
     compiled engine simulates (:func:`~virtmodel.sim.compiled.support.unsupported_reason`) whose
-    kernel family has a resumable kernel here (:data:`BOUNDED_FAMILIES`; polling has none yet)."""
+    kernel family has a resumable kernel here (:data:`BOUNDED_FAMILIES`: all of them today)."""
     reason = unsupported_reason(scenario)
     if reason is None and _family(scenario) not in BOUNDED_FAMILIES:
         covered = sorted(t.__name__ for t, e in KERNEL_OF.items() if e[0] in (*BOUNDED_FAMILIES, None))
@@ -1153,7 +1293,17 @@ class BoundedRun:
         nvm = len(vms)
         groups = 1 if nvm == 1 else nvm + 1
         self._use_heap = (self.family != "whole" or code == k.SJF or (code == k.PRIORITY and nvm > k.PRIORITY_LIST_VMS))
-        self._fs = np.array([0.0, np.inf, np.inf, 0.0, -np.inf, 0.0, 0.0, 0.0, np.inf])
+        self._fs = np.array([0.0, np.inf, np.inf, 0.0, -np.inf, 0.0, 0.0, 0.0, np.inf, 0.0, 0.0])
+        if self.family == "polling":
+            # the switchover streams as the polling kernel's draws (system stream or one per VM); the
+            # numbers used are dropped and more drawn block by block as the run goes on
+            from .polling import DISCIPLINE_CODE, SwitchoverDraws
+
+            policy = scenario.policy
+            self._switch = SwitchoverDraws(policy, scenario.names, seed, replication)
+            self._switch_used = np.zeros(self._switch.count.size, dtype=np.int64)
+            self._discipline = (DISCIPLINE_CODE[policy.discipline], int(policy.limit) if policy.limit else -1)
+            self._visit = np.array([0, -1, -1, 0, 0], dtype=np.int64)  # the first visit, to VM 0 at time 0
         self._st = np.zeros(10, dtype=np.int64)
         self._st[_UNKNOWN] = 1  # the watcher sleeps until the first arrival, set at time 0
         self._st[_NIDLE] = c
@@ -1218,6 +1368,7 @@ class BoundedRun:
             present += [qhead[qhead >= 0].min()] if (qhead >= 0).any() else []
             present += [_oldest_queued(buffers[4], queue[0], self._base)] if queue[0] >= 0 else []
             present += [self._hj[:st[_HM]].min()] if st[_HM] else []
+            present += [int(self._visit[1])] if self.family == "polling" and self._visit[1] >= 0 else []
             oldest = int(min(present))
             if st[_INEXT] - oldest > MAX_LIVE:
                 raise InvalidParameter(
@@ -1264,10 +1415,41 @@ class BoundedRun:
                                    covered, c, cap, float(policy.quantum), float(policy.switch_cost), fs, st,
                                    self._busy, rj, self._began, self._swork, self._idle, self._popped, queue,
                                    *common)
+            elif self.family == "polling":
+                status = self._poll(arr_t, arr_vm, size, start, link, base, covered, cap, common)
             else:
                 status = _ps_chunk(arr_t, arr_vm, size, start, base, covered, c, cap, fs, st, hk, hj, *common)
             if status == DONE:
                 return mark_time, mark_out
+
+
+    def _poll(self, arr_t, arr_vm, size, start, link, base, covered, cap, common):
+        """The polling kernel on this chunk, switchovers drawn (and the used ones dropped) as it needs."""
+        draws, used = self._switch, self._switch_used
+        while True:
+            keep = draws.count - used
+            for r in range(keep.size):  # drop the numbers used (each row keeps its order)
+                draws.table[r, :keep[r]] = draws.table[r, used[r]:draws.count[r]]
+            draws.count[:] = keep
+            used[:] = 0
+            _extend_switchovers(draws, int(keep.max()) + BLOCK)  # at least a block ahead in every stream
+            status = _polling_chunk(arr_t, arr_vm, size, start, link, base, covered, cap, *self._discipline,
+                                    draws.table, used, draws.count, draws.stream_of, self._fs, self._st,
+                                    self._visit, self._qhead, self._qtail, self._qlen, *common)
+            if status != NEED_SWITCHOVERS:
+                return status
+            _extend_switchovers(draws, int(draws.count.max()) * 2)
+
+
+def _extend_switchovers(draws, per_stream):
+    """``draws.extend_to(per_stream)`` on rows whose counts, once the used numbers are dropped, are
+    not whole blocks: the table first gets room for each row's last block."""
+    width = max(int(have) + -(-max(per_stream - int(have), 0) // BLOCK) * BLOCK for have in draws.count)
+    if width > draws.table.shape[1]:
+        table = np.empty((draws.table.shape[0], width * 3 // 2))
+        table[:, :draws.table.shape[1]] = draws.table
+        draws.table = table
+    draws.extend_to(per_stream)
 
 
 def run_pass(scenario, seed, replication, stop, marks=(), t0_mark=-1, z=None, pilot=None, chunk=CHUNK):
@@ -1369,7 +1551,7 @@ def _metrics(sums, span, scenario, groups):
     out = {}
     pcpus = scenario.pcpus
     per_batch = sums.ndim == 3
-    sliced = _family(scenario) != "whole"
+    sliced = _family(scenario) in ("preemptive", "processor_sharing", "round_robin")  # pCPU time per job
     for g, group in enumerate(groups):
         s = sums[..., g, :]
         departed = s[..., DEPARTED]
@@ -1499,7 +1681,7 @@ def simulate_streaming(scenario, customers, replications=1, seed=None, batches=2
     Parameters
     ----------
     scenario : virtmodel.Scenario
-        Any scenario the compiled engine simulates but polling (see :func:`bounded_reason`).
+        Any scenario the compiled engine simulates (see :func:`bounded_reason`).
     customers : int
         Departures kept per replication (after MSER-5 warm-up removal).
     replications : int, default 1
