@@ -8,7 +8,9 @@ inside its interval of the exact value.  Two scenarios beyond the one-VM M/M/1 o
 * ``priority``: two VMs on 4 pCPUs under non-preemptive priority, load 0.9 (VM ``hi`` 0.3, ``lo``
   0.6; exact: the M/M/c non-preemptive priority formulas of ``vm.predict``);
 * ``preemptive`` (with ``--only``): the same two VMs on one pCPU, preemptive-resume priority;
-* ``ps`` (with ``--only``): M/M/2 processor sharing, load 0.9.
+* ``ps`` (with ``--only``): M/M/2 processor sharing, load 0.9;
+* ``polling`` (with ``--only``): two alike VMs under exhaustive polling on one pCPU, load 0.9,
+  exponential switchovers of mean 0.1 (exact: symmetric polling, buffer-occupancy method).
 
 Each run is one fresh process under ``/usr/bin/time -v`` (peak RSS: "Maximum resident set size"),
 ``vm.simulate(sc, customers=N, replications=1, seed=2026, records=...)`` after a 20,000-customer
@@ -17,7 +19,7 @@ invocation, is the per-job path (``records=True``) at ``--baseline`` customers (
 at 10^8 its arrays alone would take several GB), next to the bounded path at the same size, so
 memory per customer and speed compare side by side.
 
-    python benchmarks/bench_bounded.py [--customers 1e8] [--baseline 1e7] [--only mm16,priority,preemptive,ps]
+    python benchmarks/bench_bounded.py [--customers 1e8] [--baseline 1e7] [--only mm16,priority,preemptive,ps,polling]
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ def scenarios():
                                    policy=vm.policies.Priority(preemptive=True))),
         "ps": ("M/M/2 processor sharing, load 0.9",
                vm.Scenario(2, [vm.VM("a", Exponential(1.8), exp)], policy=vm.policies.ProcessorSharing())),
+        "polling": ("two VMs, exhaustive polling, switchover mean 0.1, load 0.9",
+                    vm.Scenario(1, [vm.VM("a", Exponential(0.45), exp), vm.VM("b", Exponential(0.45), exp)],
+                                policy=vm.policies.Polling("exhaustive", switchover=Exponential(10.0)))),
     }
 
 
