@@ -98,7 +98,10 @@ class CompiledEngine:
     InvalidParameter
         The scenario has a feature the kernels do not implement (named in
         the message; use ``engine="simpy"`` or ``"auto"``), or a round-robin
-        quantum so small that a job would need more than 10^9 slices.
+        quantum so small that a job would need more than 10^9 slices, or polling
+        switchovers so short that a run would need more than 5 * 10^8 of them.
+    UnstableSystem
+        Polling whose queues cannot be stable (as the simpy model).
 
     Examples
     --------
