@@ -47,7 +47,7 @@ EXHAUSTIVE, GATED, LIMITED = 0, 1, 2
 DISCIPLINE_CODE = {"exhaustive": EXHAUSTIVE, "gated": GATED, "limited": LIMITED}
 #: kernel status: a switchover stream ran out of drawn numbers (draw more, run again)
 NEED_SWITCHOVERS = 2
-#: most switchover times drawn for one stream of one run (8 bytes each)
+#: most switchover times drawn for one run, all streams together (8 bytes each)
 MAX_SWITCHOVERS = 500_000_000
 
 
@@ -130,12 +130,12 @@ class PollingRun:
         per_cycle = len(self.names) if draws.count.size == 1 else 1
         expected = (covered * self.switching / draws.cycle_mean * per_cycle * self.ahead + 64
                     if draws.cycle_mean > 0 else float("inf"))
-        if not expected <= MAX_SWITCHOVERS:
+        if not expected * draws.count.size <= MAX_SWITCHOVERS:
             raise InvalidParameter(
                 f"Polling switchovers too short for this run: the mean switchover time of a cycle is "
                 f"{draws.cycle_mean:.6g}, and the {n:,} arrivals known (up to time {covered:.6g}) would need "
-                f"about {expected:.3g} switchover draws (more than {MAX_SWITCHOVERS:.0e}); simulate fewer "
-                "customers or use longer switchovers")
+                f"about {expected * draws.count.size:.3g} switchover draws (more than {MAX_SWITCHOVERS:.0e}); "
+                "simulate fewer customers or use longer switchovers")
         draws.extend_to(int(expected))
         while True:
             status, jobs, departed, now = run_polling(
@@ -145,7 +145,7 @@ class PollingRun:
                 return status, jobs, departed, now
             out = [r for r in range(draws.count.size) if self.used[r] >= draws.count[r]]
             grown = int(draws.count.max()) * 2 + BLOCK
-            if grown > MAX_SWITCHOVERS:
+            if grown * draws.count.size > MAX_SWITCHOVERS:
                 raise InvalidParameter(
                     f"Polling switchovers too short for this run: it needs more than {MAX_SWITCHOVERS:.0e} "
                     "switchover draws; simulate fewer customers or use longer switchovers")
