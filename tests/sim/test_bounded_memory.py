@@ -85,13 +85,21 @@ def assert_same_estimates(bounded, records):
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_bounded_equals_measure_on_records(case):
-    """MSER-5 on the run's own departures (R = 1: five-means only), and a fixed warm-up with batch
-    means: the same truncation, window and point estimates as measure() on the Records; the
-    customer batch means of "all" equal stats.batch_means of the records."""
+    """MSER-5 on the run's own departures (R = 1: five-means only), without and with batch means
+    (then the marks come from snapshots of the MSER-5 pass), and a fixed warm-up with batch means:
+    the same truncation, window and point estimates as measure() on the Records; the customer
+    batch means of "all" equal stats.batch_means of the records."""
     sc = CASES[case]
     records = run_replication(sc, 4, 1, customers=DEPARTURES, engine="compiled")
     bounded = stream_replication(sc, 4, 1, DEPARTURES, chunk=3 * 4096)
     assert_same_estimates(bounded, records)
+    # MSER-5 and batches: the marks from snapshots of the MSER-5 pass and its continuation
+    records = run_replication(sc, 4, 1, customers=DEPARTURES, batches=20, engine="compiled")
+    bounded = stream_replication(sc, 4, 1, DEPARTURES, batches=20, chunk=4096)
+    assert_same_estimates(bounded, records)
+    for key in [("mean_response", "all"), ("mean_wait", "all")]:
+        np.testing.assert_allclose(bounded["measurement"].batches[key], records["measurement"].batches[key],
+                                   rtol=1e-9)
     records = run_replication(sc, 4, 1, customers=DEPARTURES, batches=20, engine="compiled", removed=777)
     bounded = stream_replication(sc, 4, 1, DEPARTURES, batches=20, removed=777, chunk=4096)
     assert_same_estimates(bounded, records)
@@ -179,6 +187,29 @@ def test_chunking_does_not_matter(case):
     assert small["window"] == large["window"]
     for key, value in large["measurement"].values.items():
         assert small["measurement"].values[key] == pytest.approx(value, rel=1e-12), key
+
+
+@pytest.mark.parametrize("case", ["fcfs_3pcpu_2vm_capacity", "round_robin_1pcpu", "polling_gated_3vm_capacity"])
+def test_marks_from_snapshots_equal_a_second_pass(case):
+    """R = 1 with batches takes the measured marks from snapshots of the MSER-5 pass (and its
+    continuation) instead of simulating the run again from time 0: the same instants, and every
+    value and batch value of the second pass to rounding (cumulative sums subtracted)."""
+    sc, n = CASES[case], 30_000
+    snapped = stream_replication(sc, 9, 2, n, batches=10, chunk=4096)
+    z = np.empty(n // 5)
+    streaming.run_pass(sc, 9, 2, n, z=z, chunk=4096)
+    removed = streaming.mser5_from_means(z)
+    assert snapped["warmup_removed"] == removed
+    marks = ([removed] if removed else []) + [removed + 3_000 * (b + 1) for b in range(10)]
+    times, sums = streaming.run_pass(sc, 9, 2, removed + n, marks, 0 if removed else -1, chunk=4096)
+    t0 = float(times[0]) if removed else 0.0
+    again = streaming._measured(sc, n, removed, t0, times[1:] if removed else times, sums[1:] if removed else sums,
+                                10, 0)
+    assert snapped["window"] == again["window"]
+    for key, value in again["measurement"].values.items():
+        assert snapped["measurement"].values[key] == pytest.approx(value, rel=1e-10, abs=1e-13), key
+        np.testing.assert_allclose(snapped["measurement"].batches[key], again["measurement"].batches[key],
+                                   rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("case", ["priority_heap_3pcpu_10vm", "preemptive_priority_1pcpu_2vm", "round_robin_3pcpu_2vm",

@@ -63,6 +63,7 @@ each, else the run stops as overloaded); one chunk of drawn arrivals (:data:`CHU
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -83,6 +84,9 @@ __all__ = ["simulate_streaming", "simulate_bounded", "bounded_reason", "stream_r
 
 #: arrivals drawn per refill (over all VMs)
 CHUNK = 1 << 20
+#: snapshots of the MSER-5 pass (R = 1) to take the measured marks from (about 1/SNAPSHOTS of the
+#: run simulated again per mark, instead of the whole run)
+SNAPSHOTS = 64
 #: arrivals the M/G/1 kernel keeps beyond a chunk to integrate the queue at a mark
 LOOKAHEAD = 1 << 16
 #: most jobs held between the oldest one still present and the newest arrival: beyond it the
@@ -1341,9 +1345,41 @@ class BoundedRun:
         self._hk, self._hj = self._hk[:self._st[_HM]].copy(), self._hj[:self._st[_HM]].copy()
         return self
 
-    def advance(self, stop, marks=(), t0_mark=-1, z=None, pilot=None):
+    def _oldest(self) -> int:
+        """The oldest job still present (or the next arrival): the jobs before it are never read again."""
+        st, rj, qhead, queue = self._st, self._rj, self._qhead, self._queue
+        present = [st[_INEXT]]
+        present += [rj[rj >= 0].min()] if (rj >= 0).any() else []
+        present += [qhead[qhead >= 0].min()] if (qhead >= 0).any() else []
+        present += [_oldest_queued(self._buffers[4], queue[0], self._base)] if queue[0] >= 0 else []
+        present += [self._hj[:st[_HM]].min()] if st[_HM] else []
+        present += [int(self._visit[1])] if self.family == "polling" and self._visit[1] >= 0 else []
+        return int(min(present))
+
+    def snapshot(self):
+        """An independent copy of this run at its present state (only the jobs still present and
+        those not yet arrived are copied), to be continued later."""
+        twin = copy.copy(self)
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray) and name not in ("_hk", "_hj"):
+                setattr(twin, name, value.copy())
+        oldest = self._oldest()
+        drop = oldest - self._base
+        twin._base, twin._held = oldest, self._held - drop
+        twin._buffers = [b[drop:self._held].copy() for b in self._buffers]
+        twin._hk, twin._hj = self._hk[:self._st[_HM]].copy(), self._hj[:self._st[_HM]].copy()
+        zeros, self._arrivals._zeros = self._arrivals._zeros, np.empty(0, dtype=np.int64)  # a cache: not copied
+        twin._arrivals = copy.deepcopy(self._arrivals)
+        self._arrivals._zeros = zeros
+        if self.family == "polling":
+            twin._switch = copy.deepcopy(self._switch)
+        return twin
+
+    def advance(self, stop, marks=(), t0_mark=-1, z=None, pilot=None, snapshots=None, every=1):
         """Go on to departure ``stop`` (beyond :attr:`departures`); ``(mark_time, mark_out)`` as
-        :func:`run_pass` returns them, the first segment starting where the last call stopped."""
+        :func:`run_pass` returns them, the first segment starting where the last call stopped.
+        ``snapshots``: a list that gets a :meth:`snapshot` between chunks each time at least
+        ``every`` departures have passed since the last one (to continue from later)."""
         marks = [int(m) for m in marks]
         if not marks or marks[-1] != stop:
             marks.append(int(stop))
@@ -1363,13 +1399,7 @@ class BoundedRun:
         rj, qhead, queue = self._rj, self._qhead, self._queue
         while True:
             # drop the jobs before the oldest one still present (departed or blocked: never read again)
-            present = [st[_INEXT]]
-            present += [rj[rj >= 0].min()] if (rj >= 0).any() else []
-            present += [qhead[qhead >= 0].min()] if (qhead >= 0).any() else []
-            present += [_oldest_queued(buffers[4], queue[0], self._base)] if queue[0] >= 0 else []
-            present += [self._hj[:st[_HM]].min()] if st[_HM] else []
-            present += [int(self._visit[1])] if self.family == "polling" and self._visit[1] >= 0 else []
-            oldest = int(min(present))
+            oldest = self._oldest()
             if st[_INEXT] - oldest > MAX_LIVE:
                 raise InvalidParameter(
                     f"more than {MAX_LIVE:,} jobs lie between the oldest job still present and the newest arrival "
@@ -1421,6 +1451,8 @@ class BoundedRun:
                 status = _ps_chunk(arr_t, arr_vm, size, start, base, covered, c, cap, fs, st, hk, hj, *common)
             if status == DONE:
                 return mark_time, mark_out
+            if snapshots is not None and st[_NDEP] >= (snapshots[-1].departures if snapshots else 0) + every:
+                snapshots.append(self.snapshot())
 
 
     def _poll(self, arr_t, arr_vm, size, start, link, base, covered, cap, common):
@@ -1490,9 +1522,18 @@ def stream_replication(scenario, seed, replication, customers, batches=None, rem
     customers = positive_int("customers", customers)
     if resume is not None and not batches and removed is not None and removed <= resume[0].departures:
         return _continued(scenario, seed, replication, customers, removed, chunk, *resume)
+    first = None
     if removed is None:
         z = np.empty(customers // MSER_BATCH)
-        run_pass(scenario, seed, replication, customers, z=z, chunk=chunk)
+        if _lindley(scenario):
+            run_pass(scenario, seed, replication, customers, z=z, chunk=chunk)
+        else:  # keep the run and snapshots of it: the measured marks are then taken from them
+            # refills of at most 1/(2 SNAPSHOTS) of the run, so that the snapshots (taken between
+            # refills) lie about 1/SNAPSHOTS of the run apart
+            refill = max(BLOCK, min(chunk, customers // (2 * SNAPSHOTS)))
+            run, snapshots = BoundedRun(scenario, seed, replication, refill), []
+            times, sums = run.advance(customers, z=z, snapshots=snapshots, every=max(customers // SNAPSHOTS, 1))
+            first = (run, snapshots, float(times[0]), sums[0])
         removed = mser5_from_means(z) if customers >= 2 * MSER_BATCH else 0
         del z
     drop, size = 0, customers
@@ -1503,13 +1544,48 @@ def stream_replication(scenario, seed, replication, customers, batches=None, rem
         drop = customers - batches * size
     marks = ([removed] if removed else []) + ([removed + drop] if drop else [])
     marks += [removed + drop + size * (b + 1) for b in range(batches or 1)]
-    times, sums = run_pass(scenario, seed, replication, removed + customers, marks, 0 if removed else -1,
-                           chunk=chunk)
+    if first is not None:
+        times, sums = _marks_from_first_pass(scenario, seed, replication, chunk, customers, marks, *first)
+    else:
+        times, sums = run_pass(scenario, seed, replication, removed + customers, marks, 0 if removed else -1,
+                               chunk=chunk)
     if removed:  # the warm-up segment lies before the window
         t0, times, sums = float(times[0]), times[1:], sums[1:]
     else:
         t0 = 0.0
     return _measured(scenario, customers, removed, t0, times, sums, batches, drop)
+
+
+def _marks_from_first_pass(scenario, seed, replication, chunk, customers, marks, run, snapshots, end, total):
+    """The marks' instants and segment sums, as :func:`run_pass` gives them, from the MSER-5 pass
+    (``run`` at departure ``customers``, its cumulative sums ``total`` at instant ``end``, and
+    ``snapshots`` of it on the way): the cumulative sums at a mark up to ``customers`` come from
+    continuing the last snapshot before it (or a new run), those beyond from continuing ``run``;
+    a segment's sums are the difference of its ends' cumulative sums."""
+    at = {0: (0.0, np.zeros_like(total)), customers: (end, total)}
+    starts = [snap.departures for snap in snapshots]
+    early = sorted(m for m in marks if m < customers)
+    while early:
+        j = int(np.searchsorted(starts, early[0], side="left")) - 1  # the last snapshot before the mark
+        source = snapshots[j] if j >= 0 else BoundedRun(scenario, seed, replication, chunk)
+        if j >= 0:
+            snapshots[j] = None  # used once: its buffers go when this group is done
+        limit = starts[j + 1] if j + 1 < len(starts) else customers
+        group = [m for m in early if m <= limit]
+        times, sums = source.advance(group[-1], group)
+        del source
+        for m, t, cumulative in zip(group, times, np.cumsum(sums, axis=0), strict=True):
+            at[m] = (float(t), cumulative)  # the snapshot's open segment holds everything since time 0
+        early = early[len(group):]
+    late = [m for m in marks if m > customers]
+    if late:
+        times, sums = run.advance(late[-1], late)
+        for m, t, cumulative in zip(late, times, total + np.cumsum(sums, axis=0), strict=True):
+            at[m] = (float(t), cumulative)
+    ends = [at[m] for m in marks]
+    previous = [at[0][1]] + [cumulative for _, cumulative in ends[:-1]]
+    return (np.array([t for t, _ in ends]),
+            np.array([cumulative - before for (_, cumulative), before in zip(ends, previous, strict=True)]))
 
 
 def _continued(scenario, seed, replication, customers, removed, chunk, run, pilot_end, pilot_sums):
