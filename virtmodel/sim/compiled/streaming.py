@@ -28,17 +28,17 @@ It keeps
   (:class:`BoundedRun`, resumable) is then continued to the end of its window instead of being
   simulated again, and only its first ``d`` departures are simulated again (for the sums to
   subtract): about 1.25x faster at 5 * 10^6 customers;
-* per group (``"all"`` and, with several VMs, each VM) and per segment between marks (the end
-  of warm-up and the ends of the batches): departures, sums of responses, waits, sizes, size x wait and pCPU time, arrivals and blocked arrivals, and the
-  time integrals of the number present, waiting, in service and present capped at the VM's
-  vCPUs (for steal time), integrated along the sample path event by event (each integral is
-  the sum over jobs of their time present in the window, what
-  :func:`~virtmodel.sim.measure.measure` sums job by job).  The marks depend on ``d``: with
-  R = 1 the first pass keeps snapshots of itself (:meth:`BoundedRun.snapshot`, every N/64
-  departures, a few KB each) and each mark is reached by continuing the last snapshot before
-  it (or the first pass itself beyond N), a segment's sums being the difference of the
-  cumulative sums at its ends: about a third of the run simulated again instead of all of it
-  (1.4-1.8x faster at 10^8); on the Lindley path a second pass from time 0.
+* per group (``"all"`` and, with several VMs, each VM) and per segment between marks (the end of
+  warm-up and the ends of the batches): departures, sums of responses, waits, sizes, size x wait
+  and pCPU time, arrivals and blocked arrivals, and the time integrals of the number present,
+  waiting, in service and present capped at the VM's vCPUs (for steal time), integrated along the
+  sample path event by event (each integral is the sum over jobs of their time present in the
+  window, what :func:`~virtmodel.sim.measure.measure` sums job by job).  The marks depend on
+  ``d``: with R = 1 the first pass keeps snapshots of itself (:meth:`BoundedRun.snapshot`, every
+  N/64 departures, a few KB each) and each mark is reached by continuing the last snapshot before
+  it (or the first pass itself beyond N), a segment's sums being the difference of the cumulative
+  sums at its ends: about a third of the run simulated again instead of all of it (1.4-1.8x faster
+  at 10^8); on the Lindley path a second pass from time 0.
 
 The same jobs, starts and departures as the records-mode kernels and the simpy model, so the
 point estimates equal ``measure()`` on the Records of the same run (tests check it to 1e-9
