@@ -93,6 +93,9 @@ def test_model_and_exact_flag(sc, model, exact):
         expected.append(("work_weighted_wait", "all"))  # Kleinrock's conservation law
     if _has_percentiles(sc, model):
         expected += [(f"{p}_{m}", g) for p in ("p50", "p95", "p99") for m in ("wait", "response") for g in groups]
+        if sc.pcpus == 1 and abs(sum(v.arrival_rate * v.service.mean for v in sc.vms) - 0.5) < 1e-9:
+            # P(W = 0) = 1 - rho = 0.5: the median wait sits on a jump of the quantile function, left out
+            expected = [(m, g) for m, g in expected if m != "p50_wait"]
     assert sorted(map(tuple, frame[["metric", "group"]].to_numpy())) == sorted(expected)
     assert np.all(np.isfinite(frame["value"])) and np.all(frame["value"] >= 0)
     assert vm.predict is predict
