@@ -22,7 +22,7 @@ SECONDS_PER_UNIT = 1.0e-4
 
 
 #: run lengths of the overhead checks (x the battery's customers, with 2 x its replications)
-_OVERHEAD_LENGTHS = {"full": 6, "para": 4, "hardware": 6.5}
+_OVERHEAD_LENGTHS = {"full": 6, "para": 6, "hardware": 6.5}
 
 
 def _overhead_checks(load=0.7) -> list[Check]:
