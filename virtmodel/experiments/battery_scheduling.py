@@ -28,9 +28,13 @@ __all__ = ["scheduling_checks"]
 #: where it costs at most about 60 CPU-s (SJF, SRPT and PSJF with exponential service,
 #: delay-dependent exp); the others would need 70-370 CPU-s each (priority H2 174 s, preemptive
 #: priority H2 367 s; measured at workers=1 on the shared 2-core machine), so they run about 30 CPU-s
-#: and detect 1.4-3.8 % (docs/validation_power.md gives every figure).  Round robin with H2
-#: service has no exact form (the PS approximation, rows never fail): it runs only long enough to show
-#: the approximation's error
+#: and detect 1.4-3.8 % (docs/validation_power.md gives every figure).  Measured at load 0.95 (largest
+#: mean delay, family-wise; exp / H2): SJF 0.84 / 0.88 %, SRPT 0.86 / 1.69 %, PSJF 0.79 / 1.87 %,
+#: priority 1.46 / 1.97 %, preemptive 1.86 / 3.75 %, PS 1.39 / 2.56 %, RR 1.76 %, RR with switch
+#: cost 1.86 %, delay-dependent 0.91 / 2.45 %; 1 % would cost (exp / H2, CPU-s) priority 110 / 174,
+#: preemptive 113 / 367, PS 74 / 149, RR 70-86, SRPT - / 118, PSJF - / 121, delay-dependent - / 151.
+#: Round robin with H2 service has no exact form (the PS approximation, rows never fail): it runs only
+#: long enough to show the approximation's error
 LENGTHS = {
     ("SJF", "exp"): (4, 10, 70), ("SJF", "H2 scv 4"): (9, 8.5, 70),
     ("SRPT", "exp"): (0.6, 4, 70), ("SRPT", "H2 scv 4"): (2, 8, 30),
