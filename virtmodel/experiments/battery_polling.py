@@ -55,7 +55,7 @@ def _two_unlike(discipline: str) -> Scenario:
 
 #: (customers, replications) factors of the asymmetric checks.  Sized in three passes: from the default
 #: run before the compiled polling kernel (lengths 6, 30 replications) for 0.9 % at the whole battery's
-#: family-wise level (1 - 0.05/1,575 rows); from the first run at those sizes (``--area polling``:
+#: family-wise level (1 - 0.05/1,568 rows); from the first run at those sizes (``--area polling``:
 #: largest mean-delay detectable error 1.09 %, gated/unlike) 1.2x longer, 2x for gated/unlike, which
 #: gave at most 0.79 % with ``--area polling``, about 0.92 % at the whole battery's level (its
 #: Student-t factor is 1.16-1.19x that of the area's 188 rows); then 1.3x that, for about 0.8 % in the

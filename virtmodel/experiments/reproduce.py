@@ -286,10 +286,15 @@ def _validation(ctx: Context):
     customers, replications = VALIDATE_SIZES[size] if isinstance(size, str) else size
     checks = battery(areas)
     frames = []
-    # checks run validate's lengths (customers x Check.length): one sweep (and store) per length
-    for length in sorted({c.length for c in checks}):
-        labels = [c.label for c in checks if c.length == length]
-        frames.append(_sweep(ctx, f"validation-x{length:g}", battery_scenario, {"check": labels}, replications,
+    # checks run validate's sizes (customers x Check.length, replications x Check.replications, as
+    # run_battery sizes them): one sweep (and store) per (length, replications)
+    def reps(check):
+        return max(2, round(replications * check.replications))
+
+    for length, count in sorted({(c.length, reps(c)) for c in checks}):
+        labels = [c.label for c in checks if c.length == length and reps(c) == count]
+        name = f"validation-x{length:g}" + ("" if count == replications else f"-r{count}")
+        frames.append(_sweep(ctx, name, battery_scenario, {"check": labels}, count,
                              customers=max(int(customers * length), 100)))
     df = pd.concat(frames, ignore_index=True)
     key = ["check", "metric", "group"]
