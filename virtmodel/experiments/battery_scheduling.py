@@ -33,18 +33,24 @@ __all__ = ["scheduling_checks"]
 #: priority 1.46 / 1.97 %, preemptive 1.86 / 3.75 %, PS 1.39 / 2.56 %, RR 1.76 %, RR with switch
 #: cost 1.86 %, delay-dependent 0.91 / 2.45 %; 1 % would cost (exp / H2, CPU-s) priority 110 / 174,
 #: preemptive 113 / 367, PS 74 / 149, RR 70-86, SRPT - / 118, PSJF - / 121, delay-dependent - / 151.
+#: Then every load-0.95 check above 1.6 % was lengthened by (measured / 1.5 %)^2 so that a 2 % error
+#: fails every row (the project's power rule), measured at the default size and the battery's seeds
+#: (all rows inside their family-wise intervals; largest mean delay, CPU-s with workers=2 on the
+#: shared machine): SRPT H2 1.39 % (45 s), PSJF H2 1.43 % (49), priority H2 1.69 % (87), preemptive
+#: exp 1.64 % (51), preemptive H2 1.37 % (236), PS H2 1.38 % (111), RR 1.59 % (41), RR with switch
+#: cost 1.59 % (50), delay-dependent H2 1.57 % (106).
 #: Round robin with H2 service has no exact form (the PS approximation, rows never fail): it runs only
 #: long enough to show the approximation's error
 LENGTHS = {
     ("SJF", "exp"): (4, 10, 70), ("SJF", "H2 scv 4"): (9, 8.5, 70),
-    ("SRPT", "exp"): (0.6, 4, 70), ("SRPT", "H2 scv 4"): (2, 8, 30),
-    ("PSJF", "exp"): (0.7, 4.5, 50), ("PSJF", "H2 scv 4"): (2.5, 10, 25),
-    ("priority", "exp"): (6, 20, 70), ("priority", "H2 scv 4"): (20, 45, 70),
-    ("preemptive priority", "exp"): (1.3, 13.5, 30), ("preemptive priority", "H2 scv 4"): (8, 38, 25),
-    ("PS", "exp"): (2, 8, 50), ("PS", "H2 scv 4"): (5, 40, 45),
-    ("RR q=0.1", "exp"): (1.5, 10, 35), ("RR q=0.1", "H2 scv 4"): (1, 3, 5),
-    ("RR q=0.1 switch 0.005", "exp"): (2, 9, 35), ("RR q=0.1 switch 0.005", "H2 scv 4"): (1, 3, 5),
-    ("delay-dependent b=(2,1)", "exp"): (5, 15, 120), ("delay-dependent b=(2,1)", "H2 scv 4"): (20, 40, 60),
+    ("SRPT", "exp"): (0.6, 4, 70), ("SRPT", "H2 scv 4"): (2, 8, 40),
+    ("PSJF", "exp"): (0.7, 4.5, 50), ("PSJF", "H2 scv 4"): (2.5, 10, 40),
+    ("priority", "exp"): (6, 20, 70), ("priority", "H2 scv 4"): (20, 45, 120),
+    ("preemptive priority", "exp"): (1.3, 13.5, 46), ("preemptive priority", "H2 scv 4"): (8, 38, 160),
+    ("PS", "exp"): (2, 8, 50), ("PS", "H2 scv 4"): (5, 40, 130),
+    ("RR q=0.1", "exp"): (1.5, 10, 48), ("RR q=0.1", "H2 scv 4"): (1, 3, 5),
+    ("RR q=0.1 switch 0.005", "exp"): (2, 9, 54), ("RR q=0.1 switch 0.005", "H2 scv 4"): (1, 3, 5),
+    ("delay-dependent b=(2,1)", "exp"): (5, 15, 120), ("delay-dependent b=(2,1)", "H2 scv 4"): (20, 40, 160),
 }
 
 #: replications of every scheduling check, x the battery's (60 at the default size): for the same

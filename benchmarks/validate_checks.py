@@ -1,0 +1,61 @@
+"""Re-run chosen checks of the validation battery exactly as `virtmodel validate` runs them.
+
+Each check gets the battery's own seed (``seed + index`` in the whole battery) and size
+(customers x ``Check.length``, replications x ``Check.replications``), and its mean delays
+(``mean_wait``, ``mean_response``) are judged at the whole battery's family-wise level
+``1 - 0.05 / exact_rows``.  Prints, per check, the largest detectable error (the family-wise
+relative half-width), the rows outside their family-wise interval and the CPU seconds.  Use it
+to size or re-size a few checks without running the whole battery::
+
+    python benchmarks/validate_checks.py "load 0.95" --size default --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+import virtmodel as vm
+from virtmodel.experiments.validation import SIZES, battery
+
+
+def _cpu() -> float:
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("match", nargs="+", help="run the checks whose label contains every one of these")
+    parser.add_argument("--size", choices=sorted(SIZES), default="default")
+    parser.add_argument("--seed", type=int, default=2026, help="the battery's root seed (validate's default)")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    customers, replications = SIZES[args.size]
+    checks = battery()
+    exact_rows = sum(len(p.values) for p in (vm.predict(c.scenario) for c in checks) if p.exact)
+    level = 1 - 0.05 / exact_rows
+    print(f"family-wise level 1 - 0.05/{exact_rows} over the whole battery's exact rows (an upper bound: "
+          "validate counts only the rows it simulates)")
+    for index, check in enumerate(checks):
+        if not all(m in check.label for m in args.match):
+            continue
+        cpu, wall = _cpu(), time.perf_counter()
+        pred = vm.predict(check.scenario)
+        res = vm.simulate(check.scenario, customers=int(customers * check.length),
+                          replications=max(2, round(replications * check.replications)),
+                          seed=args.seed + index, workers=args.workers, engine=check.engine)
+        worst, outside = 0.0, 0
+        for row in pred.values.itertuples():
+            if not pred.exact or row.metric not in ("mean_wait", "mean_response") or row.value <= 0:
+                continue
+            low, high = res.ci(row.metric, row.group, level=level)
+            worst = max(worst, (high - low) / 2 / row.value)
+            outside += not low <= row.value <= high
+        print(f"{check.label}: length {check.length:g}, largest mean-delay detectable error {100 * worst:.2f} %, "
+              f"outside {outside}, {_cpu() - cpu:.0f} CPU-s, {time.perf_counter() - wall:.0f} s wall", flush=True)
+
+
+if __name__ == "__main__":
+    main()
