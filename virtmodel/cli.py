@@ -197,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--quick", action="store_true",
                       help="20,000 customers x 10 replications, times each check's length and replications")
     size.add_argument("--full", action="store_true",
-                      help="500,000 customers x 30 replications, times each check's length and replications "
+                      help="500,000 customers x 30 replications, times each check's length and replications; "
+                           "checks of fixed length (scenario kinds) take 10x the replications instead "
                            "(default: 50,000 x 30)")
     v.add_argument("--seed", type=int, default=2026, help="root seed (default 2026)")
     v.add_argument("--out", default=os.path.join("data", "validate", "validation.csv"),

@@ -92,6 +92,21 @@ def engine_sample(engines=("simpy", "compiled")) -> list[Check]:
             for c in picked if supports(c.scenario) for engine in engines]
 
 
+def _replications(check: Check, customers: int, replications: int) -> int:
+    """Replications of ``check``: ``replications x check.replications``, at least 2.
+
+    A scenario kind (a ``replicate`` method: boot storms, clocks, I/O, networks, clusters) runs
+    replications of a fixed length and ignores ``customers``; above the default size (``--full``)
+    it takes ``customers / SIZES["default"][0]`` times the replications instead, so that its
+    half-widths shrink with the battery's size like those of the queueing checks.
+    """
+    count = replications * check.replications
+    default_customers = SIZES["default"][0]
+    if customers > default_customers and hasattr(check.scenario, "replicate"):
+        count *= customers / default_customers
+    return max(2, round(count))
+
+
 def _run_check(job):
     """Simulate one check (``job``: check, customers, replications, seed) on this process."""
     check, customers, replications, seed = job
@@ -157,7 +172,7 @@ def run_battery(checks=None, customers=50_000, replications=10, seed=2026, worke
     after the warm-up pilots, check after check.
     """
     checks = battery() if checks is None else list(checks)
-    jobs = [(check, int(customers * check.length), max(2, round(replications * check.replications)), seed + i)
+    jobs = [(check, int(customers * check.length), _replications(check, customers, replications), seed + i)
             for i, check in enumerate(checks)]
     bar = dict(total=len(jobs), desc="validate", disable=not progress)
     if workers == 1 or len(jobs) <= 1:
