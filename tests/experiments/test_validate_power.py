@@ -57,19 +57,19 @@ def test_sizes_give_the_family_wise_t_factor_room():
 def test_full_size_multiplies_the_replications_of_fixed_length_checks():
     """A scenario kind ignores ``customers``: above the default size it takes more replications instead
     (--full: 10x), and the queueing checks keep theirs; at or below the default nothing changes."""
-    from virtmodel.experiments.validation import _replications
+    from virtmodel.experiments.validation import check_replications
 
     default_customers, reps = SIZES["default"]
     full_customers, full_reps = SIZES["full"]
     for check in battery():
         base = max(2, round(full_reps * check.replications))
-        got = _replications(check, full_customers, full_reps)
+        got = check_replications(check, full_customers, full_reps)
         if hasattr(check.scenario, "replicate"):
             assert got == max(2, round(full_reps * check.replications * full_customers / default_customers))
         else:
             assert got == base
         for customers, r in (SIZES["quick"], SIZES["default"]):
-            assert _replications(check, customers, r) == max(2, round(r * check.replications))
+            assert check_replications(check, customers, r) == max(2, round(r * check.replications))
     storm = [c for c in battery(("hypervisor",)) if c.label.startswith("boot storm")][:1]
     tab = run_battery(storm, customers=2 * default_customers, replications=2, seed=3, progress=False)
     assert (tab.replications == round(2 * storm[0].replications * 2)).all()

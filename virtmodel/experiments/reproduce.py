@@ -278,7 +278,7 @@ def _validation(ctx: Context):
     from ..sim import stats
     from .paper_runs import battery_scenario
     from .validation import SIZES as VALIDATE_SIZES
-    from .validation import battery
+    from .validation import battery, check_replications
     from .validation_summary import area_of_checks, area_summary
 
     areas = ctx.size.areas or _areas()
@@ -286,10 +286,10 @@ def _validation(ctx: Context):
     customers, replications = VALIDATE_SIZES[size] if isinstance(size, str) else size
     checks = battery(areas)
     frames = []
-    # checks run validate's sizes (customers x Check.length, replications x Check.replications, as
-    # run_battery sizes them): one sweep (and store) per (length, replications)
+    # checks run validate's sizes (customers x Check.length, replications as run_battery gives them):
+    # one sweep (and store) per (length, replications)
     def reps(check):
-        return max(2, round(replications * check.replications))
+        return check_replications(check, customers, replications)
 
     for length, count in sorted({(c.length, reps(c)) for c in checks}):
         labels = [c.label for c in checks if c.length == length and reps(c) == count]

@@ -92,7 +92,7 @@ def engine_sample(engines=("simpy", "compiled")) -> list[Check]:
             for c in picked if supports(c.scenario) for engine in engines]
 
 
-def _replications(check: Check, customers: int, replications: int) -> int:
+def check_replications(check: Check, customers: int, replications: int) -> int:
     """Replications of ``check``: ``replications x check.replications``, at least 2.
 
     A scenario kind (a ``replicate`` method: boot storms, clocks, I/O, networks, clusters) runs
@@ -172,7 +172,7 @@ def run_battery(checks=None, customers=50_000, replications=10, seed=2026, worke
     after the warm-up pilots, check after check.
     """
     checks = battery() if checks is None else list(checks)
-    jobs = [(check, int(customers * check.length), _replications(check, customers, replications), seed + i)
+    jobs = [(check, int(customers * check.length), check_replications(check, customers, replications), seed + i)
             for i, check in enumerate(checks)]
     bar = dict(total=len(jobs), desc="validate", disable=not progress)
     if workers == 1 or len(jobs) <= 1:
