@@ -154,6 +154,10 @@ class CompiledEngine:
             self._code = {"Priority": k.PREEMPTIVE_PRIORITY, "SRPT": k.SRPT, "PSJF": k.PSJF}[name]
         elif family == "polling":
             self._polling = pk.PollingRun(scenario, self.seed, self.replication)
+        elif family == "proportional_share":
+            from .proportional_share import ProportionalShareRun
+
+            self._proportional_share = ProportionalShareRun(scenario)
         self._cap = -1 if scenario.capacity is None else int(scenario.capacity)
 
     # -- the Hypervisor interface ---------------------------------------------------
@@ -246,6 +250,10 @@ class CompiledEngine:
             elif self.family == "polling":
                 status, jobs, departed, now = self._polling.run(
                     arr_t, arr_vm, size, n, covered, cap, stop_kind, count, horizon, start, depart, blocked, order)
+            elif self.family == "proportional_share":
+                status, jobs, departed, now = self._proportional_share.run(
+                    arr_t, arr_vm, size, n, covered, cap, stop_kind, count, horizon, start, depart, blocked, order,
+                    occupied)
             else:
                 status, jobs, departed, now = k.run_processor_sharing(
                     arr_t, arr_vm, size, n, covered, c, cap,

@@ -27,6 +27,7 @@ from ...policies import (
     Polling,
     Priority,
     ProcessorSharing,
+    ProportionalShare,
     RoundRobin,
 )
 from ...scenario import Scenario
@@ -44,6 +45,7 @@ KERNEL_OF = {
     RoundRobin: ("round_robin", {"quantum", "switch_cost"}, "RoundRobinScheduler"),
     ProcessorSharing: ("processor_sharing", set(), "PSScheduler"),
     Polling: ("polling", {"discipline", "switchover", "limit"}, "PollingScheduler"),
+    ProportionalShare: ("proportional_share", {"weights"}, "ProportionalShareScheduler"),
 }
 
 #: VM fields the kernels handle; lifecycle fields only when unused (no stages, no events)

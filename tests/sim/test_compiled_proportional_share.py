@@ -1,0 +1,154 @@
+"""The compiled ProportionalShare kernel (virtmodel.sim.compiled.proportional_share) against the simpy
+ProportionalShareScheduler, job for job.
+
+For one seed both engines must admit the same jobs, block the same ones, start and finish each at
+the same instants (1e-9 absolute), count the same pCPU time per job, let them leave in the same
+order and stop at the same time.  The grid is {1, 3 pCPUs} x {exponential, H2 with scv 4,
+deterministic service} x {unlimited, finite capacity}, three VMs with weights 1 : 3 : 0.7 (a
+weight sum that ``math.fsum`` rounds, so the kernel's port of fsum is exercised) and vCPU ceilings
+1, 2 and none; 1,500 departures each (with capacity c + 3 some 10-25 % of the arrivals are blocked).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import virtmodel as vm
+from virtmodel.dists import Deterministic, Exponential, HyperExponential
+from virtmodel.errors import InvalidParameter
+from virtmodel.sim.compiled import CompiledEngine, supports, unsupported_reason
+from virtmodel.sim.compiled import proportional_share as psk
+from virtmodel.sim.vmm import Hypervisor
+
+pytestmark = pytest.mark.filterwarnings("ignore::virtmodel.errors.VirtmodelWarning")  # short runs, on purpose
+
+P = vm.policies
+SERVICES = {
+    "exponential": Exponential(1.0),
+    "h2_scv4": HyperExponential.balanced(1.0, 4.0),
+    "deterministic": Deterministic(1.0),
+}
+WEIGHTS = {"a": 1.0, "b": 3.0, "c": 0.7}
+DEPARTURES = 1_500
+
+
+def scenario(pcpus, service, capacity=None, weights=WEIGHTS, load=0.85):
+    vms = [vm.VM("a", Exponential(0.35 * load * pcpus), service, vcpus=1),
+           vm.VM("b", Exponential(0.3 * load * pcpus), service, vcpus=2),
+           vm.VM("c", Exponential(0.35 * load * pcpus), service)]
+    return vm.Scenario(pcpus, vms, policy=P.ProportionalShare(weights), capacity=capacity)
+
+
+def _compiled_tests():
+    """tests/sim/test_compiled.py (the suite imports test files by path): its record comparison and runner."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("_compiled_checks", Path(__file__).with_name("test_compiled.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+#: the same jobs, blocked jobs, order, start and departure instants and pCPU time (1e-9) and stop
+#: time; ``both`` runs the simpy model and the compiled engine on one seed to a departure count or a horizon
+_COMPILED = _compiled_tests()
+assert_same_records, both = _COMPILED.assert_same_records, _COMPILED.both
+
+
+@pytest.mark.parametrize("capacity", [None, "finite"])
+@pytest.mark.parametrize("service", list(SERVICES))
+@pytest.mark.parametrize("pcpus", [1, 3])
+def test_job_for_job_equal_to_simpy(pcpus, service, capacity):
+    sc = scenario(pcpus, SERVICES[service], None if capacity is None else pcpus + 3)
+    assert supports(sc), unsupported_reason(sc)
+    assert not psk.plain_sum_is_exact(list(WEIGHTS.values()))  # the fsum port decides the rates
+    simpy_rec, compiled_rec = both(sc, seed=11, departures=DEPARTURES)
+    assert simpy_rec.order.size == DEPARTURES
+    if capacity is not None:
+        assert simpy_rec.blocked.sum() > 100  # the finite capacity is exercised
+    assert_same_records(simpy_rec, compiled_rec)
+
+
+@pytest.mark.parametrize("pcpus", [1, 3])
+def test_integer_weights_and_horizon_stop_equal_to_simpy(pcpus):
+    """Integer weights (the plain-sum path) and ``run_until(T)``: every event before T, jobs in service at T."""
+    weights = {"a": 1, "b": 2, "c": 5}
+    assert psk.plain_sum_is_exact(list(weights.values()))
+    sc = scenario(pcpus, SERVICES["h2_scv4"], pcpus + 2, weights=weights)
+    simpy_rec, compiled_rec = both(sc, seed=5, horizon=1_000.0 / pcpus)
+    assert np.isnan(simpy_rec.depart[~simpy_rec.blocked]).any()  # some jobs still in the system at T
+    assert_same_records(simpy_rec, compiled_rec)
+
+
+def test_overloaded_host_with_a_light_vm_equal_to_simpy():
+    """The validation battery's case: two saturated VMs and a light one on one pCPU (allow_overload)."""
+    vms = [vm.VM(f"vm{i}", Exponential(r), Exponential(1.0), vcpus=1) for i, r in enumerate((1.0, 1.0, 0.1))]
+    sc = vm.Scenario(1, vms, policy=P.ProportionalShare({"vm0": 1, "vm1": 2, "vm2": 3}), allow_overload=True)
+    assert_same_records(*both(sc, seed=2, departures=DEPARTURES))
+
+
+def test_continuation_and_simulate_results():
+    """Asking twice (warm-up pilot, then the full run) gives the simpy tables; ``engine="auto"`` picks the
+    kernel and ``simulate`` returns the simpy model's numbers."""
+    sc = scenario(2, SERVICES["exponential"], load=0.7)
+    a, b = Hypervisor(sc, 3, 0), CompiledEngine(sc, 3, 0)
+    for count in (500, 20_000):  # the second stop needs more arrivals than first drawn
+        a.run_until_departures(count)
+        b.run_until_departures(count)
+        assert_same_records(a.records(), b.records())
+    kw = dict(customers=3_000, replications=2, seed=7)
+    simpy_res, auto_res = vm.simulate(sc, engine="simpy", **kw), vm.simulate(sc, **kw)
+    assert (simpy_res.engine, auto_res.engine) == ("simpy", "compiled")
+    assert simpy_res.equals(auto_res)
+
+
+def test_records_false_is_refused_with_the_reason():
+    with pytest.raises(InvalidParameter, match="records=False cannot simulate.*proportional_share.*records=True"):
+        vm.simulate(scenario(1, SERVICES["exponential"]), customers=1_000, records=False)
+
+
+def test_a_clock_that_cannot_advance_is_refused_not_a_hang():
+    """A VM almost never busy (virtual clock about 10^-5 of the simulated time): at time ~10^5 a completion
+    can be closer than half an ulp of the time but above the 1e-12 tolerance of its clock; time cannot
+    advance (the simpy model loops for ever there, seed 1 at t = 139,798): a clear error instead."""
+    sc = vm.Scenario(1, [vm.VM("busy", Exponential(0.5), Exponential(1.0)),
+                         vm.VM("rare", Exponential(2e-5), Exponential(1.0))], policy=P.ProportionalShare())
+    engine = CompiledEngine(sc, 1, 0)
+    engine.run_until(3e5)
+    with pytest.raises(InvalidParameter, match="ProportionalShare cannot advance its clock.*larger weight"):
+        engine.records()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(1e-3, 1e3), min_size=1, max_size=12))
+def test_fsum_port_equals_math_fsum(values):
+    partials = np.empty(len(values) + 1)
+    assert psk.fsum(np.array(values), len(values), partials) == math.fsum(values)
+    if psk.plain_sum_is_exact(values):
+        assert sum(values) == math.fsum(values)
+
+
+# --------------------------------------------------------------------------- random scenarios
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pcpus=st.integers(1, 4), weights=st.lists(st.sampled_from([0.3, 1.0, 2.0, 2.5, 7.0]), min_size=1, max_size=4),
+       vcpus=st.lists(st.one_of(st.none(), st.integers(1, 4)), min_size=4, max_size=4), load=st.floats(0.3, 1.1),
+       capacity_extra=st.one_of(st.none(), st.integers(0, 4)), service=st.sampled_from(sorted(SERVICES)),
+       seed=st.integers(0, 2**32 - 1))
+def test_random_scenarios_equal_to_simpy(pcpus, weights, vcpus, load, capacity_extra, service, seed):
+    """Any mix of weights, vCPU ceilings (above the pCPUs too), pCPUs, loads (overload included: more
+    jobs queue), H2 interarrivals, capacity and seed."""
+    share = np.arange(1, len(weights) + 1) / np.arange(1, len(weights) + 1).sum()
+    rates = load * pcpus * share
+    interarrival = [Exponential(r) if i % 2 == 0 else HyperExponential.balanced(1 / r, 2.0)
+                    for i, r in enumerate(rates)]
+    vms = [vm.VM(f"v{i}", interarrival[i], SERVICES[service], vcpus=vcpus[i]) for i in range(len(weights))]
+    sc = vm.Scenario(pcpus, vms, policy=P.ProportionalShare({f"v{i}": w for i, w in enumerate(weights)}),
+                     capacity=None if capacity_extra is None else pcpus + capacity_extra, allow_overload=True)
+    assert supports(sc)
+    assert_same_records(*both(sc, seed=seed, departures=400))
