@@ -4,7 +4,9 @@ Each check gets the battery's own seed (``seed + index`` in the whole battery) a
 (customers x ``Check.length``, replications x ``Check.replications``), and its mean delays
 (``mean_wait``, ``mean_response``) are judged at the whole battery's family-wise level
 ``1 - 0.05 / exact_rows``.  Prints, per check, the largest detectable error (the family-wise
-relative half-width), the rows outside their family-wise interval and the CPU seconds.  Use it
+relative half-width), the mean-delay rows outside their family-wise interval, every exact row
+simulated (utilization shares, probabilities...) and how many of those fall outside it, the
+engine that ran it and the CPU seconds.  Use it
 to size or re-size a few checks without running the whole battery::
 
     python benchmarks/validate_checks.py "load 0.95" --size default --workers 2
@@ -46,15 +48,21 @@ def main() -> None:
         res = vm.simulate(check.scenario, customers=int(customers * check.length),
                           replications=max(2, round(replications * check.replications)),
                           seed=args.seed + index, workers=args.workers, engine=check.engine)
-        worst, outside = 0.0, 0
+        worst, outside, rows, rows_outside = 0.0, 0, 0, 0
+        simulated = set(zip(res.summary["metric"], res.summary["group"], strict=True))
         for row in pred.values.itertuples():
-            if not pred.exact or row.metric not in ("mean_wait", "mean_response") or row.value <= 0:
+            if not pred.exact or (row.metric, row.group) not in simulated:
                 continue
             low, high = res.ci(row.metric, row.group, level=level)
+            rows += 1
+            rows_outside += not low <= row.value <= high
+            if row.metric not in ("mean_wait", "mean_response") or row.value <= 0:
+                continue
             worst = max(worst, (high - low) / 2 / row.value)
             outside += not low <= row.value <= high
-        print(f"{check.label}: length {check.length:g}, largest mean-delay detectable error {100 * worst:.2f} %, "
-              f"outside {outside}, {_cpu() - cpu:.0f} CPU-s, {time.perf_counter() - wall:.0f} s wall", flush=True)
+        print(f"{check.label} [{res.engine}]: length {check.length:g}, largest mean-delay detectable error "
+              f"{100 * worst:.2f} %, outside {outside}; every exact row: {rows}, outside {rows_outside}; "
+              f"{_cpu() - cpu:.0f} CPU-s, {time.perf_counter() - wall:.0f} s wall", flush=True)
 
 
 if __name__ == "__main__":
