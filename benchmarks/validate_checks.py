@@ -10,16 +10,21 @@ engine that ran it and the CPU seconds.  Use it
 to size or re-size a few checks without running the whole battery::
 
     python benchmarks/validate_checks.py "load 0.95" --size default --workers 2
+
+``--uniform`` runs issue 11's criterion instead (500,000 customers x 10 replications, every check's
+length and replications factor 1, as ``benchmarks/validate_uniform.py``); ``--engine`` runs every
+chosen check on one engine (to time the simpy model against a compiled kernel in one tree).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import resource
 import time
 
 import virtmodel as vm
-from virtmodel.experiments.validation import SIZES, battery
+from virtmodel.experiments.validation import SIZES, battery, check_replications
 
 
 def _cpu() -> float:
@@ -33,8 +38,11 @@ def main() -> None:
     parser.add_argument("--size", choices=sorted(SIZES), default="default")
     parser.add_argument("--seed", type=int, default=2026, help="the battery's root seed (validate's default)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--uniform", action="store_true", help="500,000 x 10, length and replication factors 1")
+    parser.add_argument("--engine", choices=("auto", "simpy", "compiled"), default=None,
+                        help="run every chosen check on this engine (default: the check's own)")
     args = parser.parse_args()
-    customers, replications = SIZES[args.size]
+    customers, replications = (500_000, 10) if args.uniform else SIZES[args.size]
     checks = battery()
     exact_rows = sum(len(p.values) for p in (vm.predict(c.scenario) for c in checks) if p.exact)
     level = 1 - 0.05 / exact_rows
@@ -45,9 +53,11 @@ def main() -> None:
             continue
         cpu, wall = _cpu(), time.perf_counter()
         pred = vm.predict(check.scenario)
-        res = vm.simulate(check.scenario, customers=int(customers * check.length),
-                          replications=max(2, round(replications * check.replications)),
-                          seed=args.seed + index, workers=args.workers, engine=check.engine)
+        sized = dataclasses.replace(check, length=1.0, replications=1.0) if args.uniform else check
+        length = sized.length
+        res = vm.simulate(check.scenario, customers=int(customers * length),
+                          replications=check_replications(sized, customers, replications),
+                          seed=args.seed + index, workers=args.workers, engine=args.engine or check.engine)
         worst, outside, rows, rows_outside = 0.0, 0, 0, 0
         simulated = set(zip(res.summary["metric"], res.summary["group"], strict=True))
         for row in pred.values.itertuples():
@@ -60,7 +70,7 @@ def main() -> None:
                 continue
             worst = max(worst, (high - low) / 2 / row.value)
             outside += not low <= row.value <= high
-        print(f"{check.label} [{res.engine}]: length {check.length:g}, largest mean-delay detectable error "
+        print(f"{check.label} [{res.engine}]: length {length:g}, largest mean-delay detectable error "
               f"{100 * worst:.2f} %, outside {outside}; every exact row: {rows}, outside {rows_outside}; "
               f"{_cpu() - cpu:.0f} CPU-s, {time.perf_counter() - wall:.0f} s wall", flush=True)
 
