@@ -167,13 +167,18 @@ def merge_streams(times, counts, sizes, size_offsets, n):
 # -- non-preemptive policies: whole jobs, lazy arrivals --------------------------------
 @jit
 def run_whole(arr_t, arr_vm, size, n, covered, c, cap, policy, vm_key, offset, slope, limit,
-              stop_kind, stop_count, stop_time, start, depart, blocked, order):
+              stop_kind, stop_count, stop_time, start, depart, blocked, order, deadline):
     """FCFS, non-preemptive priority, SJF, delay-dependent priority, FCFS with vCPU limits.
 
     ``vm_key``: per-VM class (priority); ``offset``/``slope``: delay-dependent
     priority a_i + b_i * waited; ``limit``: vCPUs per VM (VCPU_FCFS).
+    ``deadline``: empty, or (patience, :mod:`.abandonment`) each job's arrival
+    + patience: a pCPU's pick drops (unserved, its vCPU given back) every job
+    the policy hands it whose deadline is before now and picks again, as
+    ``Hypervisor._next_patient_job`` does.
     """
     nvm = vm_key.size
+    patient = deadline.size > 0
     # waiting jobs: per-VM FIFO linked lists (FCFS uses list 0) or a heap of (key, job).  Priority
     # with few VMs uses the lists too: each VM's jobs wait in job order, so the smallest
     # (vm_key, head job) over the VMs is the heap's smallest (key, job), found in O(VMs)
@@ -295,7 +300,7 @@ def run_whole(arr_t, arr_vm, size, n, covered, c, cap, policy, vm_key, offset, s
         for p in range(npop):
             k = popped[p]
             job = -1
-            if nq > 0:
+            while nq > 0:
                 if policy == FCFS:
                     job = qhead[0]
                     qhead[0] = link[job]
@@ -335,8 +340,16 @@ def run_whole(arr_t, arr_vm, size, n, covered, c, cap, policy, vm_key, offset, s
                         qlen[best] -= 1
                         if policy == VCPU_FCFS:
                             running_vm[best] += 1
-                if job >= 0:
-                    nq -= 1
+                if job < 0:
+                    break
+                nq -= 1
+                if not patient or deadline[job] >= now:
+                    break
+                # its patience ran out before now: it leaves unserved, and its vCPU is free again
+                in_system -= 1
+                if policy == VCPU_FCFS:
+                    running_vm[arr_vm[job]] -= 1
+                job = -1
             if job >= 0:
                 start[job] = now
                 rj[k] = job
@@ -519,19 +532,58 @@ def _key(policy, job, vm_key, arr_vm, size, remaining):
 
 
 @jit
+def _list_push(qhead, qtail, link, v, job):
+    """Put ``job`` into VM ``v``'s waiting list, kept in job order: an arrival (the largest job
+    so far) at the tail, a preempted job after the smaller jobs it finds from the head (only jobs
+    that were preempted too can precede it: it was picked before every other waiting job of its VM)."""
+    prev = -1
+    cur = qhead[v]
+    if qtail[v] >= 0 and qtail[v] < job:
+        prev = qtail[v]
+        cur = -1
+    else:
+        while cur >= 0 and cur < job:
+            prev = cur
+            cur = link[cur]
+    link[job] = cur
+    if prev < 0:
+        qhead[v] = job
+    else:
+        link[prev] = job
+    if cur < 0:
+        qtail[v] = job
+
+
+@jit
 def run_preemptive(arr_t, arr_vm, size, n, covered, c, cap, policy, vm_key,
                    stop_kind, stop_count, stop_time, start, depart, blocked, order, occupied):
     """Preemptive-resume priority, SRPT and PSJF on ``c`` pCPUs (eager arrivals).
 
     An arrival that finds no idle pCPU interrupts the pCPU whose running job
     has the largest key (the first such pCPU), if its own key is smaller.
+
+    The waiting jobs are taken in the order of (key, job) as the simpy scheduler's heap takes
+    them.  Priority with up to :data:`PRIORITY_LIST_VMS` VMs keeps them in per-VM lists in job
+    order (the smallest (key, head) over the VMs is the heap's smallest, found in O(VMs)); SRPT,
+    PSJF and priority with more VMs in a heap.  A job that arrives to an idle pCPU or preempts
+    starts at once without passing through the heap: every waiting key is at least every running
+    key (an arrival waits only when its key is not below the largest running one; a departure
+    takes the smallest waiting one; SRPT's running keys only fall), so such a job is the strict
+    smallest and the heap would hand it straight back.
     """
     remaining = size[:n].copy()
-    hk = np.empty(max(n, 1))
-    hj = np.empty(max(n, 1), dtype=np.int64)
+    nvm = vm_key.size
+    use_lists = policy == PREEMPTIVE_PRIORITY and nvm <= PRIORITY_LIST_VMS
+    hk = np.empty(1 if use_lists else max(n, 1))
+    hj = np.empty(hk.size, dtype=np.int64)
     hm = 0
+    qhead = np.full(nvm, -1, dtype=np.int64)
+    qtail = np.full(nvm, -1, dtype=np.int64)
+    link = np.empty(max(n, 1) if use_lists else 1, dtype=np.int64)
+    nq = 0
     busy = np.full(c, _INF)
     rj = np.full(c, -1, dtype=np.int64)
+    rkey = np.zeros(c)
     began = np.zeros(c)
     swork = np.zeros(c)
     idle = np.empty(c, dtype=np.int64)
@@ -545,9 +597,9 @@ def run_preemptive(arr_t, arr_vm, size, n, covered, c, cap, policy, vm_key,
     if stop_kind == STOP_TIME and stop_time > covered:
         return NEED_MORE, 0, 0, 0.0
     while True:
-        d = _INF
-        kd = -1
-        for k in range(c):
+        d = busy[0]
+        kd = 0
+        for k in range(1, c):
             if busy[k] < d:
                 d = busy[k]
                 kd = k
@@ -560,36 +612,42 @@ def run_preemptive(arr_t, arr_vm, size, n, covered, c, cap, policy, vm_key,
         elif t_ev > covered:
             return NEED_MORE, i_next, ndep, now
         k = -1
+        job = -1
         stop_here = False
         if ta < d:
             now = ta
-            job = i_next
+            a = i_next
             i_next += 1
             if cap >= 0 and in_system >= cap:
-                blocked[job] = True
+                blocked[a] = True
                 continue
             in_system += 1
-            hm = _heap_push(hk, hj, hm, _key(policy, job, vm_key, arr_vm, size, remaining), job)
+            if policy == PREEMPTIVE_PRIORITY:
+                ka = vm_key[arr_vm[a]]
+            elif policy == SRPT:
+                ka = remaining[a]
+            else:
+                ka = size[a]
             if nidle > 0:
                 nidle -= 1
                 k = idle[nidle]
+                job = a
             else:
-                worst_k = -1
+                worst_k = 0
                 worst = 0.0
                 for kk in range(c):
                     r = rj[kk]
-                    if r < 0:
-                        continue
                     if policy == SRPT:
                         key = remaining[r] - max(0.0, now - began[kk] - 0.0)
                     else:
-                        key = _key(policy, r, vm_key, arr_vm, size, remaining)
-                    if worst_k < 0 or key > worst:
+                        key = rkey[kk]
+                    if kk == 0 or key > worst:
                         worst_k = kk
                         worst = key
-                if worst_k >= 0 and _key(policy, job, vm_key, arr_vm, size, remaining) < worst:
+                if ka < worst:
                     # the interrupted slice: work done so far
                     k = worst_k
+                    job = a
                     r = rj[k]
                     work = min(swork[k], max(0.0, now - began[k] - 0.0))
                     occupied[r] += now - began[k]
@@ -605,7 +663,17 @@ def run_preemptive(arr_t, arr_vm, size, n, covered, c, cap, policy, vm_key,
                         stop_here = stop_kind == STOP_DEPARTURES and ndep >= stop_count
                     else:
                         remaining[r] = left
-                        hm = _heap_push(hk, hj, hm, _key(policy, r, vm_key, arr_vm, size, remaining), r)
+                        if use_lists:
+                            _list_push(qhead, qtail, link, arr_vm[r], r)
+                        else:
+                            hm = _heap_push(hk, hj, hm, rkey[k] if policy != SRPT else left, r)
+                        nq += 1
+                else:
+                    if use_lists:
+                        _list_push(qhead, qtail, link, arr_vm[a], a)
+                    else:
+                        hm = _heap_push(hk, hj, hm, ka, a)
+                    nq += 1
         else:
             now = d
             k = kd
@@ -623,14 +691,40 @@ def run_preemptive(arr_t, arr_vm, size, n, covered, c, cap, policy, vm_key,
                 stop_here = stop_kind == STOP_DEPARTURES and ndep >= stop_count
             else:
                 remaining[r] = left
-                hm = _heap_push(hk, hj, hm, _key(policy, r, vm_key, arr_vm, size, remaining), r)
+                if use_lists:
+                    _list_push(qhead, qtail, link, arr_vm[r], r)
+                else:
+                    hm = _heap_push(hk, hj, hm, rkey[k] if policy != SRPT else left, r)
+                nq += 1
         if k >= 0:
-            if hm > 0:
-                job, hm = _heap_pop(hk, hj, hm)
+            if job < 0 and nq > 0:
+                if use_lists:
+                    best = -1
+                    best_p = 0.0
+                    for v in range(nvm):
+                        head = qhead[v]
+                        if head < 0:
+                            continue
+                        pr = vm_key[v]
+                        if best < 0 or pr < best_p or (pr == best_p and head < job):
+                            best = v
+                            best_p = pr
+                            job = head
+                    qhead[best] = link[job]
+                    if qhead[best] < 0:
+                        qtail[best] = -1
+                else:
+                    job, hm = _heap_pop(hk, hj, hm)
+                nq -= 1
+            if job >= 0:
                 if start[job] != start[job]:
                     start[job] = now
                 work = remaining[job]
                 rj[k] = job
+                if policy == PREEMPTIVE_PRIORITY:
+                    rkey[k] = vm_key[arr_vm[job]]
+                elif policy == PSJF:
+                    rkey[k] = size[job]
                 began[k] = now
                 swork[k] = work
                 busy[k] = now + work
