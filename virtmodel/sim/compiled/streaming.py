@@ -617,6 +617,7 @@ def _preemptive_chunk(arr_t, arr_vm, size, start, remaining, occupied, base, cov
         if t_ev > covered:
             break
         kp = -1
+        job = -1
         leaving = -1
         done = False
         if ta < d:
@@ -639,27 +640,38 @@ def _preemptive_chunk(arr_t, arr_vm, size, start, remaining, occupied, base, cov
             _change(seg, count, last, capped_at, 0, now, 1, 0, 0)
             if gv:
                 _change(seg, count, last, capped_at, gv, now, 1, 0, 0)
-            hm = _heap_push(hk, hj, hm, k._key(policy, j, vm_key, arr_vm, size, remaining), i_next)
+            if policy == k.PREEMPTIVE_PRIORITY:
+                ka = vm_key[v]
+            elif policy == k.SRPT:
+                ka = remaining[j]
+            else:
+                ka = size[j]
+            # a job that finds an idle pCPU or preempts starts at once, without passing through the
+            # heap (it is the strict smallest there: see kernels.run_preemptive)
             if nidle > 0:
                 nidle -= 1
                 kp = idle[nidle]
+                job = i_next
             else:
-                worst_k = -1
+                worst_k = 0
                 worst = 0.0
                 for q in range(c):
-                    r = rj[q]
-                    if r < 0:
-                        continue
+                    jq = rj[q] - base
                     if policy == k.SRPT:
-                        key = remaining[r - base] - max(0.0, now - began[q] - 0.0)
+                        key = remaining[jq] - max(0.0, now - began[q] - 0.0)
+                    elif policy == k.PREEMPTIVE_PRIORITY:
+                        key = vm_key[arr_vm[jq]]
                     else:
-                        key = k._key(policy, r - base, vm_key, arr_vm, size, remaining)
-                    if worst_k < 0 or key > worst:
+                        key = size[jq]
+                    if q == 0 or key > worst:
                         worst_k = q
                         worst = key
-                if worst_k >= 0 and k._key(policy, j, vm_key, arr_vm, size, remaining) < worst:
+                if ka >= worst:
+                    hm = _heap_push(hk, hj, hm, ka, i_next)
+                else:
                     # the interrupted slice: work done so far
                     kp = worst_k
+                    job = i_next
                     r = rj[kp]
                     jr = r - base
                     work = min(swork[kp], max(0.0, now - began[kp] - 0.0))
@@ -672,7 +684,7 @@ def _preemptive_chunk(arr_t, arr_vm, size, start, remaining, occupied, base, cov
                         leaving = jr
                     else:
                         remaining[jr] = left
-                        hm = _heap_push(hk, hj, hm, k._key(policy, jr, vm_key, arr_vm, size, remaining), r)
+                        hm = _heap_push(hk, hj, hm, worst if policy != k.SRPT else left, r)
         else:
             now = d
             kp = kd
@@ -687,7 +699,12 @@ def _preemptive_chunk(arr_t, arr_vm, size, start, remaining, occupied, base, cov
                 leaving = jr
             else:
                 remaining[jr] = left
-                hm = _heap_push(hk, hj, hm, k._key(policy, jr, vm_key, arr_vm, size, remaining), r)
+                if policy == k.PREEMPTIVE_PRIORITY:
+                    hm = _heap_push(hk, hj, hm, vm_key[arr_vm[jr]], r)
+                elif policy == k.SRPT:
+                    hm = _heap_push(hk, hj, hm, left, r)
+                else:
+                    hm = _heap_push(hk, hj, hm, size[jr], r)
         if leaving >= 0:
             # job leaving departs at ``now``: path, sums, warm-up series, marks (written out here: a call to
             # a shared helper with these arrays is not inlined by numba and cost 2-3x the kernel)
@@ -718,8 +735,9 @@ def _preemptive_chunk(arr_t, arr_vm, size, start, remaining, occupied, base, cov
                 else:
                     _close_mark(seg, count, last, capped_at, now, fs, st, t0_mark, mark_time, mark_out)
         if kp >= 0:
-            if hm > 0:
+            if job < 0 and hm > 0:
                 job, hm = _heap_pop(hk, hj, hm)
+            if job >= 0:
                 j = job - base
                 if start[j] != start[j]:
                     start[j] = now
@@ -1136,6 +1154,9 @@ def bounded_reason(scenario) -> str | None:
     compiled engine simulates (:func:`~virtmodel.sim.compiled.support.unsupported_reason`) whose
     kernel family has a resumable kernel here (:data:`BOUNDED_FAMILIES`: all of them today)."""
     reason = unsupported_reason(scenario)
+    if reason is None and scenario.has_patience:
+        reason = ("patience (abandonment) is compiled with per-job records only (the bounded-memory kernels "
+                  "have no patience step)")
     if reason is None and _family(scenario) not in BOUNDED_FAMILIES:
         covered = sorted(t.__name__ for t, e in KERNEL_OF.items() if e[0] in (*BOUNDED_FAMILIES, None))
         reason = (f"policy {type(scenario.policy).__name__} runs on the compiled {_family(scenario)!r} kernel, which "
