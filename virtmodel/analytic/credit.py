@@ -131,10 +131,13 @@ class BoostLatency:
                           "credit.c csched_unit_wake, __runq_tickle, csched_schedule (rate limit)")
 
     def replicate(self, seed, replication) -> dict:
-        """``{("mean_response", "lat"): mean response after the warm-up}`` of one simulated run."""
+        """``{("mean_response", "lat"): mean response after the warm-up}`` of one simulated run (on the
+        compiled engine, which gives the simpy model's numbers, where it supports the scenario)."""
+        from ..sim.compiled import CompiledEngine, supports
         from ..sim.vmm import Hypervisor
 
-        hv = Hypervisor(self.scenario(), seed=seed, replication=replication)
+        scenario = self.scenario()
+        hv = (CompiledEngine if supports(scenario) else Hypervisor)(scenario, seed, replication)
         hv.run_until(self.horizon)
         rec = hv.records()
         order = rec.order

@@ -154,6 +154,10 @@ class CompiledEngine:
             self._code = {"Priority": k.PREEMPTIVE_PRIORITY, "SRPT": k.SRPT, "PSJF": k.PSJF}[name]
         elif family == "polling":
             self._polling = pk.PollingRun(scenario, self.seed, self.replication)
+        elif family == "credit":
+            from .credit import CreditRun
+
+            self._credit = CreditRun(scenario)
         elif family == "proportional_share":
             from .proportional_share import ProportionalShareRun
 
@@ -250,6 +254,10 @@ class CompiledEngine:
             elif self.family == "polling":
                 status, jobs, departed, now = self._polling.run(
                     arr_t, arr_vm, size, n, covered, cap, stop_kind, count, horizon, start, depart, blocked, order)
+            elif self.family == "credit":
+                status, jobs, departed, now = self._credit.run(
+                    arr_t, arr_vm, size, n, covered, cap, stop_kind, count, horizon, start, depart, blocked, order,
+                    occupied)
             elif self.family == "proportional_share":
                 status, jobs, departed, now = self._proportional_share.run(
                     arr_t, arr_vm, size, n, covered, cap, stop_kind, count, horizon, start, depart, blocked, order,

@@ -23,6 +23,7 @@ from ...policies import (
     PSJF,
     SJF,
     SRPT,
+    Credit,
     DelayDependentPriority,
     Polling,
     Priority,
@@ -45,6 +46,8 @@ KERNEL_OF = {
     RoundRobin: ("round_robin", {"quantum", "switch_cost"}, "RoundRobinScheduler"),
     ProcessorSharing: ("processor_sharing", set(), "PSScheduler"),
     Polling: ("polling", {"discipline", "switchover", "limit"}, "PollingScheduler"),
+    Credit: ("credit", {"weights", "caps", "timeslice", "tick", "ratelimit", "balance_ratelimit", "seconds_per_unit"},
+             "CreditScheduler"),
     ProportionalShare: ("proportional_share", {"weights"}, "ProportionalShareScheduler"),
 }
 
