@@ -523,15 +523,6 @@ def run_round_robin(arr_t, arr_vm, size, n, covered, c, cap, quantum, switch_cos
 
 # -- preemptive policies: eager arrivals, preempt-resume -----------------------------
 @jit
-def _key(policy, job, vm_key, arr_vm, size, remaining):
-    if policy == PREEMPTIVE_PRIORITY:
-        return vm_key[arr_vm[job]]
-    if policy == SRPT:
-        return remaining[job]
-    return size[job]
-
-
-@jit
 def _list_push(qhead, qtail, link, v, job):
     """Put ``job`` into VM ``v``'s waiting list, kept in job order: an arrival (the largest job
     so far) at the tail, a preempted job after the smaller jobs it finds from the head (only jobs
