@@ -27,6 +27,7 @@ from ...errors import InvalidParameter
 from ...policies import FCFS, Priority
 from ..streams import ARRIVAL, BLOCK, SERVICE, vm_rng
 from ..vmm import Records
+from . import abandonment as ab
 from . import kernels as k
 from . import polling as pk
 from .support import KERNEL_OF, unsupported_reason
@@ -163,6 +164,11 @@ class CompiledEngine:
 
             self._proportional_share = ProportionalShareRun(scenario)
         self._cap = -1 if scenario.capacity is None else int(scenario.capacity)
+        self._patience = None
+        if scenario.has_patience:
+            from .abandonment import Patience
+
+            self._patience = Patience(scenario, self.seed, self.replication)
 
     # -- the Hypervisor interface ---------------------------------------------------
     def run_until_departures(self, count: int) -> None:
@@ -239,9 +245,10 @@ class CompiledEngine:
             horizon = float(stop) if kind == "time" else 0.0
             c, cap = self.scenario.pcpus, self._cap
             if self.family == "whole":
+                deadline = ab.NO_DEADLINE if self._patience is None else self._patience.deadlines(arr_t, arr_vm)
                 status, jobs, departed, now = k.run_whole(
                     arr_t, arr_vm, size, n, covered, c, cap, self._code, self._vm_key, self._offset,
-                    self._slope, self._limit, stop_kind, count, horizon, start, depart, blocked, order)
+                    self._slope, self._limit, stop_kind, count, horizon, start, depart, blocked, order, deadline)
             elif self.family == "preemptive":
                 status, jobs, departed, now = k.run_preemptive(
                     arr_t, arr_vm, size, n, covered, c, cap, self._code, self._vm_key,
@@ -276,8 +283,9 @@ class CompiledEngine:
             self._draw(target)
         # views, not copies: nothing writes into Records, and a stream's arrays are replaced
         # (never written) when more is drawn
-        return Records(
+        rec = Records(
             arrival=arr_t[:jobs], vm=arr_vm[:jobs], size=size[:jobs],
             start=start[:jobs], depart=depart[:jobs], blocked=blocked[:jobs], order=order[:departed],
             now=float(now), occupied=None if occupied is None else occupied[:jobs],
         )
+        return rec if self._patience is None else ab.complete(rec, deadline[:jobs])  # patience: family "whole"

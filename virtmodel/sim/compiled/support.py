@@ -52,7 +52,7 @@ KERNEL_OF = {
 }
 
 #: VM fields the kernels handle; lifecycle fields only when unused (no stages, no events)
-_VM_FIELDS = {"name", "arrival", "service", "priority", "vcpus"}
+_VM_FIELDS = {"name", "arrival", "service", "priority", "vcpus", "patience"}  # patience: abandonment.patience_reason
 _VM_LIFECYCLE = {"create", "configure", "boot", "warm_boot"}
 _SCENARIO_FIELDS = {"pcpus", "vms", "policy", "capacity", "allow_overload"}
 
@@ -160,7 +160,9 @@ def unsupported_reason(scenario) -> str | None:
             return (f"VM {vm.name!r}: interarrival distribution {type(vm.arrival).__name__} makes events "
                     "coincide exactly, and the compiled engine does not replay how simpy orders simultaneous "
                     f"events (continuous interarrivals: {', '.join(d.__name__ for d in _CONTINUOUS)})")
-    return None
+    from .abandonment import patience_reason
+
+    return patience_reason(scenario, entry[0] or ("preemptive" if policy.preemptive else "whole"))
 
 
 def _drawable(dist) -> bool:
