@@ -27,6 +27,8 @@ of each kernel in a fresh process with the numba cache warm (``--compile``), and
     python benchmarks/bench_engines.py --measure-share --replications 4 --only mm1,priority,rr
     python benchmarks/bench_engines.py --versus /tmp/old --repeats 5 --only mm1,priority,rr
     python benchmarks/bench_engines.py --polling --repeats 5  # polling: compiled vs simpy, medians
+    python benchmarks/bench_engines.py --proportional-share --repeats 3  # likewise for ProportionalShare
+    python benchmarks/bench_engines.py --abandonment --repeats 3         # and for patience (Erlang A)
 
 ``--polling``: cyclic polling of three VMs on one pCPU (load 0.8, exponential jobs, exponential
 switchovers of mean 0.1), exhaustive, gated and 2-limited, through ``vm.simulate``: compiled
@@ -34,6 +36,10 @@ switchovers of mean 0.1), exhaustive, gated and 2-limited, through ``vm.simulate
 process, ``--repeats`` times each; prints the medians of customers kept (customers x
 replications) per wall second and per CPU second, and checks that both engines give the same
 summary table on a common size.
+``--proportional-share`` and ``--abandonment`` do the same for ProportionalShare at load 0.9
+(weights 1:2:3 and 1:3 on one pCPU, exponential and H2 service; weights with vCPU ceilings on two
+pCPUs) and for patience (the battery's Erlang A, M/M/2+M at load 1.2; two VMs with patience under
+non-preemptive priority on four pCPUs).
 
 ``--versus DIR``: before/after in one run.  ``DIR`` holds an older ``virtmodel`` package (e.g.
 ``git archive <commit> virtmodel | tar -x -C DIR``); each repeat times one ``vm.simulate`` call
@@ -54,7 +60,7 @@ import numpy as np
 from numba import njit
 
 import virtmodel as vm
-from virtmodel.dists import Exponential
+from virtmodel.dists import Exponential, HyperExponential
 from virtmodel.sim.compiled import CompiledEngine
 
 try:
@@ -178,8 +184,9 @@ def polling_scenario(discipline):
     return vm.Scenario(1, vms, policy=policy)
 
 
-def polling(customers, simpy_customers, replications, repeats):
-    """Medians over ``repeats`` alternating runs of customers kept per second, compiled and simpy."""
+def side_by_side(title, cases, customers, simpy_customers, replications, repeats):
+    """Medians over ``repeats`` alternating runs of customers kept per second, compiled and simpy, for each
+    ``(label, scenario)`` of ``cases``; and whether both engines give the same summary on a common size."""
     import warnings
 
     warnings.simplefilter("ignore", vm.errors.VirtmodelWarning)  # the short common-size runs warn, by design
@@ -187,11 +194,10 @@ def polling(customers, simpy_customers, replications, repeats):
     print(f"compiled: {customers:,} customers x {replications}; simpy: {simpy_customers:,} x 2; "
           f"medians of {repeats} alternating runs; customers kept (customers x replications) per "
           "wall second / per CPU second of the process\n")
-    print("| polling, 3 VMs, load 0.8 | compiled end to end | simpy end to end | compiled / simpy (wall) "
+    print(f"| {title} | compiled end to end | simpy end to end | compiled / simpy (wall) "
           "| compiled / simpy (CPU) | same summary |")
     print("|---|---:|---:|---:|---:|---|")
-    for discipline in ("exhaustive", "gated", "limited"):
-        sc = polling_scenario(discipline)
+    for label, sc in cases:
         kw = dict(customers=20_000, replications=2, seed=3)
         same = vm.simulate(sc, engine="compiled", **kw).summary.equals(vm.simulate(sc, engine="simpy", **kw).summary)
         rates = {"compiled": [], "simpy": []}
@@ -201,9 +207,48 @@ def polling(customers, simpy_customers, replications, repeats):
                                                        engine=engine))
                 rates[engine].append((n * r / wall, n * r / cpu))
         (cw, cc), (sw, scpu) = (np.median(np.array(rates[e]), axis=0) for e in ("compiled", "simpy"))
-        label = discipline if discipline != "limited" else "2-limited"
         print(f"| {label} | {cw:,.0f} / {cc:,.0f} | {sw:,.0f} / {scpu:,.0f} | {cw / sw:.1f}x | {cc / scpu:.1f}x "
               f"| {same} |", flush=True)
+
+
+def polling(customers, simpy_customers, replications, repeats):
+    """:func:`side_by_side` for exhaustive, gated and 2-limited polling (:func:`polling_scenario`)."""
+    cases = [(d if d != "limited" else "2-limited", polling_scenario(d)) for d in ("exhaustive", "gated", "limited")]
+    side_by_side("polling, 3 VMs, load 0.8", cases, customers, simpy_customers, replications, repeats)
+
+
+def proportional_share_scenarios():
+    """ProportionalShare at load 0.9: weights on one pCPU (exponential, H2 scv 4), vCPU ceilings on two."""
+    exp, h2 = Exponential(1.0), HyperExponential.balanced(1.0, 4.0)
+    share = vm.policies.ProportionalShare
+
+    def vms(rates, service, vcpus=None):
+        vcpus = vcpus or [None] * len(rates)
+        return [vm.VM(f"vm{i}", Exponential(r), service, vcpus=v)
+                for i, (r, v) in enumerate(zip(rates, vcpus, strict=True))]
+
+    return [
+        ("weights 1:2:3, 3 VMs, 1 pCPU, exp", vm.Scenario(1, vms((0.4, 0.4, 0.1), exp),
+                                                         policy=share({"vm0": 1, "vm1": 2, "vm2": 3}))),
+        ("weights 1:3, 2 VMs, 1 pCPU, H2 scv 4", vm.Scenario(1, vms((0.45, 0.45), h2),
+                                                             policy=share({"vm0": 1, "vm1": 3}))),
+        ("weights 3:1:1, vCPUs 1/2/2, 2 pCPUs, exp", vm.Scenario(2, vms((0.6, 0.6, 0.6), exp, (1, 2, 2)),
+                                                                 policy=share({"vm0": 3}))),
+    ]
+
+
+def abandonment_scenarios():
+    """Erlang A (the validation battery's M/M/2+M at load 1.2, patience mean 2) and two VMs with patience
+    under non-preemptive priority on 4 pCPUs."""
+    exp = Exponential(1.0)
+    return [
+        ("Erlang A, M/M/2+M load 1.2, FCFS", vm.Scenario(2, [vm.VM("vm", Exponential(2.4), exp,
+                                                                   patience=Exponential(0.5))])),
+        ("2 VMs with patience, priority, 4 pCPUs, load 1.1", vm.Scenario(4, [
+            vm.VM("hi", Exponential(2.2), exp, priority=0, patience=Exponential(1.0)),
+            vm.VM("lo", Exponential(2.2), exp, priority=1, patience=Exponential(0.5))],
+            policy=vm.policies.Priority())),
+    ]
 
 
 def bounded(customers):
@@ -323,6 +368,10 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=5, help="alternating runs per side with --versus or --polling")
     p.add_argument("--polling", action="store_true",
                    help="only: polling (exhaustive, gated, 2-limited), compiled vs simpy, medians of --repeats")
+    p.add_argument("--proportional-share", action="store_true",
+                   help="only: ProportionalShare (weights, vCPU ceilings), compiled vs simpy, medians of --repeats")
+    p.add_argument("--abandonment", action="store_true",
+                   help="only: patience (Erlang A, priority with patience), compiled vs simpy, medians of --repeats")
     p.add_argument("--measure-share", action="store_true",
                    help="only: CPU time of simulate and the share of measure in it, before and after the "
                         "measure kernels (use with --customers, --replications, --only)")
@@ -335,6 +384,12 @@ def main(argv=None):
         return bounded(int(args.bounded))
     if args.polling:
         return polling(args.customers, args.simpy_customers, args.replications, args.repeats)
+    if args.proportional_share:
+        return side_by_side("proportional share, load 0.9", proportional_share_scenarios(), args.customers,
+                            args.simpy_customers, args.replications, args.repeats)
+    if args.abandonment:
+        return side_by_side("patience (abandonment)", abandonment_scenarios(), args.customers,
+                            args.simpy_customers, args.replications, args.repeats)
     n, r = args.customers, args.replications
     print(f"Machine: {machine()}")
     print(f"compiled: {n:,} customers x {r} replications; simpy: {args.simpy_customers:,} x 2\n")
