@@ -29,6 +29,7 @@ from ..streams import ARRIVAL, BLOCK, SERVICE, vm_rng
 from ..vmm import Records
 from . import abandonment as ab
 from . import kernels as k
+from . import linux_fair as lk
 from . import polling as pk
 from .support import KERNEL_OF, unsupported_reason
 
@@ -155,6 +156,8 @@ class CompiledEngine:
             self._code = {"Priority": k.PREEMPTIVE_PRIORITY, "SRPT": k.SRPT, "PSJF": k.PSJF}[name]
         elif family == "polling":
             self._polling = pk.PollingRun(scenario, self.seed, self.replication)
+        elif family == "linux_fair":
+            self._linux_fair = lk.LinuxFairRun(scenario, self.seed, self.replication)
         elif family == "credit":
             from .credit import CreditRun
 
@@ -261,6 +264,10 @@ class CompiledEngine:
             elif self.family == "polling":
                 status, jobs, departed, now = self._polling.run(
                     arr_t, arr_vm, size, n, covered, cap, stop_kind, count, horizon, start, depart, blocked, order)
+            elif self.family == "linux_fair":
+                status, jobs, departed, now = self._linux_fair.run(
+                    arr_t, arr_vm, size, n, covered, cap, stop_kind, count, horizon, start, depart, blocked, order,
+                    occupied)
             elif self.family == "credit":
                 status, jobs, departed, now = self._credit.run(
                     arr_t, arr_vm, size, n, covered, cap, stop_kind, count, horizon, start, depart, blocked, order,

@@ -25,6 +25,7 @@ from ...policies import (
     SRPT,
     Credit,
     DelayDependentPriority,
+    LinuxFair,
     Polling,
     Priority,
     ProcessorSharing,
@@ -49,6 +50,8 @@ KERNEL_OF = {
     Credit: ("credit", {"weights", "caps", "timeslice", "tick", "ratelimit", "balance_ratelimit", "seconds_per_unit"},
              "CreditScheduler"),
     ProportionalShare: ("proportional_share", {"weights"}, "ProportionalShareScheduler"),
+    LinuxFair: ("linux_fair", {"weights", "quota", "period", "burst", "base_slice", "seconds_per_unit"},
+                "LinuxFairScheduler"),
 }
 
 #: VM fields the kernels handle; lifecycle fields only when unused (no stages, no events)

@@ -1,0 +1,229 @@
+"""The compiled LinuxFair kernel (virtmodel.sim.compiled.linux_fair) against the simpy LinuxFairScheduler, job for job.
+
+For one seed both engines must admit the same jobs, block the same ones, start and finish each at
+the same instants (1e-9 absolute), let them leave in the same order, stop at the same time and
+charge each the same pCPU time.  The grid is three policies (cpu.weight only; cpu.weight with
+cpu.max quotas that throttle two VMs; cpu.max with burst and a period per VM) x {1, 3 pCPUs} x
+{exponential, H2 with scv 4, deterministic service} x {unlimited, finite capacity}: three VMs with
+2, one per pCPU and 1 vCPU threads at load 0.85, 1,200 departures each.  Measured with a line
+tracer, this grid runs every line of LinuxFairScheduler (wake-up preemption, the pick of the
+smallest v when no waiting thread is eligible, a wake-up that finds its cgroup out of runtime,
+refills at an arrival); with cpu.max 19-1,000 throttles per capped VM and run, with capacity
+5-30 % of the arrivals blocked.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import virtmodel as vm
+from virtmodel.dists import Deterministic, Exponential, HyperExponential
+from virtmodel.errors import InvalidParameter
+from virtmodel.sim.compiled import CompiledEngine, supports, unsupported_reason
+from virtmodel.sim.compiled import linux_fair as lk
+from virtmodel.sim.vmm import Hypervisor
+
+pytestmark = pytest.mark.filterwarnings("ignore::virtmodel.errors.VirtmodelWarning")  # short runs, on purpose
+
+P = vm.policies
+SERVICES = {
+    "exponential": Exponential(1.0),
+    "h2_scv4": HyperExponential.balanced(1.0, 4.0),
+    "deterministic": Deterministic(1.0),
+}
+DEPARTURES = 1_200
+
+
+def policy(kind, pcpus):
+    """Model units: jobs of mean 1, EEVDF requests of 0.2-0.3 (a few per job), cpu.max periods of 0.5-1.5."""
+    if kind == "weights":
+        return P.LinuxFair(weights={"a": 250, "c": 40}, base_slice=0.3)
+    if kind == "quota":  # b may use 0.6 pCPUs per pCPU, c 0.8 of its one vCPU: both are throttled often
+        return P.LinuxFair(weights={"a": 250}, quota={"b": 0.6 * pcpus, "c": 0.8}, period=1.0, base_slice=0.3)
+    return P.LinuxFair(quota={"b": 0.25 * pcpus, "c": 0.75}, period={"b": 0.5, "c": 1.5},
+                       burst={"b": 0.2, "c": 0.5}, base_slice=0.2)
+
+
+def scenario(kind, pcpus, service, capacity=None, load=0.85):
+    vms = [vm.VM("a", Exponential(0.3 * load * pcpus / service.mean), service, vcpus=2),
+           vm.VM("b", Exponential(0.45 * load * pcpus / service.mean), service),
+           vm.VM("c", Exponential(0.25 * load * pcpus / service.mean), service, vcpus=1)]
+    return vm.Scenario(pcpus, vms, policy=policy(kind, pcpus), capacity=capacity)
+
+
+def _compiled_tests():
+    """tests/sim/test_compiled.py (the suite imports test files by path): its record comparison and runner."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("_compiled_checks", Path(__file__).with_name("test_compiled.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+#: the same jobs, blocked jobs, order, start and departure instants (1e-9), pCPU time and stop
+#: time; ``both`` runs the simpy model and the compiled engine on one seed to a count or a horizon
+_COMPILED = _compiled_tests()
+assert_same_records, both = _COMPILED.assert_same_records, _COMPILED.both
+
+
+@pytest.mark.parametrize("capacity", [None, "finite"])
+@pytest.mark.parametrize("service", list(SERVICES))
+@pytest.mark.parametrize("pcpus", [1, 3])
+@pytest.mark.parametrize("kind", ["weights", "quota", "burst"])
+def test_job_for_job_equal_to_simpy(kind, pcpus, service, capacity):
+    sc = scenario(kind, pcpus, SERVICES[service], None if capacity is None else pcpus + 4)
+    assert supports(sc)
+    hv = Hypervisor(sc, 11, 1)
+    hv.run_until_departures(DEPARTURES)
+    simpy_rec = hv.records()
+    if kind != "weights":
+        assert min(hv.scheduler.throttle_count[1:]) > 15  # cpu.max throttles both capped VMs
+    if capacity is not None:
+        assert simpy_rec.blocked.sum() > 40  # the finite capacity is exercised
+    eng = CompiledEngine(sc, 11, 1)
+    eng.run_until_departures(DEPARTURES)
+    assert_same_records(simpy_rec, eng.records())
+
+
+@pytest.mark.parametrize("kind", ["weights", "quota", "burst"])
+@pytest.mark.parametrize("pcpus", [1, 3])
+def test_horizon_stop_equal_to_simpy(kind, pcpus):
+    """``run_until(T)``: every event before T, none at T (jobs mid-service and throttled cgroups at T)."""
+    sc = scenario(kind, pcpus, SERVICES["h2_scv4"], pcpus + 3)
+    assert_same_records(*both(sc, seed=5, horizon=700.0 / pcpus))
+
+
+def test_events_on_one_grid_equal_to_simpy():
+    """Binary-exact numbers (period 1, quota 0.5, burst 0.25, requests of 0.25, jobs of 0.5): after a
+    throttle every thread restarts on the period grid, so job ends, request ends, pool-empty instants
+    and refills fall on the same instants and are taken in one timer callback, in the simpy order."""
+    vms = [vm.VM("a", Exponential(1.2), Deterministic(0.5), vcpus=1),
+           vm.VM("b", Exponential(0.8), Deterministic(0.5), vcpus=1)]
+    sc = vm.Scenario(2, vms, policy=P.LinuxFair(quota={"a": 0.5, "b": 0.5}, burst={"a": 0.25}, period=1.0,
+                                                base_slice=0.25), allow_overload=True)
+    hv = Hypervisor(sc, 3, 0)
+    hv.run_until_departures(DEPARTURES)
+    assert min(hv.scheduler.throttle_count) > 100
+    eng = CompiledEngine(sc, 3, 0)
+    eng.run_until_departures(DEPARTURES)
+    assert_same_records(hv.records(), eng.records())
+
+
+@pytest.mark.parametrize("which", ["throttled", "shares"])
+def test_battery_scenarios_equal_to_simpy(which):
+    """The validation battery's two KVM checks (virtmodel.experiments.battery_hypervisor), as validate runs them."""
+    from virtmodel.experiments.battery_hypervisor import hypervisor_checks
+
+    checks = [c for c in hypervisor_checks() if c.label.startswith("KVM")]
+    check = checks[0] if which == "throttled" else checks[1]
+    assert ("isolated" in check.label) == (which == "throttled")
+    assert supports(check.scenario)
+    assert_same_records(*both(check.scenario, seed=2026, departures=2_000 if which == "throttled" else 6_000))
+    assert_same_records(*both(check.scenario, seed=7, horizon=30.0 if which == "throttled" else 4.0))
+
+
+def test_continuation_and_single_vm():
+    """Asking twice (warm-up pilot, then the whole run) gives the simpy tables both times."""
+    sc = vm.Scenario(2, [vm.VM("a", Exponential(1.5), HyperExponential.balanced(1.0, 4.0), vcpus=3)],
+                     policy=P.LinuxFair(quota={"a": 1.7}, period=1.0, base_slice=0.2))
+    a, b = Hypervisor(sc, 3, 0), CompiledEngine(sc, 3, 0)
+    for count in (300, 12_000):  # the second stop needs more arrivals than first drawn
+        a.run_until_departures(count)
+        b.run_until_departures(count)
+        assert_same_records(a.records(), b.records())
+
+
+def test_simulate_identical_results_and_auto_picks_compiled():
+    sc = scenario("quota", 2, SERVICES["exponential"], None, load=0.7)
+    kw = dict(customers=3_000, replications=2, seed=7)
+    a = vm.simulate(sc, engine="simpy", **kw)
+    b = vm.simulate(sc, engine="compiled", **kw)
+    c = vm.simulate(sc, **kw)
+    assert (a.engine, b.engine, c.engine) == ("simpy", "compiled", "compiled")
+    assert a.equals(b) and a.equals(c)
+
+
+def test_what_the_kernel_cannot_replay_has_a_reason():
+    # lattice interarrivals make an arrival and a timer coincide; simpy orders them by event id
+    # across processes (the VMs' arrivals by creation), which the merged stream does not replay
+    sc = vm.Scenario(1, [vm.VM("a", Deterministic(2.0), Exponential(1.0))], policy=P.LinuxFair(period=1.0))
+    assert "Deterministic" in unsupported_reason(sc)
+    assert vm.simulate(sc, customers=200, replications=2, seed=1).engine == "simpy"
+    # no bounded-memory (records=False) kernel: a clear refusal, naming the family
+    sc = scenario("quota", 1, SERVICES["exponential"])
+    with pytest.raises(InvalidParameter, match="records=False cannot simulate.*LinuxFair.*linux_fair"):
+        vm.simulate(sc, customers=1_000, replications=2, seed=1, records=False)
+
+
+def test_too_many_events_is_refused_not_a_hang():
+    """Requests of 10^-9 on jobs of size 1: about 10^12 events for 10^4 customers; refused at once."""
+    vms = [vm.VM("a", Exponential(0.5), Exponential(1.0)), vm.VM("b", Exponential(0.4), Exponential(1.0))]
+    sc = vm.Scenario(1, vms, policy=P.LinuxFair(base_slice=1e-9))
+    with pytest.raises(InvalidParameter, match="base_slice=1e-09.*too short.*scheduler events.*fewer customers"):
+        vm.simulate(sc, customers=10_000, replications=2, seed=1, engine="compiled")
+
+
+def test_where_the_reference_fails_the_kernel_refuses():
+    """A 2-vCPU VM whose second thread first wakes while the cgroup is throttled: the simpy model
+    divides by the thread's weight, still 0, when the refill places it (a defect of the reference,
+    reported); the compiled engine stops at the same point with that reason instead of numbers."""
+    sc = vm.Scenario(1, [vm.VM("a", Exponential(0.5), Deterministic(1.0), vcpus=2)],
+                     policy=P.LinuxFair(quota={"a": 0.05}, period=0.1), allow_overload=True)
+    hv = Hypervisor(sc, 1, 0)
+    with pytest.raises(ZeroDivisionError):
+        hv.run_until(50.0)
+    failed_at = hv.env.now
+    eng = CompiledEngine(sc, 1, 0)
+    eng.run_until(50.0)
+    with pytest.raises(InvalidParameter, match="never run woke into a throttled cgroup.*ZeroDivisionError") as info:
+        eng.records()
+    assert f"at time {failed_at:.6g}" in str(info.value)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pcpus=st.integers(1, 3), vcpus=st.lists(st.sampled_from([None, 1, 2, 3]), min_size=1, max_size=3),
+       weights=st.lists(st.sampled_from([1.0, 40.0, 100.0, 250.0, 1000.0, 10_000.0]), min_size=3, max_size=3),
+       quotas=st.lists(st.one_of(st.none(), st.floats(0.3, 2.5)), min_size=3, max_size=3),
+       period=st.floats(0.3, 3.0), burst=st.floats(0.0, 1.0), base_slice=st.one_of(st.none(), st.floats(0.05, 1.0)),
+       load=st.floats(0.3, 0.95), capacity_extra=st.one_of(st.none(), st.integers(0, 5)),
+       service=st.sampled_from(sorted(SERVICES)), seed=st.integers(0, 2**32 - 1))
+def test_random_linux_fair_systems_equal_to_simpy(pcpus, vcpus, weights, quotas, period, burst, base_slice, load,
+                                                  capacity_extra, service, seed):
+    """Any mix of VMs (vCPUs, rates, H2 interarrivals), cpu.weight, cpu.max (quota per period, burst
+    up to the quota), base slice, pCPUs, capacity and seed.  Time unit 0.1 s (Linux's defaults: base
+    slice 7-21 ms, tick 4 ms, period 100 ms -> 0.07-0.21, 0.04, 1.0) where not given."""
+    n = len(vcpus)
+    share = np.arange(1, n + 1) / np.arange(1, n + 1).sum()
+    rates = load * pcpus * share
+    names = [f"v{i}" for i in range(n)]
+    vms = [vm.VM(names[i], Exponential(r) if i % 2 == 0 else HyperExponential.balanced(1 / r, 2.0),
+                 SERVICES[service], vcpus=vcpus[i]) for i, r in enumerate(rates)]
+    quota = {names[i]: q for i, q in enumerate(quotas[:n]) if q is not None}
+    pol = P.LinuxFair(weights=dict(zip(names, weights, strict=False)), quota=quota, period=period,
+                      burst={name: min(burst, q) for name, q in quota.items()}, base_slice=base_slice,
+                      seconds_per_unit=0.1)
+    sc = vm.Scenario(pcpus, vms, policy=pol, capacity=None if capacity_extra is None else pcpus + capacity_extra,
+                     allow_overload=True)
+    assert supports(sc)
+    try:
+        simpy_rec = both(sc, seed=seed, departures=300)
+    except (ZeroDivisionError, InvalidParameter) as exc:
+        # the reference's defect (see test_where_the_reference_fails_the_kernel_refuses): both refuse
+        with pytest.raises(InvalidParameter, match="never run woke into a throttled cgroup"):
+            eng = CompiledEngine(sc, seed, 1)
+            eng.run_until_departures(300)
+            eng.records()
+        assert isinstance(exc, ZeroDivisionError)
+        return
+    assert_same_records(*simpy_rec)
+
+
+def test_kernel_constants_match_the_reference():
+    from virtmodel.sim import linux_fair as ref
+
+    assert (lk.SLEEPING, lk.QUEUED, lk.RUNNING, lk.THROTTLED) == (ref.SLEEPING, ref.QUEUED, ref.RUNNING, ref.THROTTLED)
