@@ -5,7 +5,8 @@ the same instants (1e-9 absolute), charge each the same pCPU time, let them leav
 order and stop at the same time.  The grid is {1, 2, 3 pCPUs} x {exponential, H2 with scv 4,
 deterministic 5 ms jobs} x {unlimited, finite capacity} x {weights with one vCPU per VM, caps
 (parking) with 2 + 1 + 3 vCPUs}, three VMs offered 1.2x the host; then time stops, continuation,
-the validation battery's credit scenarios and random scenarios (hypothesis).
+lattice interarrivals (simultaneous arrivals), the validation battery's credit scenarios and random
+scenarios (hypothesis).
 
 The capped scenarios are where simpy's ordering of simultaneous events decides: a vCPU parked or
 unparked at an accounting instant makes its pCPU reschedule there, so its next time slice ends on
@@ -25,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import virtmodel as vm
-from virtmodel.dists import Deterministic, Exponential, HyperExponential
+from virtmodel.dists import Deterministic, Empirical, Exponential, HyperExponential
 from virtmodel.errors import InvalidParameter
 from virtmodel.sim.compiled import CompiledEngine, supports, unsupported_reason
 from virtmodel.sim.compiled.credit import MAX_TIMER_EVENTS
@@ -199,12 +200,48 @@ def test_tick_too_short_for_the_run_is_refused():
         eng.records()
 
 
-def test_lattice_arrivals_refused_with_a_reason():
-    sc = vm.Scenario(1, [vm.VM("a", Deterministic(0.01), Exponential(200.0))], policy=P.Credit())
+#: lattice interarrivals: arrivals of several VMs at one instant, on the tick grid, gaps of 0 (Empirical)
+LATTICE = {
+    "same_period": ([Deterministic(0.004), Deterministic(0.004)], [Exponential(200.0), Deterministic(JOB)]),
+    "half_period": ([Deterministic(0.002), Deterministic(0.004), Exponential(100.0)], [Deterministic(JOB)] * 3),
+    "tick_period": ([Deterministic(0.01), Deterministic(0.005)], [Exponential(100.0), Exponential(300.0)]),
+    "empirical": ([Empirical([0.0, 0.002, 0.004, 0.01]), Empirical([0.004, 0.008])],
+                  [Deterministic(JOB), Exponential(200.0)]),
+}
+
+
+@pytest.mark.parametrize("capacity", [None, 6])
+@pytest.mark.parametrize("pcpus", [1, 3])
+@pytest.mark.parametrize("lattice", list(LATTICE))
+def test_lattice_arrivals_equal_to_simpy(lattice, pcpus, capacity):
+    """Simultaneous arrivals are taken in simpy's event-id order, not the merged stream's VM order
+    (measured when the kernel was written: taken in the merged order instead, 48 of 64 such runs differed)."""
+    arrivals, services = LATTICE[lattice]
+    vms = [vm.VM(f"v{i}", law, services[i], vcpus=(1, 2, 1)[i]) for i, law in enumerate(arrivals)]
+    sc = vm.Scenario(pcpus, vms, policy=P.Credit({"v1": 512}, caps={"v0": 40, "v1": 60}), capacity=capacity,
+                     allow_overload=True)
+    assert supports(sc), unsupported_reason(sc)
+    simpy_rec, compiled_rec, _ = both(sc, departures=DEPARTURES)
+    assert_same_records(simpy_rec, compiled_rec)
+    simpy_rec, compiled_rec, _ = both(sc, horizon=2.0)
+    assert_same_records(simpy_rec, compiled_rec)
+
+
+def test_lattice_arrivals_still_refused_elsewhere():
+    """Only the credit kernel replays simpy's order of simultaneous events."""
+    sc = vm.Scenario(1, [vm.VM("a", Deterministic(0.01), Exponential(200.0))], policy=P.FCFS())
     assert "interarrival" in unsupported_reason(sc)
 
 
 _LAWS = {"exp": Exponential(1 / JOB), "h2": HyperExponential.balanced(JOB, 4.0), "det": Deterministic(JOB)}
+_ARRIVALS = ("exp", "det", "emp")  # interarrival kinds: Exponential, Deterministic, Empirical (with gaps of 0)
+
+
+def _interarrival(kind, mean):
+    if kind == "exp":
+        return Exponential(1 / mean)
+    mean = round(mean / 0.001) * 0.001 or 0.001  # on a millisecond lattice, to meet the tick grid and each other
+    return Deterministic(mean) if kind == "det" else Empirical([0.0, mean, 2 * mean])
 
 
 @st.composite
@@ -224,8 +261,9 @@ def credit_scenarios(draw):
     balance = draw(st.sampled_from([0.0, 0.001]))
     load = draw(st.sampled_from([0.6, 1.0, 1.5]))
     shares = [draw(st.integers(1, 4)) for _ in names]
-    vms = [vm.VM(n, Exponential(load * pcpus / JOB * s / sum(shares)), _LAWS[draw(st.sampled_from(list(_LAWS)))],
-                 vcpus=v) for n, s, v in zip(names, shares, vcpus, strict=True)]
+    vms = [vm.VM(n, _interarrival(draw(st.sampled_from(_ARRIVALS)), JOB * sum(shares) / (load * pcpus * s)),
+                 _LAWS[draw(st.sampled_from(list(_LAWS)))], vcpus=v)
+           for n, s, v in zip(names, shares, vcpus, strict=True)]
     policy = P.Credit(weights, caps=caps, timeslice=timeslice, tick=tick, ratelimit=ratelimit,
                       balance_ratelimit=balance)
     capacity = draw(st.sampled_from([None, None, 4, 12]))

@@ -21,6 +21,9 @@ NORMAL, event id), with event ids handed out in the order simpy creates
   ends or the slice or rate limit runs out), a wake-up event ``succeed()``-ed
   at the tickle instant while it idles, or an ``Interruption`` (URGENT, at
   the tickle instant) while it runs, which makes the pending timeout dead;
+* arrivals of several VMs at one instant (lattice interarrivals: Deterministic, Empirical) are
+  taken by their event ids, not in the merged stream's VM order: the kernel moves the one simpy
+  takes first to the front of its group (job ids are the order of admission, as in simpy);
 * the stop: ``run_until_departures`` stops when simpy processes the
   ``succeed()``-ed done event (NORMAL, created at the departure), so the
   events of that instant queued before it (and every URGENT one) are still
@@ -45,7 +48,8 @@ the head, each VM's active vCPUs, the guest queues and the blocked vCPUs).
 ``tests/sim/test_compiled_credit.py`` proves it equal to the simpy model job
 for job: weights, caps (parking), several vCPUs per VM, 1 to 3 pCPUs,
 exponential, H2 and deterministic service, finite capacity, departure and
-time stops, the validation battery's credit scenarios, and random scenarios
+time stops, lattice interarrivals (simultaneous arrivals of several VMs),
+the validation battery's credit scenarios, and random scenarios
 (hypothesis).
 """
 
@@ -504,6 +508,25 @@ def run_credit(arr_t, arr_vm, size, n, covered, cap, c, period, tick, per, align
         if i_next < n:
             bt = arr_t[i_next]
             be = aeid[arr_vm[i_next]]
+            if i_next + 1 < n and arr_t[i_next + 1] == bt:
+                # arrivals of several VMs at one instant (lattice interarrivals): simpy takes them by event
+                # id, the merged stream by VM index; move the first one of the VM with the smallest id to the
+                # front (the rest keep their order, so each VM's own arrivals stay in sequence)
+                first = i_next
+                j = i_next + 1
+                while j < n and arr_t[j] == bt:
+                    if aeid[arr_vm[j]] < be:
+                        first = j
+                        be = aeid[arr_vm[j]]
+                    j += 1
+                if first != i_next:
+                    v_first = arr_vm[first]
+                    x_first = size[first]
+                    for j in range(first, i_next, -1):
+                        arr_vm[j] = arr_vm[j - 1]
+                        size[j] = size[j - 1]
+                    arr_vm[i_next] = v_first
+                    size[i_next] = x_first
         for s in range(c + 2):
             if ev_k[s] == _NONE:
                 continue

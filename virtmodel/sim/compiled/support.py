@@ -7,7 +7,8 @@ A scenario is supported only when its policy is one the kernels implement
 their default, found with :func:`dataclasses.fields`), every distribution
 can be drawn in blocks ahead of time, interarrival times have a density (so
 simultaneous events have probability zero: the kernels do not replay the
-order in which simpy's event queue takes exactly simultaneous events), and
+order in which simpy's event queue takes exactly simultaneous events; the
+credit kernel does, and takes lattice interarrivals too), and
 the simpy model still uses the
 scheduler class whose decisions the kernels replay.  Anything else makes
 ``engine="compiled"`` raise and ``engine="auto"`` fall back to simpy.
@@ -71,6 +72,9 @@ _COUNTS = tuple(getattr(dists, name) for name in ("Poisson",) if hasattr(dists, 
 _CONTINUOUS = tuple(getattr(dists, name) for name in (
     "Exponential", "Erlang", "Gamma", "HyperExponential", "LogNormal", "Uniform",
 ) if hasattr(dists, name))
+#: kernel families that replay simpy's order of simultaneous events (its event ids) and so take lattice
+#: interarrivals too: the credit kernel's event core (:mod:`.credit`)
+_ORDERS_TIES = ("credit",)
 
 
 def _default(f):
@@ -159,7 +163,7 @@ def unsupported_reason(scenario) -> str | None:
                 return (f"VM {vm.name!r}: {attr} distribution {_law_name(dist)} is not drawn ahead "
                         f"by the compiled engine (supported: {', '.join(d.__name__ for d in _DRAWABLE)}, "
                         "and ExitInflated of those)")
-        if type(vm.arrival) not in _CONTINUOUS:
+        if type(vm.arrival) not in _CONTINUOUS and entry[0] not in _ORDERS_TIES:
             return (f"VM {vm.name!r}: interarrival distribution {type(vm.arrival).__name__} makes events "
                     "coincide exactly, and the compiled engine does not replay how simpy orders simultaneous "
                     f"events (continuous interarrivals: {', '.join(d.__name__ for d in _CONTINUOUS)})")
