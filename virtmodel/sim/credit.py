@@ -82,7 +82,8 @@ class ProportionalShareScheduler(Scheduler):
     earliest (finish - V_i) m_i / r_i over the VMs); a timer made stale by
     an arrival is ignored when it fires, as in
     :class:`~virtmodel.sim.schedulers.PSScheduler`.  ``start`` is when a
-    job enters service (gets a vCPU).
+    job enters service (gets a vCPU).  The compiled engine replays it job
+    for job (:mod:`virtmodel.sim.compiled.proportional_share`).
     """
 
     mode = "shared"

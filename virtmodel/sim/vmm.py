@@ -428,7 +428,8 @@ class Hypervisor:
         leaves the same waiting set as if each had left at its deadline.
         Exact for the policies whose decisions are taken only when a pCPU
         picks (``mode = "whole"``: FCFS, SJF, non-preemptive priority,
-        delay-dependent priority, FCFS with vCPU limits).
+        delay-dependent priority, FCFS with vCPU limits).  The compiled
+        engine replays it job for job (:mod:`virtmodel.sim.compiled.abandonment`).
         """
         from ..errors import InvalidParameter
 
