@@ -169,12 +169,16 @@ def test_same_seed_same_numbers_and_workers_do_not_matter():
 
 @pytest.mark.slow
 def test_slow_fair_and_throttle_at_one_percent(slow_scale):
-    """The fair-queueing latency and the throttle delay with half-widths < 1 % at scale 1 (< 1 % / sqrt(scale))."""
+    """The fair-queueing latency and the throttle delay with half-widths < 1 % at scale 1 (< 1 % / sqrt(scale)).
+
+    Fair queueing: 20 replications x 1,000,000 time units (10 x 1,500,000 measured 1.08 % for VM a's mean
+    response at scale 1 and failed; the suite_power audit found it).
+    """
     vms = [vm.IOVM("a", vm.IOStream(0.12, EXP1)), vm.IOVM("b", vm.IOStream(math.inf, EXP1)),
            vm.IOVM("c", vm.IOStream(math.inf, Uniform(0.5, 1.5)))]
     sc = vm.IOScenario(DISK, vms, strategy=Dynamic("fair", {"a": 1, "b": 1, "c": 2}),
-                       horizon=1_500_000.0 * slow_scale)
-    _family_check(sc, 10, 21, 0.01 / math.sqrt(min(slow_scale, 1.0)))
+                       horizon=1_000_000.0 * slow_scale)
+    _family_check(sc, 20, 21, 0.01 / math.sqrt(min(slow_scale, 1.0)))
     sc = vm.IOScenario(vm.Device(1.0), [vm.IOVM("a", vm.IOStream(0.3, EXP1))], strategy=Static(),
                        iops_limits={"a": vm.TokenBucket(0.5, 2)}, horizon=4_000_000.0 * slow_scale)
     _family_check(sc, 10, 22, 0.01 / math.sqrt(min(slow_scale, 1.0)),
