@@ -133,6 +133,16 @@ def test_erlang_a_simulate_identical_rows():
         assert_same_records(a.records(), b.records())
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("policy", ["fcfs", "priority"])
+def test_long_runs_equal_to_simpy(policy, scaled):
+    """100,000 served jobs (x VIRTMODEL_SLOW_SCALE) on 3 pCPUs at offered load 1.2, H2 service."""
+    sc = scenario(POLICIES[policy], 3, SERVICES["h2_scv4"], load=1.2, allow_overload=True)
+    simpy_rec, compiled_rec = both(sc, seed=21, departures=scaled(100_000, 10_000))
+    assert simpy_rec.abandoned.sum() > 1_000
+    assert_same_records(simpy_rec, compiled_rec)
+
+
 @pytest.mark.parametrize("case", ["preemptive", "processor_sharing", "round_robin", "capacity", "trace", "polling"])
 def test_unsupported_patience_is_refused_with_the_reason(case):
     exp, patience = Exponential(1.0), Exponential(1.0)
