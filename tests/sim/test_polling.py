@@ -11,8 +11,10 @@ Power (issue 18): the runs checked against exact values are sized (on the compil
 2 % at its family-wise level, asserted in each test (:data:`POWER`): a formula or simulator 2 %
 off in a mean wait fails.  Sizes come from a pilot (seed 99, 50,000 customers x 12 replications)
 aiming at 1.7 %; 20 replications each, 20,000 to 1,100,000 customers per replication
-(:data:`SIZED`).  The slow long runs check all four asymmetric exact systems, the family being
-their per-VM waits alone, also below 2 %.
+(:data:`SIZED`).  The slow long runs (issue 18: the slow suite detects 1 %) check all four
+asymmetric exact systems, the family being their per-VM waits alone (:data:`LONG`), and the
+pseudo-conservation systems with every row (:data:`LONG_ASYMMETRIC`), each mean-delay row below
+:data:`SLOW_POWER` = 1 % at VIRTMODEL_SLOW_SCALE = 1 (1 % / sqrt(scale) in the reduced runs).
 """
 
 from __future__ import annotations
@@ -123,9 +125,19 @@ EXACT = {
         "gated", {"w": Deterministic(0.05), "x": Exponential(10.0), "y": Erlang(4, 8.0), "z": Deterministic(0.3)},
         None),
 }
-#: customers per replication of the long runs (20 replications), sized from pilot runs so that the
-#: family-wise half-width of every per-VM wait is below 2 % at VIRTMODEL_SLOW_SCALE = 1
-LONG = dict(zip(EXACT, [250_000, 250_000, 250_000, 120_000], strict=True))
+#: largest relative family-wise half-width of a mean-delay row in the slow long runs at scale 1
+SLOW_POWER = 0.01
+#: customers per replication of the long runs (20 replications), sized so that the family-wise
+#: half-width of every per-VM wait is below 1 % at VIRTMODEL_SLOW_SCALE = 1: the earlier
+#: 250,000 / 250,000 / 250,000 / 120,000 measured 1.16 / 1.00 / 1.81 / 1.42 % (suite_power audit),
+#: each raised by (measured / 0.85 %)^2; a second pass from 480,000 / 360,000 / 1,150,000 / 340,000
+#: (1.03 / 0.90 / 1.11 / 1.07 %: 25 % above the 1 / sqrt(n) prediction) the same way
+LONG = dict(zip(EXACT, [720_000, 360_000, 2_000_000, 560_000], strict=True))
+
+
+def slow_power(slow_scale):
+    """The slow runs' half-width bound: 1 % at scale 1, 1 % / sqrt(scale) in the reduced runs."""
+    return SLOW_POWER / np.sqrt(min(slow_scale, 1.0))
 
 
 def per_vm_interval_width(res, names, level):
@@ -152,9 +164,9 @@ def test_exact_per_vm_waits_asymmetric(label):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("label", list(EXACT))
-def test_exact_per_vm_waits_long_runs(label, scaled):
+def test_exact_per_vm_waits_long_runs(label, scaled, slow_scale):
     # the family is the per-VM mean waits (m = number of VMs): each inside its Bonferroni interval at level
-    # 1 - 0.05/m, and at full scale those intervals are narrower than +-2 % of the wait, so a formula 2 % off
+    # 1 - 0.05/m, and at full scale those intervals are narrower than +-1 % of the wait, so a formula 1 % off
     # would fail; the other rows (responses, numbers, utilizations) are checked in the default runs above
     vms, discipline, switchover, limit = EXACT[label]
     sc = scenario(vms, discipline, switchover, limit)
@@ -166,8 +178,8 @@ def test_exact_per_vm_waits_long_runs(label, scaled):
     for name in names:
         lo, hi = res.ci("mean_wait", name, level=level)
         assert lo <= pred.value("mean_wait", name) <= hi, (name, pred.value("mean_wait", name), lo, hi)
-    if customers >= LONG[label]:
-        assert per_vm_interval_width(res, names, level) < 0.02
+    width = per_vm_interval_width(res, names, level)
+    assert width <= slow_power(slow_scale), f"family-wise relative half-width {width:.4f}"
 
 
 # --------------------------------------------------------------------------- asymmetric: pseudo-conservation
@@ -369,12 +381,23 @@ def test_reproducible_and_switch_stream_separate():
     np.testing.assert_array_equal(h1.records().arrival[:n], h2.records().arrival[:n])
 
 
+#: customers per replication (x 20) of the slow pseudo-conservation runs: every mean-delay row below
+#: 1 % family-wise at scale 1.  400,000 x 10 for all measured 0.74 / 3.43 / 3.51 / 2.97 / 2.84 % (suite_power
+#: audit); each raised by (measured / 0.85 %)^2 x (t_19 / t_9)^2 for the 20 replications, and those that
+#: then measured above 0.9 % (0.92, 0.93, 0.94 %: too close to 1 % at scale 0.25) once more
+LONG_ASYMMETRIC = dict(zip(ASYMMETRIC, [120_000, 2_700_000, 2_400_000, 2_100_000, 1_900_000], strict=True))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("label", list(ASYMMETRIC))
-def test_pseudo_conservation_law_long_runs(label, scaled):
+def test_pseudo_conservation_law_long_runs(label, scaled, slow_scale):
+    """Every exact row inside its family-wise interval (1-limited: the exact rows, utilization, throughput and
+    the work-weighted wait), each mean-delay row's half-width at most :func:`slow_power`."""
     vms, discipline, switchover, limit = ASYMMETRIC[label]
     sc = scenario(vms, discipline, switchover, limit)
     pred = vm.predict(sc)
-    res = vm.simulate(sc, customers=scaled(400_000, 50_000), replications=10, seed=SEED + 1)
+    res = vm.simulate(sc, customers=scaled(LONG_ASYMMETRIC[label], 50_000), replications=SIZED_REPLICATIONS,
+                      seed=SEED + 1)
     assert_family_inside(pred, res, metrics=None if pred.exact else ["utilization", "throughput",
-                                                                    "work_weighted_wait"])
+                                                                    "work_weighted_wait"],
+                         power=slow_power(slow_scale))
