@@ -11,7 +11,12 @@ with the process's CPU time instead of the wall clock (steadier on a shared
 machine).  The credit scheduler is Xen's credit1 (issue 20: vCPUs scheduled,
 per-pCPU run queues, ticks, rate limit).
 
+Credit runs on each engine of ``--engines`` (default: the simpy model and the compiled kernel,
+:mod:`virtmodel.sim.compiled.credit`, which gives the same jobs and times), FCFS on the simpy model;
+the last column says how much faster each engine is than the simpy credit model in the same run.
+
     python benchmarks/bench_credit.py [--customers 1000000] [--repeats 3] [--clock wall|cpu]
+                                      [--engines simpy,compiled]
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ def main(argv=None):
     p.add_argument("--customers", type=int, default=1_000_000)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall")
+    p.add_argument("--engines", default="simpy,compiled", help="engines to run Credit on, comma-separated")
     args = p.parse_args(argv)
     n = args.customers
     print(f"Machine: {machine()}")
@@ -62,18 +68,21 @@ def main(argv=None):
           f"pCPUs, 5 ms jobs, load {LOAD}\n")
     credit = vm.policies.Credit(weights={f"vm{i}": 256.0 * (1 + i % 2) for i in range(VMS)}, caps={"vm7": 30})
 
-    def ours(sc):
-        return simulate_once(sc, n)
-
     timer = median_time if args.clock == "wall" else _median_cpu_time
-    print(f"| scheduler | customers/s | {args.clock} s | vs FCFS | mean response (ms) |")
-    print("|---|---:|---:|---:|---:|")
-    base = None
-    for label, pol in (("FCFS", vm.policies.FCFS()), ("Credit (Xen credit1)", credit)):
-        t, (res, done) = timer(lambda pol=pol: ours(scenario(pol)), args.repeats)
+    print(f"| scheduler | engine | customers/s | {args.clock} s | vs FCFS | vs Credit on simpy | mean response (ms) |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    base = credit_simpy = None
+    runs = [("FCFS", vm.policies.FCFS(), "simpy")] + [("Credit (Xen credit1)", credit, engine)
+                                                     for engine in args.engines.split(",")]
+    for label, pol, engine in runs:
+        t, (res, done) = timer(lambda pol=pol, engine=engine: simulate_once(scenario(pol), n, engine), args.repeats)
         rate = done / t
         base = base or rate
-        print(f"| {label} | {rate:,.0f} | {t:.2f} | {rate / base:.2f}x | {1e3 * res.mean('mean_response'):.2f} |")
+        if pol is credit and engine == "simpy":
+            credit_simpy = rate
+        versus = f"{rate / credit_simpy:.2f}x" if credit_simpy and pol is credit else ""
+        print(f"| {label} | {res.engine} | {rate:,.0f} | {t:.2f} | {rate / base:.2f}x | {versus} | "
+              f"{1e3 * res.mean('mean_response'):.2f} |")
 
 
 if __name__ == "__main__":
