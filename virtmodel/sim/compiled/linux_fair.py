@@ -20,15 +20,21 @@ ineligible ones, refills ``runtime = min(runtime + q x periods, q + burst)`` wit
 The events are the simpy model's: one arrival per VM pending (eager arrivals: shared mode needs
 them) and one live timer, re-armed after every change at ``now + max(0, best)`` (earlier timers
 are stale and do nothing, so they are not kept).  Events at the same instant are taken in simpy's
-order, by creation: each event gets a number from one counter, at the moment simpy would create
-it (the timer inside the arrival's ``add``, the VM's next arrival right after it), and a tie of an
-arrival with the timer goes to the lower number.  Ties between two VMs' arrivals cannot be ordered
-this way (the merged stream numbers jobs by VM); they have probability zero with the continuous
-interarrival laws that :mod:`.support` admits.  A run stopped at a departure count ends as
-``run_until_departures`` does: after the whole timer callback that reached the count (its other
-departures and dispatches included) and after any arrivals at that same instant (created before
-the stop event); a run stopped at a time ``T`` takes every event before ``T`` and none at ``T``
-(simpy's stop event is urgent).
+order, by creation (simpy's event ids; all of these events have NORMAL priority): each event gets a
+number from one counter at the moment simpy would create it (the VMs' first arrivals at time 0 in
+VM order; the timer inside an arrival's ``add``, that VM's next arrival right after it; the timer
+at the end of each timer callback), and of an arrival and the timer at one instant the lower number
+goes first.  Arrivals of several VMs at one instant (lattice interarrivals: Deterministic,
+Empirical, which :mod:`.support` admits for this kernel) go by their numbers too, not by the merged
+stream's VM order: the one simpy takes first is moved to the front of its group (job ids are the
+order of admission, as in simpy).  Periodic refills need no number of their own: they are not
+events but a bound on the one timer, so a refill that coincides with a completion, a request end
+or an empty pool is handled in that same callback, in ``_fire``'s order.
+
+A run stopped at a departure count ends as ``run_until_departures`` does: after the whole timer
+callback that reached the count (its other departures and dispatches included) and after any
+arrivals at that same instant (created before the stop event); a run stopped at a time ``T`` takes
+every event before ``T`` and none at ``T`` (simpy's stop event is urgent).
 
 ``tests/sim/test_compiled_linux_fair.py`` proves it equal to the simpy model job for job.
 
@@ -319,7 +325,29 @@ def run_linux_fair(arr_t, arr_vm, size, n, covered, c, cap, vm_first, vm_threads
     if stop_kind == STOP_TIME and stop_time > covered:
         return NEED_MORE, 0, 0, 0.0
     while True:
-        ta = arr_t[i_next] if i_next < n else _INF
+        ta = _INF
+        if i_next < n:
+            ta = arr_t[i_next]
+            if i_next + 1 < n and arr_t[i_next + 1] == ta:
+                # arrivals of several VMs at one instant (lattice interarrivals): simpy takes them by event
+                # number, the merged stream by VM index; the first arrival of the VM whose next arrival was
+                # created first moves to the front (the others keep their order: each VM's stay in sequence)
+                first = i_next
+                low = arr_seq[arr_vm[i_next]]
+                j = i_next + 1
+                while j < n and arr_t[j] == ta:
+                    if arr_seq[arr_vm[j]] < low:
+                        first = j
+                        low = arr_seq[arr_vm[j]]
+                    j += 1
+                if first != i_next:
+                    v_first = arr_vm[first]
+                    x_first = size[first]
+                    for j in range(first, i_next, -1):
+                        arr_vm[j] = arr_vm[j - 1]
+                        size[j] = size[j - 1]
+                    arr_vm[i_next] = v_first
+                    size[i_next] = x_first
         arrival = ta < fire or (ta == fire and ta < _INF and arr_seq[arr_vm[i_next]] < timer_seq)
         t_ev = ta if arrival else fire
         if stopping:

@@ -8,7 +8,7 @@ their default, found with :func:`dataclasses.fields`), every distribution
 can be drawn in blocks ahead of time, interarrival times have a density (so
 simultaneous events have probability zero: the kernels do not replay the
 order in which simpy's event queue takes exactly simultaneous events; the
-credit kernel does, and takes lattice interarrivals too), and
+credit and LinuxFair kernels do, and take lattice interarrivals too), and
 the simpy model still uses the
 scheduler class whose decisions the kernels replay.  Anything else makes
 ``engine="compiled"`` raise and ``engine="auto"`` fall back to simpy.
@@ -73,8 +73,8 @@ _CONTINUOUS = tuple(getattr(dists, name) for name in (
     "Exponential", "Erlang", "Gamma", "HyperExponential", "LogNormal", "Uniform",
 ) if hasattr(dists, name))
 #: kernel families that replay simpy's order of simultaneous events (its event ids) and so take lattice
-#: interarrivals too: the credit kernel's event core (:mod:`.credit`)
-_ORDERS_TIES = ("credit",)
+#: interarrivals too: the credit kernel's event core (:mod:`.credit`), the LinuxFair kernel (:mod:`.linux_fair`)
+_ORDERS_TIES = ("credit", "linux_fair")
 
 
 def _default(f):
