@@ -82,25 +82,34 @@ class Patience:
         self._laws = [vm.patience for vm in scenario.vms]
         self._rngs = [vm_rng(seed, replication, i, PATIENCE) if law is not None else None
                       for i, law in enumerate(self._laws)]
-        self._drawn = [np.empty(0) for _ in self._laws]
+        self._buffers = [np.empty(0) for _ in self._laws]  # drawn numbers: the first _count[i] of each
+        self._count = [0] * len(self._laws)
 
-    def _extend_to(self, i, count):
-        have = self._drawn[i].size
-        if have >= count:
-            return
-        law, rng = self._laws[i], self._rngs[i]
-        blocks = [law.sample(rng, BLOCK) for _ in range(-(-(count - have) // BLOCK))]
-        self._drawn[i] = np.concatenate([self._drawn[i], *blocks])
+    def drawn(self, i, count) -> np.ndarray:
+        """The first ``count`` (or more) patience times of VM i, drawing whole blocks into place as needed."""
+        have = self._count[i]
+        if have < count:
+            total = have + -(-(count - have) // BLOCK) * BLOCK
+            if total > self._buffers[i].size:  # grow by half at least, keeping what was drawn
+                grown = np.empty(max(total, have + have // 2))
+                grown[:have] = self._buffers[i][:have]
+                self._buffers[i] = grown
+            law, rng, buffer = self._laws[i], self._rngs[i], self._buffers[i]
+            for b in range(have, total, BLOCK):
+                buffer[b:b + BLOCK] = law.sample(rng, BLOCK)
+            self._count[i] = total
+        return self._buffers[i][:self._count[i]]
 
     def deadlines(self, arr_t, arr_vm) -> np.ndarray:
         """``arr_t + patience`` for the merged arrivals (each VM's k-th arrival takes its k-th patience)."""
+        if len(self._laws) == 1:
+            return arr_t + self.drawn(0, arr_t.size)[:arr_t.size]  # t + patience, as _admit adds them
         deadline = np.full(arr_t.size, np.inf)
         for i, law in enumerate(self._laws):
             if law is None:
                 continue
             mine = np.flatnonzero(arr_vm == i)
-            self._extend_to(i, mine.size)
-            deadline[mine] = arr_t[mine] + self._drawn[i][:mine.size]  # t + patience, as _admit adds them
+            deadline[mine] = arr_t[mine] + self.drawn(i, mine.size)[:mine.size]
         return deadline
 
 
