@@ -286,6 +286,11 @@ class CreditScheduler(Scheduler):
     them; :func:`virtmodel.analytic.allocation.long_run_shares` gives the
     shares that Xen's accounting deals out (weight per active vCPU) and
     says when they are exact.
+
+    ``engine="compiled"`` (and ``"auto"``) replays this scheduler job for
+    job in numba (:mod:`virtmodel.sim.compiled.credit`), including the order
+    in which simpy takes the events of one instant; a change here must be
+    made there too (``tests/sim/test_compiled_credit.py`` fails otherwise).
     """
 
     mode = "custom"
