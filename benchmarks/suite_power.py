@@ -19,17 +19,20 @@ report then lists, per test, its widest relative half-width on a mean delay (``m
 or completion time) and on any other metric, **family-wise**: an interval a test takes at 95 %
 is rescaled (Student-t quantile ratio) to the Bonferroni level ``1 - 0.05 / m`` over the test's
 ``m`` distinct 95 % rows; an interval at another level is the test's own family-wise one.  A
-test that builds more than ``--coverage-results`` SimResults is a coverage test (many short
-experiments, each interval wide on purpose) and is marked so.
+test that builds more than ``--coverage-results`` SimResults is marked ``[many runs]``: a coverage
+test (many short experiments, each interval wide on purpose), random scenarios, or the mutation
+catalogue (mutated runs included); its widest interval is not a power figure.
 
 Usage (run test files one at a time on a shared machine; records are appended)::
 
     python3 benchmarks/suite_power.py run /tmp/audit.jsonl -- -m slow tests/sim/test_polling.py
-    python3 benchmarks/suite_power.py report /tmp/audit.jsonl [--above 0.01] [--rows]
+    python3 benchmarks/suite_power.py report /tmp/audit.jsonl [--above 0.01] [--rows MATCH]
 
 ``run`` passes everything after ``--`` to pytest (``-p no:cacheprovider`` is added);
 ``report`` prints a markdown table (test, rows, level, widest mean-delay half-width and whether
-it was measured against an exact value, widest other half-width, seconds, outcome).
+it was measured against an exact value, widest other half-width, wall and CPU seconds (the
+process and its worker pools), outcome); with
+``--rows MATCH``, every interval of the tests whose id contains MATCH instead.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import resource
 import sys
 import time
 from collections import defaultdict
@@ -48,9 +52,20 @@ DELAY_WORDS = ("wait", "response", "delay", "latency", "makespan", "ready", "com
 QUANTILE_PREFIXES = ("p50_", "p90_", "p95_", "p99_")
 
 
+#: delay metrics that are differences of mean delays (relative half-widths of a small difference)
+DIFFERENCES = ("asymmetry",)
+
+
 def is_mean_delay(metric: str) -> bool:
-    """Whether ``metric`` is a mean delay (not a quantile, a count, a share or a rate)."""
-    return not metric.startswith(QUANTILE_PREFIXES) and any(w in metric for w in DELAY_WORDS)
+    """Whether ``metric`` is a mean delay (not a quantile, a difference, a count, a share or a rate)."""
+    return (not metric.startswith(QUANTILE_PREFIXES) and any(w in metric for w in DELAY_WORDS)
+            and not any(w in metric for w in DIFFERENCES))
+
+
+def cpu_seconds() -> float:
+    """User + system CPU of this process and its finished children (worker pools)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 class Recorder:
@@ -60,6 +75,7 @@ class Recorder:
         self.path = Path(path)
         self.test = "(collection)"
         self.started = 0.0
+        self.cpu_started = 0.0
         self._undo = []
         self._file = None
         self._exact = {}
@@ -154,10 +170,12 @@ class Recorder:
         self.test = item.nodeid
         self._exact = {}
         self.started = time.perf_counter()
+        self.cpu_started = cpu_seconds()
 
     def pytest_runtest_logreport(self, report) -> None:
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-            self._write(dict(kind="test", outcome=report.outcome, seconds=time.perf_counter() - self.started))
+            self._write(dict(kind="test", outcome=report.outcome, seconds=time.perf_counter() - self.started,
+                             cpu=cpu_seconds() - self.cpu_started))
             self._file.flush()
 
 
@@ -185,6 +203,26 @@ def load(paths) -> list:
     return [r for records in by_test.values() for r in records]
 
 
+def family_wise_rows(intervals) -> list[tuple[float, float, dict]]:
+    """``(level, relative half-width, record)`` per interval of one test, at the family-wise level.
+
+    An interval taken at 95 % is rescaled to ``1 - 0.05 / m`` over the test's ``m`` distinct 95 %
+    rows; the half-width is relative to the exact value when the test predicted one for the same
+    (metric, group), else to the interval's centre (nan when that is 0).
+    """
+    m95 = max(1, len({(r["result"], r["metric"], r["group"]) for r in intervals if r["level"] == 0.95}))
+    out = []
+    for r in intervals:
+        half = (r["high"] - r["low"]) / 2
+        level = r["level"]
+        if level == 0.95 and m95 > 1:
+            level = 1 - 0.05 / m95
+            half *= _t_ratio(0.95, level, r["n"])
+        ref = r["exact"] if r["exact"] else (r["high"] + r["low"]) / 2
+        out.append((level, half / abs(ref) if ref else math.nan, r))
+    return out
+
+
 def audit(records, coverage_results: int = 20) -> list[dict]:
     """Per test: rows, level, widest family-wise relative half-width (mean delays / other), seconds."""
     tests = defaultdict(list)
@@ -194,22 +232,13 @@ def audit(records, coverage_results: int = 20) -> list[dict]:
     for test, recs in tests.items():
         intervals = [r for r in recs if r["kind"] == "interval"]
         done = [r for r in recs if r["kind"] == "test"]
-        per_row_95 = {(r["result"], r["metric"], r["group"]) for r in intervals if r["level"] == 0.95}
-        m95 = max(1, len(per_row_95))
         results = {r["result"] for r in intervals if r["result"] is not None}
         widest = {"delay": (0.0, None), "other": (0.0, None)}
         levels = set()
-        for r in intervals:
-            half = (r["high"] - r["low"]) / 2
-            level = r["level"]
-            if level == 0.95 and m95 > 1:
-                level = 1 - 0.05 / m95
-                half *= _t_ratio(0.95, level, r["n"])
+        for level, rel, r in family_wise_rows(intervals):
             levels.add(round(level, 6))
-            ref = r["exact"] if r["exact"] else (r["high"] + r["low"]) / 2
-            if not ref or not math.isfinite(half):
+            if not math.isfinite(rel):
                 continue
-            rel = half / abs(ref)
             key = "delay" if is_mean_delay(r["metric"]) else "other"
             if rel > widest[key][0]:
                 widest[key] = (rel, r)
@@ -217,7 +246,8 @@ def audit(records, coverage_results: int = 20) -> list[dict]:
                          coverage=len(results) > coverage_results, levels=sorted(levels),
                          delay=widest["delay"][0], delay_row=widest["delay"][1],
                          other=widest["other"][0], other_row=widest["other"][1],
-                         seconds=sum(d["seconds"] for d in done), outcome=",".join(d["outcome"] for d in done)))
+                         seconds=sum(d["seconds"] for d in done), cpu=sum(d.get("cpu", math.nan) for d in done),
+                         outcome=",".join(d["outcome"] for d in done)))
     return rows
 
 
@@ -231,16 +261,32 @@ def _describe(row) -> str:
 def report(paths, above: float = 0.0, coverage_results: int = 20) -> str:
     rows = audit(load(paths), coverage_results)
     lines = ["| test | intervals (SimResults) | level (family-wise) | widest mean delay | which | widest other "
-             "| which | s | outcome |", "|---|---|---|---|---|---|---|---|---|"]
+             "| which | wall s | CPU s | outcome |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: r["test"]):
         if max(r["delay"], r["other"]) < above and not r["coverage"]:
             continue
         level = "-" if not r["levels"] else (f"{min(r['levels']):.5f}" if len(r["levels"]) == 1 else
                                              f"{min(r['levels']):.5f}-{max(r['levels']):.5f}")
-        name = r["test"] + (" [coverage]" if r["coverage"] else "")
+        name = r["test"] + (" [many runs]" if r["coverage"] else "")
         lines.append(f"| {name} | {r['intervals']} ({r['results']}) | {level} | "
                      f"{r['delay']:.2%} | {_describe(r['delay_row'])} | {r['other']:.2%} | "
-                     f"{_describe(r['other_row'])} | {r['seconds']:.1f} | {r['outcome']} |")
+                     f"{_describe(r['other_row'])} | {r['seconds']:.1f} | {r['cpu']:.1f} | {r['outcome']} |")
+    return "\n".join(lines)
+
+
+def rows_report(paths, match: str) -> str:
+    """Every interval of the tests whose id contains ``match``, at its family-wise level."""
+    tests = defaultdict(list)
+    for r in load(paths):
+        if match in r["test"] and r["kind"] == "interval":
+            tests[r["test"]].append(r)
+    lines = []
+    for test, intervals in tests.items():
+        lines.append(f"{test}")
+        for level, rel, r in family_wise_rows(intervals):
+            against = "exact" if r["exact"] else "centre"
+            lines.append(f"    {r['metric']:24s} {r['group']:12s} level {level:.5f} n {r['n']} "
+                         f"half-width {rel:.2%} (vs {against})")
     return "\n".join(lines)
 
 
@@ -258,13 +304,15 @@ def main(argv=None) -> int:
     rep.add_argument("records", type=Path, nargs="+")
     rep.add_argument("--above", type=float, default=0.0, help="list only tests with a half-width above this")
     rep.add_argument("--coverage-results", type=int, default=20,
-                     help="a test with more SimResults than this is marked a coverage test")
+                     help="a test with more SimResults than this is marked [many runs]")
+    rep.add_argument("--rows", metavar="MATCH", help="every interval of the tests whose id contains MATCH")
     args = parser.parse_args(argv)
     if args.command == "run":
         import pytest
 
         return int(pytest.main(["-p", "no:cacheprovider", *pytest_args], plugins=[Recorder(args.out)]))
-    print(report(args.records, args.above, args.coverage_results))
+    print(rows_report(args.records, args.rows) if args.rows else
+          report(args.records, args.above, args.coverage_results))
     return 0
 
 
