@@ -19,6 +19,7 @@ Interruption taken as NORMAL instead of URGENT, 17.  The capped cases here park 
 from __future__ import annotations
 
 import itertools
+import os
 
 import numpy as np
 import pytest
@@ -278,4 +279,31 @@ def test_random_credit_scenarios_equal_to_simpy(sc, seed, by_time):
         simpy_rec, compiled_rec, _ = both(sc, seed=seed, horizon=1.5)
     else:
         simpy_rec, compiled_rec, _ = both(sc, seed=seed, departures=800)
+    assert_same_records(simpy_rec, compiled_rec)
+
+
+@pytest.mark.slow
+def test_long_runs_equal_to_simpy(scaled):
+    """Long runs (60,000 departures x VIRTMODEL_SLOW_SCALE): the battery's credit scenarios and the capped
+    grid on 1 and 3 pCPUs, where grid coincidences accumulate over thousands of accounting periods."""
+    departures = scaled(60_000, 5_000)
+    cases = list(BATTERY.values()) + [scenario(pcpus, service, "caps_vcpus", capacity)
+                                      for pcpus in (1, 3) for service in SERVICES for capacity in (None, 8)]
+    for sc in cases:
+        simpy_rec, compiled_rec, _ = both(sc, seed=7, departures=departures)
+        assert_same_records(simpy_rec, compiled_rec)
+
+
+_SLOW_EXAMPLES = max(10, round(300 * float(os.environ.get("VIRTMODEL_SLOW_SCALE", "1") or 1)))
+
+
+@pytest.mark.slow
+@settings(max_examples=_SLOW_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sc=credit_scenarios(), seed=st.integers(0, 2**32 - 1), by_time=st.booleans())
+def test_many_random_credit_scenarios_equal_to_simpy(sc, seed, by_time):
+    """300 random scenarios (x VIRTMODEL_SLOW_SCALE), longer runs than the default test's."""
+    if by_time:
+        simpy_rec, compiled_rec, _ = both(sc, seed=seed, horizon=4.0)
+    else:
+        simpy_rec, compiled_rec, _ = both(sc, seed=seed, departures=3_000)
     assert_same_records(simpy_rec, compiled_rec)
