@@ -22,8 +22,9 @@ How the catalogue reaches the code the default engine runs
     :meth:`PollingScheduler.pcpu` from its own source with one expression changed, and the
     compiled kernel (:func:`virtmodel.sim.compiled.polling.run_polling`, what ``auto`` runs) by
     re-jitting its Python source with the same expression changed.
-    Credit1 (simpy) and the NTP simulation (:func:`virtmodel.sim.clock.simulate_clocks`) are
-    edited the same way; the cluster's placement kernel and the compiled engine's set-up
+    Credit1 (both engines, as polling) and the NTP simulation
+    (:func:`virtmodel.sim.clock.simulate_clocks`) are edited the same way; the cluster's
+    placement kernel and the compiled engine's set-up
     (:meth:`CompiledEngine._setup`) through their Python-side inputs.  Every area with a
     simulator has at least one simulator mutation: queues and scheduling (compiled kernels),
     polling, credit, clock (NTP filter), cluster (placement) and the compiled engine itself.
@@ -473,10 +474,13 @@ def m_gate_early(mp, f):
 
 def m_credit_tick(mp, f):
     """Xen credit1's tick burns a whole tick from the running vCPU, not the time it ran since it started
-    (or since the last tick): a vCPU dispatched mid-tick is overcharged (simpy, sim/credit.py)."""
+    (or since the last tick): a vCPU dispatched mid-tick is overcharged, in the simpy scheduler
+    (sim/credit.py) and in the compiled kernel (sim/compiled/credit.py, what ``auto`` runs) alike."""
+    from virtmodel.sim.compiled import credit as ccredit
     from virtmodel.sim.credit import CreditScheduler
 
     _patch_source(mp, CreditScheduler, "_ticks", "credit[u] -= now - started[u]", "credit[u] -= self.tick")
+    _patch_kernel_source(mp, ccredit, "run_credit", "credit[u] -= now - started[u]", "credit[u] -= tick")
 
 
 def m_ntp_filter_one_way(mp, f):
