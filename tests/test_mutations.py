@@ -10,7 +10,9 @@ scenario kinds, a short simpy credit run): all 27 today, closed forms scaled by 
 that the relative half-widths of the rows a 2 % mutation moves are <= 1.1 %
 (``python3 tests/mutation_catalogue.py`` prints them).
 ``-m slow``: the whole catalogue, closed forms scaled by 1 %, runs 4x longer (half-widths halve),
-times ``VIRTMODEL_SLOW_SCALE``.
+times ``VIRTMODEL_SLOW_SCALE`` when that is above 1, and the checks sized for one large simulator
+mutation (``Check.slow_length``) longer still, so that every mean-delay row detects 1 % (asserted;
+``python3 tests/mutation_catalogue.py 1.01 4 --all --slow`` prints the half-widths).
 """
 
 from __future__ import annotations
@@ -61,10 +63,15 @@ def test_every_mutation_caught_default():
 
 @pytest.mark.slow
 def test_every_mutation_caught_full(slow_scale):
-    """The whole catalogue at factor 1.01 with runs 4x longer (times VIRTMODEL_SLOW_SCALE, at least 4)."""
+    """The whole catalogue at factor 1.01 with runs 4x longer (times VIRTMODEL_SLOW_SCALE, at least 4), each
+    check times its ``slow_length``: every mean delay's family-wise relative half-width is at most 1 %."""
     scale = max(4.0, 4.0 * slow_scale)
-    results, clean = catalogue.score(1.01, scale)
+    results, clean = catalogue.score(1.01, scale, slow=True)
     report = _report(results, clean)
     assert all(o.passed for o in clean), report
+    for o in clean:
+        for metric, group, exact, _, low, high in o.rows:
+            if metric in ("mean_wait", "mean_response"):
+                assert (high - low) / 2 / abs(exact) <= 0.01, (o.check, metric, group, report)
     missed = [m.name for m, caught, _ in results if not caught]
     assert not missed, report
