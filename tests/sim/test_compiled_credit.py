@@ -46,7 +46,7 @@ CONFIGS = {
     "weights": dict(policy=P.Credit({"vm0": 256, "vm1": 512, "vm2": 100}), vcpus=(1, 1, 1)),
     "caps_vcpus": dict(policy=P.Credit({"vm1": 512}, caps={"vm0": 30, "vm2": 50}), vcpus=(2, 1, 3)),
 }
-DEPARTURES = 2_000
+DEPARTURES = 5_000
 
 
 def _compiled_tests():
