@@ -23,12 +23,14 @@ of each kernel in a fresh process with the numba cache warm (``--compile``), and
 
     python benchmarks/bench_engines.py [--customers 1000000] [--replications 10]
                                        [--simpy-customers 100000] [--only mm1,priority,rr,ps,mm16]
+                                       (more keys: preemptive, srpt, psjf)
     python benchmarks/bench_engines.py --bounded 1e8      # 10^8 customers, vm.simulate(records=False)
     python benchmarks/bench_engines.py --measure-share --replications 4 --only mm1,priority,rr
     python benchmarks/bench_engines.py --versus /tmp/old --repeats 5 --only mm1,priority,rr
     python benchmarks/bench_engines.py --polling --repeats 5  # polling: compiled vs simpy, medians
     python benchmarks/bench_engines.py --proportional-share --repeats 3  # likewise for ProportionalShare
     python benchmarks/bench_engines.py --abandonment --repeats 3         # and for patience (Erlang A)
+    python benchmarks/bench_engines.py --linux-fair --repeats 3          # and for LinuxFair (KVM EEVDF, cpu.max)
 
 ``--polling``: cyclic polling of three VMs on one pCPU (load 0.8, exponential jobs, exponential
 switchovers of mean 0.1), exhaustive, gated and 2-limited, through ``vm.simulate``: compiled
@@ -39,7 +41,8 @@ summary table on a common size.
 ``--proportional-share`` and ``--abandonment`` do the same for ProportionalShare at load 0.9
 (weights 1:2:3 and 1:3 on one pCPU, exponential and H2 service; weights with vCPU ceilings on two
 pCPUs) and for patience (the battery's Erlang A, M/M/2+M at load 1.2; two VMs with patience under
-non-preemptive priority on four pCPUs).
+non-preemptive priority on four pCPUs); ``--linux-fair`` for LinuxFair (the validation battery's two
+KVM checks, and three VMs with cpu.weight and cpu.max at load 0.8 on two pCPUs).
 
 ``--versus DIR``: before/after in one run.  ``DIR`` holds an older ``virtmodel`` package (e.g.
 ``git archive <commit> virtmodel | tar -x -C DIR``); each repeat times one ``vm.simulate`` call
@@ -79,6 +82,10 @@ def scenarios():
         "preemptive": ("two-class preemptive priority, load 0.9", vm.Scenario(
             1, [vm.VM("hi", Exponential(0.45), exp, priority=0), vm.VM("lo", Exponential(0.45), exp, priority=1)],
             policy=vm.policies.Priority(preemptive=True))),
+        "srpt": ("SRPT, two VMs, load 0.9", vm.Scenario(
+            1, [vm.VM("a", Exponential(0.45), exp), vm.VM("b", Exponential(0.45), exp)], policy=vm.policies.SRPT())),
+        "psjf": ("PSJF, two VMs, load 0.9", vm.Scenario(
+            1, [vm.VM("a", Exponential(0.45), exp), vm.VM("b", Exponential(0.45), exp)], policy=vm.policies.PSJF())),
         "rr": ("round robin q=0.1, M/M/1 load 0.9", vm.Scenario(
             1, [vm.VM("a", Exponential(0.9), exp)], policy=vm.policies.RoundRobin(quantum=0.1))),
         "ps": ("processor sharing, M/M/1 load 0.9", vm.Scenario(
@@ -251,6 +258,21 @@ def abandonment_scenarios():
     ]
 
 
+def linux_fair_scenarios():
+    """LinuxFair (seconds): the validation battery's two KVM checks (isolated 25 ms requests under cpu.max
+    10 ms / 100 ms; saturated VMs with cpu.weight 1:3:1 and cpu.max on two pCPUs) and three VMs at load
+    0.8 on two pCPUs with 5 ms jobs (cpu.weight 100:300:100, cpu.max 0.8 CPU per 100 ms on the one at 0.6)."""
+    from virtmodel.experiments.battery_hypervisor import hypervisor_checks
+
+    cases = [(c.label.split(" (")[0] + " (battery)", c.scenario) for c in hypervisor_checks()
+             if c.label.startswith("KVM")]
+    job = Exponential(1 / 0.005)
+    rates_vcpus = ((80.0, 2), (120.0, 2), (120.0, 1))
+    vms = [vm.VM(f"vm{i}", Exponential(r), job, vcpus=v) for i, (r, v) in enumerate(rates_vcpus)]
+    policy = vm.policies.LinuxFair(weights={"vm0": 100, "vm1": 300, "vm2": 100}, quota={"vm2": 0.08}, period=0.1)
+    return cases + [("cpu.weight 1:3:1, cpu.max 0.8 CPU, 2 pCPUs, load 0.8", vm.Scenario(2, vms, policy=policy))]
+
+
 def bounded(customers):
     """One replication of ``customers`` in bounded memory; peak RSS from getrusage (Linux: KiB)."""
     import resource
@@ -372,6 +394,8 @@ def main(argv=None):
                    help="only: ProportionalShare (weights, vCPU ceilings), compiled vs simpy, medians of --repeats")
     p.add_argument("--abandonment", action="store_true",
                    help="only: patience (Erlang A, priority with patience), compiled vs simpy, medians of --repeats")
+    p.add_argument("--linux-fair", action="store_true",
+                   help="only: LinuxFair (KVM EEVDF, cpu.weight, cpu.max), compiled vs simpy, medians of --repeats")
     p.add_argument("--measure-share", action="store_true",
                    help="only: CPU time of simulate and the share of measure in it, before and after the "
                         "measure kernels (use with --customers, --replications, --only)")
@@ -389,6 +413,9 @@ def main(argv=None):
                             args.simpy_customers, args.replications, args.repeats)
     if args.abandonment:
         return side_by_side("patience (abandonment)", abandonment_scenarios(), args.customers,
+                            args.simpy_customers, args.replications, args.repeats)
+    if args.linux_fair:
+        return side_by_side("LinuxFair (KVM EEVDF, cpu.max)", linux_fair_scenarios(), args.customers,
                             args.simpy_customers, args.replications, args.repeats)
     n, r = args.customers, args.replications
     print(f"Machine: {machine()}")
