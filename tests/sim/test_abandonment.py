@@ -50,9 +50,9 @@ def test_erlang_a_quick_check_and_identities():
     """One load (rho = 1.2): every predicted metric inside its family-wise interval (Bonferroni over
     the 9 metrics, no miss allowed), and the sample-path identities of a run with abandonment.
 
-    Power (issue 18): 25,000 customers x 20 replications (simpy, about 3 s): relative half-widths of
-    the mean delays 0.6-1.6 % (mean_wait 1.3 %, mean_wait_served 1.6 %), asserted <= 2 %; the slow
-    test above checks three loads."""
+    Power (issue 18): 25,000 customers x 20 replications (compiled engine, the simpy model's sample
+    paths, about 3 s): relative half-widths of the mean delays 0.6-1.6 % (mean_wait 1.3 %,
+    mean_wait_served 1.6 %), asserted <= 2 %; the slow test above checks three loads."""
     sc = _erlang_a(2.4)
     res = vm.simulate(sc, customers=25_000, replications=20, seed=7)
     pred = vm.predict(sc)
@@ -143,8 +143,9 @@ def test_dedicated_vcpus_are_one_erlang_a_queue_per_vm():
     """vCPUs summing to the pCPUs: each VM is its own M/M/v+M.  Its abandonment probability and mean
     wait inside the family-wise interval (Bonferroni over the 4 rows, no miss allowed).
 
-    Power (issue 18): 40,000 customers x 20 replications (simpy, about 7 s): relative half-widths of
-    the mean waits 0.7 % (a) and 1.6 % (b, the lighter VM), asserted <= 2 %."""
+    Power (issue 18): 40,000 customers x 20 replications (compiled engine, the simpy model's sample
+    paths, about 1.4 s): relative half-widths of the mean waits 0.7 % (a) and 1.6 % (b, the lighter
+    VM), asserted <= 2 %."""
     sc = vm.Scenario(3, [vm.VM("a", Exponential(1.5), Exponential(1.0), vcpus=1, patience=Exponential(0.5)),
                          vm.VM("b", Exponential(1.0), Exponential(1.0), vcpus=2, patience=Exponential(1.0))])
     res = vm.simulate(sc, customers=40_000, replications=20, seed=5)
