@@ -66,6 +66,23 @@ import numpy as np
 from ...errors import InvalidParameter
 from ..credit import BOOST, IDLE, OVER, UNDER
 from .kernels import NEED_MORE, OK, STOP_DEPARTURES, STOP_TIME, jit
+from .streaming import (
+    _INEXT,
+    _INSYS,
+    _MI,
+    _NDEP,
+    _NOW,
+    _T0,
+    _ZACC,
+    _ZN,
+    ARRIVED,
+    BLOCKED,
+    _change,
+    _close_mark,
+    _departure_sums,
+)
+from .streaming import DONE as S_DONE
+from .streaming import NEED_MORE as S_NEED_MORE
 
 __all__ = ["CreditRun", "run_credit", "MAX_TIMER_EVENTS"]
 
@@ -128,6 +145,56 @@ class CreditRun:
         return run_credit(arr_t, arr_vm, size, n, covered, cap, self.c, self.period, self.tick, self.per,
                           self.aligned, self.ratelimit, self.balance_ratelimit, self.weight, self.has_cap, self.cap,
                           self.vm_of, stop_kind, count, horizon, start, depart, blocked, order, occupied)
+
+    # -- bounded memory (streaming.BoundedRun) ------------------------------------------------------------
+    def bounded_state(self) -> tuple:
+        """The kernel's state at time 0, as arrays that :func:`_credit_chunk` carries from chunk to chunk
+        (the same start as :func:`run_credit`: every vCPU blocked, on pCPU u mod c, every pCPU waiting,
+        the arrival timeouts numbered first, then the timer's)."""
+        c, nvm, m = self.c, self.weight.size, self.vm_of.size
+        vf = np.zeros((2, m))  # credit, started
+        vi = np.stack([np.full(m, UNDER), np.full(m, -1), np.arange(m) % c]).astype(np.int64)  # pri, job, pCPU
+        vb = np.zeros((2, m), dtype=np.bool_)  # active, parked
+        bq, bql = np.empty((nvm, m), dtype=np.int64), np.zeros(nvm, dtype=np.int64)
+        for u, i in enumerate(self.vm_of):
+            bq[i, bql[i]] = u
+            bql[i] += 1
+        pb = np.zeros((5, c), dtype=np.bool_)  # idler, pending, waitwake, unsorted, cut by the slice
+        pb[0] = pb[2] = True
+        ev_k = np.zeros(c + 2, dtype=np.int64)
+        ev_k[c] = _TIMEOUT
+        ev_t = np.zeros(c + 2)
+        t_tick, t_acct = _grid(1, 1, self.tick, self.period, self.per, self.aligned)
+        t_next = t_tick if t_tick < t_acct else t_acct
+        ev_t[c] = 0.0 + max(0.0, t_next - 0.0)
+        ev_e = np.zeros(c + 2, dtype=np.int64)
+        ev_e[c] = nvm
+        ist = np.array([nvm + 1, 0, 0, 0], dtype=np.int64)
+        return (vf, vi, vb, bq, bql, np.empty((nvm, m), dtype=np.int64), np.zeros(nvm, dtype=np.int64),
+                np.empty(nvm, dtype=np.int64), np.full(nvm, -1, dtype=np.int64), np.full(nvm, -1, dtype=np.int64),
+                np.empty((c, m), dtype=np.int64), np.zeros(c, dtype=np.int64), np.full(c, -1, dtype=np.int64),
+                np.zeros((6, c)), pb, np.full((2, c), -1, dtype=np.int64), ev_t, np.full(c + 2, _NORMAL,
+                dtype=np.int64), ev_e, ev_k, np.arange(nvm, dtype=np.int64), ist, np.zeros(2),
+                np.array([1, 1], dtype=np.int64), np.array([t_tick, t_acct, t_next]),
+                np.empty(m, dtype=np.int64), np.empty(nvm, dtype=np.int64), np.empty(m, dtype=np.int64))
+
+    @staticmethod
+    def present(state) -> list:
+        """The oldest job held by the state (a vCPU's job, the head of a guest FIFO), [] when none."""
+        jobof, qhead = state[1][1], state[8]
+        held = np.concatenate((jobof[jobof >= 0], qhead[qhead >= 0]))
+        return [int(held.min())] if held.size else []
+
+    def chunk(self, arr_t, arr_vm, size, start, link, remaining, occupied, base, covered, cap, state, fs, st,
+              common):
+        """:func:`_credit_chunk` on the window (``common``: the streaming sums, marks and series)."""
+        if covered / self.tick > MAX_TIMER_EVENTS:
+            raise InvalidParameter(
+                f"Credit tick={self.tick!r} is too short for this run: simulating up to time {covered:.6g} takes "
+                f"more than {MAX_TIMER_EVENTS:.0e} ticks; use a longer tick or fewer customers")
+        return _credit_chunk(arr_t, arr_vm, size, start, link, remaining, occupied, base, covered, cap, self.c,
+                             self.period, self.tick, self.per, self.aligned, self.ratelimit, self.balance_ratelimit,
+                             self.weight, self.has_cap, self.cap, self.vm_of, *state, fs, st, *common)
 
 
 # -- the scheduler's rules (credit.py's CreditScheduler methods, line by line) --------------------------
@@ -711,3 +778,357 @@ def run_credit(arr_t, arr_vm, size, n, covered, cap, c, period, tick, per, align
         ev_t[k] = now + run
         ev_e[k] = ist[_EID]
         ist[_EID] += 1
+
+
+@jit
+def _credit_chunk(arr_t, arr_vm, size, start, link, remaining, occupied, base, covered, cap, c, period, tick, per,
+                  aligned, ratelimit, balance_ratelimit, weight, has_cap, capc, vm_of, vf, vi, vb, bq, bql, av, avl,
+                  sdom, qhead, qtail, runq, rql, curr, pf, pb, pi, ev_t, ev_p, ev_e, ev_k, aeid, ist, fst, timer,
+                  timer_f, scratch, scratch_sdom, scratch_v, fs, st, count, last, capped_at, seg, marks, t0_mark,
+                  mark_time, mark_out, z, z_limit, pilot):
+    """Resume :func:`run_credit` on the window of jobs ``base, base + 1, ...`` (bounded memory): the same
+    event core and rules, with every state array carried from chunk to chunk (:meth:`CreditRun.bounded_state`),
+    job numbers global (``jobof``, the pieces, the guest FIFOs), and instead of per-job records the running
+    sums and path integrals of :mod:`.streaming` (arrivals, blocked arrivals and the number present at
+    arrivals and departures; responses, waits, sizes and pCPU time at departures; the warm-up series and the
+    marks).  Returns ``streaming.NEED_MORE`` when the next event lies beyond ``covered``, ``streaming.DONE``
+    where records mode stops for the last mark (its done event: the events simpy takes before it at that
+    instant still run, so the same departures and arrivals are counted); an arrival counts in the
+    window when it comes after its start, as measure() counts them."""
+    n = arr_t.size
+    credit, started = vf[0], vf[1]
+    pri, jobof, cpu = vi[0], vi[1], vi[2]
+    active, parked = vb[0], vb[1]
+    run_since, last_balance, p_end, p_now, p_work, p_run = pf[0], pf[1], pf[2], pf[3], pf[4], pf[5]
+    idler, pending, waitwake, unsorted, p_limited = pb[0], pb[1], pb[2], pb[3], pb[4]
+    p_u, p_job = pi[0], pi[1]
+    TIMER, DONE = c, c + 1
+    n_tick, n_acct = timer[0], timer[1]
+    t_tick, t_acct, t_next = timer_f[0], timer_f[1], timer_f[2]
+    in_system = st[_INSYS]
+    i_next = st[_INEXT]
+    ndep = st[_NDEP]
+    now = fs[_NOW]
+    done = False
+    status = S_NEED_MORE
+    while True:
+        # the next event: (time, priority, id) smallest over the arrival and the slots
+        best = -1
+        bt = np.inf
+        bp = _NORMAL
+        be = 0
+        if done:
+            _close_mark(seg, count, last, capped_at, now, fs, st, t0_mark, mark_time, mark_out)
+            status = S_DONE
+            break
+        i_loc = i_next - base
+        if i_loc < n:
+            bt = arr_t[i_loc]
+            be = aeid[arr_vm[i_loc]]
+            if i_loc + 1 < n and arr_t[i_loc + 1] == bt:
+                # arrivals of several VMs at one instant (lattice interarrivals): simpy takes them by event
+                # id, the merged stream by VM index; move the first one of the VM with the smallest id to the
+                # front (the rest keep their order, so each VM's own arrivals stay in sequence)
+                first = i_loc
+                j = i_loc + 1
+                while j < n and arr_t[j] == bt:
+                    if aeid[arr_vm[j]] < be:
+                        first = j
+                        be = aeid[arr_vm[j]]
+                    j += 1
+                if first != i_loc:
+                    v_first = arr_vm[first]
+                    x_first = size[first]
+                    for j in range(first, i_loc, -1):
+                        arr_vm[j] = arr_vm[j - 1]
+                        size[j] = size[j - 1]
+                        remaining[j] = remaining[j - 1]
+                    arr_vm[i_loc] = v_first
+                    size[i_loc] = x_first
+                    remaining[i_loc] = x_first
+        for s in range(c + 2):
+            if ev_k[s] == _NONE:
+                continue
+            t = ev_t[s]
+            if t < bt or (t == bt and (ev_p[s] < bp or (ev_p[s] == bp and ev_e[s] < be))):
+                best = s
+                bt = t
+                bp = ev_p[s]
+                be = ev_e[s]
+        if bt > covered:
+            break
+        now = bt
+        if best == DONE:
+            ev_k[DONE] = _NONE
+            done = True
+            continue
+        if best < 0:
+            # an arrival: admitted (or blocked at a full system) and handed to the guest
+            job = i_next
+            jl = job - base
+            i_next += 1
+            v = arr_vm[jl]
+            gv = 1 + v if count.shape[0] > 1 else 0
+            counted = now > fs[_T0] and now > 0.0  # measure() counts the arrivals in (t0, t1]
+            if counted:
+                seg[0, ARRIVED] += 1.0
+                if gv:
+                    seg[gv, ARRIVED] += 1.0
+            if cap >= 0 and in_system >= cap:
+                if counted:
+                    seg[0, BLOCKED] += 1.0
+                    if gv:
+                        seg[gv, BLOCKED] += 1.0
+            else:
+                in_system += 1
+                _change(seg, count, last, capped_at, 0, now, 1, 0, 0)
+                if gv:
+                    _change(seg, count, last, capped_at, gv, now, 1, 0, 0)
+                if bql[v] > 0:  # a blocked vCPU of the VM (the one blocked longest) takes it and wakes
+                    u = bq[v, 0]
+                    bql[v] -= 1
+                    for idx in range(bql[v]):
+                        bq[v, idx] = bq[v, idx + 1]
+                    jobof[u] = job
+                    if not parked[u]:
+                        # _wake(u, boost=True) with _insert, _tickle and _raise written out (every wake-up)
+                        if pri[u] == UNDER:
+                            pri[u] = BOOST
+                        k = cpu[u]
+                        p = pri[u]
+                        m_k = rql[k]
+                        at = m_k
+                        for idx in range(m_k):
+                            if p > pri[runq[k, idx]]:
+                                at = idx
+                                break
+                        for idx in range(m_k, at, -1):
+                            runq[k, idx] = runq[k, idx - 1]
+                        runq[k, at] = u
+                        rql[k] = m_k + 1
+                        cur = curr[k]
+                        anyone_idle = False
+                        for q in range(c):
+                            if idler[q]:
+                                anyone_idle = True
+                                break
+                        target = -1
+                        if cur < 0 or (not anyone_idle and p > pri[cur]):
+                            target = k
+                        elif anyone_idle:
+                            q = ist[_LAST_TICKLE]
+                            for _ in range(c):
+                                q = q + 1 if q + 1 < c else 0
+                                if idler[q]:
+                                    break
+                            ist[_LAST_TICKLE] = q
+                            target = q
+                        if target >= 0:
+                            idler[target] = False
+                            if not pending[target]:
+                                pending[target] = True
+                                if waitwake[target]:
+                                    waitwake[target] = False
+                                    ev_k[target] = _WAKE
+                                    ev_p[target] = _NORMAL
+                                else:
+                                    ev_k[target] = _INTERRUPT
+                                    ev_p[target] = _URGENT
+                                ev_t[target] = now
+                                ev_e[target] = ist[_EID]
+                                ist[_EID] += 1
+                else:
+                    link[jl] = -1
+                    if qtail[v] < 0:
+                        qhead[v] = job
+                    else:
+                        link[qtail[v] - base] = job
+                    qtail[v] = job
+            aeid[v] = ist[_EID]  # the process's next timeout
+            ist[_EID] += 1
+            continue
+        if best == TIMER:
+            if t_tick <= t_next:
+                # csched_tick on every busy pCPU (written out): end BOOST, burn credit, activate, sort the queue
+                for k in range(c):
+                    u = curr[k]
+                    if u < 0:
+                        continue  # the tick of an idle pCPU is stopped
+                    if pri[u] == BOOST:
+                        pri[u] = UNDER
+                    credit[u] -= now - started[u]
+                    started[u] = now
+                    if not active[u]:
+                        _acct_start(u, vm_of, active, av, avl, sdom, weight, ist, fst)
+                    if unsorted[k]:
+                        _sort_runq(k, pri, runq, rql, scratch)
+                        unsorted[k] = False
+                n_tick += 1
+            if t_acct <= t_next:
+                _account(now, c, period, has_cap, capc, weight, credit, pri, parked, jobof, cpu, curr, runq, rql,
+                         idler, pending, waitwake, ev_t, ev_p, ev_e, ev_k, unsorted, vm_of, active, av, avl, sdom,
+                         scratch_sdom, scratch_v, ist, fst)
+                n_acct += 1
+            t_tick, t_acct = _grid(n_tick, n_acct, tick, period, per, aligned)
+            t_next = t_tick if t_tick < t_acct else t_acct
+            ev_t[TIMER] = now + max(0.0, t_next - now)
+            ev_e[TIMER] = ist[_EID]
+            ist[_EID] += 1
+            continue
+        # pCPU k's process resumes
+        k = best
+        kind = ev_k[k]
+        ev_k[k] = _NONE
+        go_on = False  # True: run the vCPU's next piece; False: call _schedule
+        if kind != _WAKE:
+            # the end of a piece: its timeout, or an Interruption
+            u = p_u[k]
+            job = p_job[k]
+            work = p_work[k]
+            run = p_run[k]
+            if kind == _TIMEOUT:
+                ran = run
+                stop = p_limited[k]
+            else:
+                ran = now - p_now[k]
+                if ran > run:
+                    ran = run
+                stop = True
+            jl = job - base
+            occupied[jl] += ran
+            rest = work - ran
+            go_on = not stop
+            if rest <= 1e-9 * size[jl]:
+                remaining[jl] = 0.0
+                # the job departs at ``now``: path, sums, warm-up series, marks (written out, as in streaming)
+                in_system -= 1
+                ndep += 1
+                gv = 1 + arr_vm[jl] if count.shape[0] > 1 else 0
+                resp = now - arr_t[jl]
+                wait = start[jl] - arr_t[jl]
+                _change(seg, count, last, capped_at, 0, now, -1, 0, 0)
+                if gv:
+                    _change(seg, count, last, capped_at, gv, now, -1, 0, 0)
+                if now > fs[_T0]:
+                    _departure_sums(seg, 0, resp, wait, size[jl], occupied[jl])
+                    if gv:
+                        _departure_sums(seg, gv, resp, wait, size[jl], occupied[jl])
+                if ndep <= pilot.size:
+                    pilot[ndep - 1] += resp
+                if ndep <= z_limit:
+                    fs[_ZACC] += resp
+                    if ndep % 5 == 0:
+                        z[st[_ZN]] = fs[_ZACC] / 5.0
+                        st[_ZN] += 1
+                        fs[_ZACC] = 0.0
+                if st[_MI] < marks.size and ndep == marks[st[_MI]]:
+                    if st[_MI] == marks.size - 1:
+                        # the last mark closes where run_until_departures stops: at its done event,
+                        # succeed()-ed now (the events queued before it at this instant still run)
+                        ev_k[DONE] = _TIMEOUT
+                        ev_t[DONE] = now
+                        ev_p[DONE] = _NORMAL
+                        ev_e[DONE] = ist[_EID]
+                        ist[_EID] += 1
+                    else:
+                        st[_NDEP] = ndep
+                        _close_mark(seg, count, last, capped_at, now, fs, st, t0_mark, mark_time, mark_out)
+                i = vm_of[u]
+                if qhead[i] >= 0:  # the vCPU takes the VM's next job
+                    nxt = qhead[i]
+                    qhead[i] = link[nxt - base]
+                    if qhead[i] < 0:
+                        qtail[i] = -1
+                    jobof[u] = nxt
+                else:  # the VM has no work left: the vCPU blocks
+                    jobof[u] = -1
+                    bq[i, bql[i]] = u
+                    bql[i] += 1
+                    go_on = False
+            else:
+                remaining[jl] = rest
+        if not go_on:
+            # csched_schedule on pCPU k (written out: it runs at most piece ends)
+            pending[k] = False
+            scurr = curr[k]
+            snext = -1
+            length = period
+            kept = False
+            if scurr >= 0:
+                credit[scurr] -= now - started[scurr]
+                started[scurr] = now
+                if jobof[scurr] >= 0 and not parked[scurr]:
+                    rest = ratelimit - (now - run_since[k])
+                    if rest > 1e-9 * ratelimit and now + rest > now:
+                        kept = True  # rate limit: keep running until it has run ratelimit
+                        snext = scurr
+                        length = rest
+                    else:
+                        _insert(scurr, k, runq, rql, pri)
+            if not kept:
+                snext = runq[k, 0] if rql[k] > 0 else -1
+                p = pri[snext] if snext >= 0 else IDLE
+                stolen = -1
+                if p <= OVER and c > 1 and now - last_balance[k] > balance_ratelimit:
+                    last_balance[k] = now
+                    # csched_load_balance / csched_runq_steal: first vCPU of higher priority on a busy peer's queue
+                    peer = ist[_BIAS]
+                    for _ in range(c):
+                        peer = peer + 1 if peer + 1 < c else 0
+                        if peer == k or idler[peer] or curr[peer] < 0:
+                            continue
+                        if rql[peer] > 0 and pri[runq[peer, 0]] > p:
+                            ist[_BIAS] = peer
+                            stolen = runq[peer, 0]
+                            rql[peer] -= 1
+                            for idx in range(rql[peer]):
+                                runq[peer, idx] = runq[peer, idx + 1]
+                            break
+                if stolen >= 0:
+                    snext = stolen
+                    cpu[stolen] = k
+                elif snext >= 0:
+                    rql[k] -= 1
+                    for idx in range(rql[k]):
+                        runq[k, idx] = runq[k, idx + 1]
+                else:
+                    idler[k] = True
+                    curr[k] = -1
+                if snext >= 0:
+                    idler[k] = False
+                    if snext != scurr:
+                        run_since[k] = now
+                    started[snext] = now
+                    curr[k] = snext
+            if snext < 0:
+                waitwake[k] = True
+                continue
+            p_u[k] = snext
+            p_end[k] = now + length
+        # a piece of the vCPU's current job: until it ends or the slice does
+        u = p_u[k]
+        job = jobof[u]
+        jl = job - base
+        if math.isnan(start[jl]):
+            start[jl] = now
+        work = remaining[jl]
+        left = p_end[k] - now
+        limited = left < work
+        run = left if limited else work
+        p_job[k] = job
+        p_work[k] = work
+        p_run[k] = run
+        p_limited[k] = limited
+        p_now[k] = now
+        ev_k[k] = _TIMEOUT
+        ev_p[k] = _NORMAL
+        ev_t[k] = now + run
+        ev_e[k] = ist[_EID]
+        ist[_EID] += 1
+    st[_INSYS] = in_system
+    st[_INEXT] = i_next
+    st[_NDEP] = ndep
+    fs[_NOW] = now
+    timer[0], timer[1] = n_tick, n_acct
+    timer_f[0], timer_f[1], timer_f[2] = t_tick, t_acct, t_next
+    return status
