@@ -38,6 +38,13 @@ simpy model.
 simpy model job for job (weights, vCPU ceilings, 1 and 3 pCPUs, exponential,
 H2 and deterministic service, unlimited or finite capacity, stops at a
 departure count or a time, random scenarios).
+
+Bounded memory (``records=False``): :func:`share_chunk` is the same replay
+resumed chunk by chunk by :class:`~virtmodel.sim.compiled.streaming.BoundedRun`
+(the hooks :meth:`ProportionalShareRun.bounded_state`, ``present`` and
+``chunk``), keeping running sums and the integral of the number present as
+``streaming._ps_chunk`` does; the same test file checks its estimates
+against ``measure()`` on the Records of the same run.
 """
 
 from __future__ import annotations
@@ -48,6 +55,25 @@ import numpy as np
 
 from ...errors import InvalidParameter
 from .kernels import NEED_MORE, OK, STOP_DEPARTURES, STOP_TIME, jit
+from .streaming import (
+    _FIRE,
+    _INEXT,
+    _INSYS,
+    _LAST,
+    _MI,
+    _NDEP,
+    _NOW,
+    _T0,
+    _ZACC,
+    _ZN,
+    ARRIVED,
+    BLOCKED,
+    _change,
+    _close_mark,
+    _departure_sums,
+)
+from .streaming import DONE as S_DONE
+from .streaming import NEED_MORE as S_NEED_MORE
 
 __all__ = ["ProportionalShareRun", "run_proportional_share", "plain_sum_is_exact", "fsum", "STUCK"]
 
@@ -150,12 +176,39 @@ class ProportionalShareRun:
             arr_t, arr_vm, size, n, covered, self.c, cap, self.weights, self.vcpus, self.exact_sum, stop_kind,
             count, horizon, start, depart, blocked, order, occupied)
         if status == STUCK:
-            raise InvalidParameter(
-                f"ProportionalShare cannot advance its clock at time {now:.17g}: a VM's next completion is "
-                "closer than half an ulp of the simulated time but above the 1e-12 tolerance of its virtual "
-                "clock (a VM with a tiny share over a long run); simulate a shorter run (fewer customers) or "
-                "give that VM a larger weight")
+            _stuck(now)
         return status, jobs, departed, now
+
+    # -- bounded memory (virtmodel.sim.compiled.streaming.BoundedRun) ------------------------------
+    def bounded_state(self):
+        """The kernel's state between chunks: per VM the virtual clock, the per-job rate, the jobs in
+        service (finish tags, global job numbers, count) and the FIFO of waiting jobs (head, tail)."""
+        nvm, width = self.weights.size, max(self.c, 1)
+        return (np.zeros(nvm), np.zeros(nvm), np.empty((nvm, width)), np.empty((nvm, width), dtype=np.int64),
+                np.zeros(nvm, dtype=np.int64), np.full(nvm, -1, dtype=np.int64), np.full(nvm, -1, dtype=np.int64))
+
+    @staticmethod
+    def present(state):
+        """Global numbers of the oldest job in service and the oldest waiting job (for the window)."""
+        _, _, _, sj, sm, qhead, _ = state
+        oldest = [int(sj[i, :sm[i]].min()) for i in range(sm.size) if sm[i] > 0]
+        return (oldest + [int(qhead[qhead >= 0].min())]) if (qhead >= 0).any() else oldest
+
+    def chunk(self, arr_t, arr_vm, size, start, link, base, covered, cap, state, fs, st, common):
+        """:func:`share_chunk` on one chunk of the window (arguments as BoundedRun holds them)."""
+        status = share_chunk(arr_t, arr_vm, size, start, link, base, covered, self.c, cap, self.weights, self.vcpus,
+                             self.exact_sum, fs, st, *state, *common)
+        if status == STUCK:
+            _stuck(fs[0])
+        return status
+
+
+def _stuck(now):
+    raise InvalidParameter(
+        f"ProportionalShare cannot advance its clock at time {now:.17g}: a VM's next completion is "
+        "closer than half an ulp of the simulated time but above the 1e-12 tolerance of its virtual "
+        "clock (a VM with a tiny share over a long run); simulate a shorter run (fewer customers) or "
+        "give that VM a larger weight")
 
 
 @jit
@@ -324,3 +377,190 @@ def run_proportional_share(arr_t, arr_vm, size, n, covered, c, cap, weights, vcp
         if stop_here:
             break
     return OK, i_next, ndep, now
+
+
+# -- bounded memory: the same replay, resumed chunk by chunk, with running sums instead of records -----
+@jit
+def share_chunk(arr_t, arr_vm, size, start, link, base, covered, c, cap, weights, vcpus, exact_sum, fs, st,
+                clock, rate, sk, sj, sm, qhead, qtail,
+                count, last, capped_at, seg, marks, t0_mark, mark_time, mark_out, z, z_limit, pilot):
+    """Resume :func:`run_proportional_share` on the jobs known so far (for
+    :class:`~virtmodel.sim.compiled.streaming.BoundedRun`, as its ``_ps_chunk``).
+
+    ``arr_t, arr_vm, size, start, link`` hold jobs ``base, base + 1, ...`` (global numbers); ``clock, rate,
+    sk, sj, sm, qhead, qtail`` (:meth:`ProportionalShareRun.bounded_state`) and ``fs, st`` carry the
+    kernel's state from chunk to chunk.  The run goes on until the next event lies beyond ``covered``
+    (NEED_MORE) or to departure ``marks[-1]`` (DONE); the sums, marks, warm-up series and the integral of
+    the number present are kept as in ``streaming._ps_chunk`` (each departed job's pCPU time its size).
+    """
+    n_end = base + arr_t.size
+    nvm = weights.size
+    ngroups = count.shape[0]
+    free = np.zeros(nvm, dtype=np.bool_)
+    wfree = np.empty(nvm)
+    partials = np.empty(nvm + 1)
+    last_t = fs[_LAST]
+    fire = fs[_FIRE]
+    i_next = st[_INEXT]
+    now = fs[_NOW]
+    status = S_NEED_MORE
+    while True:
+        ta = arr_t[i_next - base] if i_next < n_end else np.inf
+        t_ev = ta if ta < fire else fire
+        if t_ev > covered:
+            break
+        done = False
+        now = t_ev
+        arrival = ta < fire
+        if arrival:
+            job = i_next
+            j = job - base
+            i_next += 1
+            v = arr_vm[j]
+            gv = 1 + v if ngroups > 1 else 0
+            seg[0, ARRIVED] += 1.0
+            if gv:
+                seg[gv, ARRIVED] += 1.0
+            if cap >= 0 and st[_INSYS] >= cap:
+                seg[0, BLOCKED] += 1.0
+                if gv:
+                    seg[gv, BLOCKED] += 1.0
+                continue
+            st[_INSYS] += 1
+            _change(seg, count, last, capped_at, 0, now, 1, 0, 0)
+            if gv:
+                _change(seg, count, last, capped_at, gv, now, 1, 0, 0)
+        dt = now - last_t
+        if dt > 0:
+            for i in range(nvm):
+                q = rate[i]
+                if q != 0.0:
+                    clock[i] += dt * q
+        last_t = now
+        departed = st[_NDEP]
+        if arrival:
+            link[j] = -1
+            if qtail[v] < 0:
+                qhead[v] = job
+            else:
+                link[qtail[v] - base] = job
+            qtail[v] = job
+            first = v
+            stop_vm = v + 1
+        else:
+            first = 0
+            stop_vm = nvm
+            for i in range(nvm):
+                m = sm[i]
+                if m == 0:
+                    continue
+                vv = clock[i]
+                tol = 1e-12 * max(1.0, abs(vv))
+                gone = 0
+                while gone < m and sk[i, gone] <= vv + tol:
+                    j = sj[i, gone] - base
+                    gone += 1
+                    # job j departs at ``now``: path, sums, warm-up series, marks (as streaming._ps_chunk)
+                    st[_INSYS] -= 1
+                    st[_NDEP] += 1
+                    ndep = st[_NDEP]
+                    gv = 1 + arr_vm[j] if ngroups > 1 else 0
+                    resp = now - arr_t[j]
+                    wait = start[j] - arr_t[j]
+                    _change(seg, count, last, capped_at, 0, now, -1, 0, 0)
+                    if gv:
+                        _change(seg, count, last, capped_at, gv, now, -1, 0, 0)
+                    if now > fs[_T0]:
+                        _departure_sums(seg, 0, resp, wait, size[j], size[j])
+                        if gv:
+                            _departure_sums(seg, gv, resp, wait, size[j], size[j])
+                    if ndep <= pilot.size:
+                        pilot[ndep - 1] += resp
+                    if ndep <= z_limit:
+                        fs[_ZACC] += resp
+                        if ndep % 5 == 0:
+                            z[st[_ZN]] = fs[_ZACC] / 5.0
+                            st[_ZN] += 1
+                            fs[_ZACC] = 0.0
+                    if st[_MI] < marks.size and ndep == marks[st[_MI]]:
+                        if st[_MI] == marks.size - 1:
+                            done = True  # closed once the event is over: simultaneous departures still count
+                        else:
+                            _close_mark(seg, count, last, capped_at, now, fs, st, t0_mark, mark_time, mark_out)
+                if gone > 0:
+                    for p in range(gone, m):
+                        sk[i, p - gone] = sk[i, p]
+                        sj[i, p - gone] = sj[i, p]
+                    sm[i] = m - gone
+        for i in range(first, stop_vm):
+            while qhead[i] >= 0 and sm[i] < vcpus[i]:
+                job = qhead[i]
+                j = job - base
+                qhead[i] = link[j]
+                if qhead[i] < 0:
+                    qtail[i] = -1
+                start[j] = now
+                key = clock[i] + size[j]
+                p = sm[i]
+                while p > 0 and (sk[i, p - 1] > key or (sk[i, p - 1] == key and sj[i, p - 1] > job)):
+                    sk[i, p] = sk[i, p - 1]
+                    sj[i, p] = sj[i, p - 1]
+                    p -= 1
+                sk[i, p] = key
+                sj[i, p] = job
+                sm[i] += 1
+        nfree = 0
+        for i in range(nvm):
+            rate[i] = 0.0
+            free[i] = sm[i] > 0
+            if free[i]:
+                nfree += 1
+        left = float(c)
+        while nfree > 0 and left > 0:
+            if exact_sum:
+                wsum = 0.0
+                for i in range(nvm):
+                    if free[i]:
+                        wsum += weights[i]
+            else:
+                f = 0
+                for i in range(nvm):
+                    if free[i]:
+                        wfree[f] = weights[i]
+                        f += 1
+                wsum = fsum(wfree, f, partials)
+            level = left / wsum
+            full = False
+            for i in range(nvm):
+                if free[i] and sm[i] <= level * weights[i]:
+                    full = True
+            if not full:
+                for i in range(nvm):
+                    if free[i]:
+                        rate[i] = level * weights[i] / sm[i]
+                break
+            for i in range(nvm):
+                if free[i] and sm[i] <= level * weights[i]:
+                    rate[i] = 1.0
+                    left -= sm[i]
+                    free[i] = False
+                    nfree -= 1
+        best = np.inf
+        for i in range(nvm):
+            if sm[i] > 0:
+                d = (sk[i, 0] - clock[i]) / rate[i]
+                if d < best:
+                    best = d
+        fire = np.inf if best == np.inf else now + max(0.0, best)
+        if not arrival and st[_NDEP] == departed and fire == now:
+            fs[_NOW] = now
+            return STUCK
+        if done:
+            _close_mark(seg, count, last, capped_at, now, fs, st, t0_mark, mark_time, mark_out)
+            status = S_DONE
+            break
+    fs[_NOW] = now
+    fs[_LAST] = last_t
+    fs[_FIRE] = fire
+    st[_INEXT] = i_next
+    return status
