@@ -81,6 +81,13 @@ stays queued until eligible), ``PREEMPT_SHORT`` and custom slices
 SCHED_IDLE/SCHED_BATCH, real-time classes, the ``fair_server``, CPU
 affinity/pinning, SMT, the guest's own scheduler (jobs in a VM are FCFS),
 halt-polling and the host threads of I/O (QEMU, vhost).
+
+Compiled
+--------
+:mod:`virtmodel.sim.compiled.linux_fair` replays this scheduler job for job
+(the same decisions, float operations and order of simultaneous events;
+``tests/sim/test_compiled_linux_fair.py``), so ``engine="auto"`` runs it
+compiled.  A change here needs the same change there.
 """
 
 from __future__ import annotations
