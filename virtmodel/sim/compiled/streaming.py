@@ -3,13 +3,15 @@
 ``vm.simulate(scenario, customers=N, records=False)`` (or :func:`simulate_streaming`)
 simulates any scenario that the compiled engine simulates (FCFS, SJF, non-preemptive and
 preemptive priority, delay-dependent priority, vCPU limits, SRPT, PSJF, processor sharing,
-round robin with switch cost, cyclic polling with its switchovers; any pCPUs, one or several
+round robin with switch cost, cyclic polling with its switchovers, weighted proportional share with
+vCPU ceilings; any pCPUs, one or several
 VMs, an optional finite capacity) for
 as many customers as wanted in memory that does not grow with the run, apart from the MSER-5
 statistic.  The random numbers are drawn in chunks (numpy blocks from the same streams as the
 simpy model, merged over the VMs in the same order), and a resumable numba kernel per family
 (:func:`_whole_chunk`, :func:`_preemptive_chunk`, :func:`_ps_chunk`, :func:`_rr_chunk`,
-:func:`_polling_chunk`; the switchover streams are drawn block by block as well)
+:func:`_polling_chunk`; the switchover streams are drawn block by block as well;
+:func:`~virtmodel.sim.compiled.proportional_share.share_chunk` for proportional share)
 replays the decisions of the records-mode kernel of :mod:`~virtmodel.sim.compiled.kernels`
 (the same pCPU loop, idle stack, lazy-arrival watcher with its wake-up instants, queues and
 heaps keyed on the same global job numbers, slice arithmetic) with all of its state in arrays
@@ -1146,7 +1148,8 @@ def _family(scenario) -> str:
 
 
 #: kernel families with a resumable bounded-memory kernel here
-BOUNDED_FAMILIES = ("whole", "preemptive", "processor_sharing", "round_robin", "polling", "credit")
+BOUNDED_FAMILIES = ("whole", "preemptive", "processor_sharing", "round_robin", "polling", "credit",
+                    "proportional_share")
 
 
 def bounded_reason(scenario) -> str | None:
@@ -1321,7 +1324,7 @@ class BoundedRun:
         vms, c = scenario.vms, scenario.pcpus
         nvm = len(vms)
         groups = 1 if nvm == 1 else nvm + 1
-        self._use_heap = (self.family not in ("whole", "credit") or code == k.SJF
+        self._use_heap = (self.family not in ("whole", "credit", "proportional_share") or code == k.SJF
                           or (code == k.PRIORITY and nvm > k.PRIORITY_LIST_VMS))
         self._fs = np.array([0.0, np.inf, np.inf, 0.0, -np.inf, 0.0, 0.0, 0.0, np.inf, 0.0, 0.0])
         if self.family == "polling":
@@ -1360,6 +1363,9 @@ class BoundedRun:
         if self.family == "credit":  # the credit kernel's event core and scheduler state (compiled/credit.py)
             self._credit = setup._credit
             self._credit_state = self._credit.bounded_state()
+        if self.family == "proportional_share":  # per-VM clocks, jobs in service, FIFOs (proportional_share.py)
+            self._share = setup._proportional_share
+            self._share_state = self._share.bounded_state()
         self._slices = 0.0
         self._base = self._held = 0
 
@@ -1384,6 +1390,7 @@ class BoundedRun:
         present += [self._hj[:st[_HM]].min()] if st[_HM] else []
         present += [int(self._visit[1])] if self.family == "polling" and self._visit[1] >= 0 else []
         present += self._credit.present(self._credit_state) if self.family == "credit" else []
+        present += self._share.present(self._share_state) if self.family == "proportional_share" else []
         return int(min(present))
 
     def snapshot(self):
@@ -1405,6 +1412,8 @@ class BoundedRun:
             twin._switch = copy.deepcopy(self._switch)
         if self.family == "credit":
             twin._credit_state = tuple(a.copy() for a in self._credit_state)
+        if self.family == "proportional_share":
+            twin._share_state = tuple(a.copy() for a in self._share_state)
         return twin
 
     def advance(self, stop, marks=(), t0_mark=-1, z=None, pilot=None, snapshots=None, every=1):
@@ -1482,6 +1491,9 @@ class BoundedRun:
             elif self.family == "credit":
                 status = self._credit.chunk(arr_t, arr_vm, size, start, link, buffers[5][:held], buffers[6][:held],
                                             base, covered, cap, self._credit_state, fs, st, common)
+            elif self.family == "proportional_share":
+                status = self._share.chunk(arr_t, arr_vm, size, start, link, base, covered, cap, self._share_state,
+                                           fs, st, common)
             else:
                 status = _ps_chunk(arr_t, arr_vm, size, start, base, covered, c, cap, fs, st, hk, hj, *common)
             if status == DONE:
@@ -1662,7 +1674,8 @@ def _metrics(sums, span, scenario, groups):
     out = {}
     pcpus = scenario.pcpus
     per_batch = sums.ndim == 3
-    sliced = _family(scenario) in ("preemptive", "processor_sharing", "round_robin", "credit")  # pCPU time per job
+    # pCPU time per job
+    sliced = _family(scenario) in ("preemptive", "processor_sharing", "round_robin", "credit", "proportional_share")
     for g, group in enumerate(groups):
         s = sums[..., g, :]
         departed = s[..., DEPARTED]
