@@ -49,6 +49,11 @@ by an arrival with its ``_insert``, ``_tickle`` and ``_raise``, the ticks) are
 written out in the event loop: as numba helper calls the kernel ran 3.4x
 slower (1.5 against 5.2 M customers per CPU-second, 8 VMs on 2 pCPUs).
 
+``records=False`` (bounded memory) runs :func:`_credit_chunk` on
+:class:`~virtmodel.sim.compiled.streaming.BoundedRun`: the same event core and
+rules with the state carried from chunk to chunk and running sums instead of
+records.
+
 ``tests/sim/test_compiled_credit.py`` proves it equal to the simpy model job
 for job: weights, caps (parking), several vCPUs per VM, 1 to 3 pCPUs,
 exponential, H2 and deterministic service, finite capacity, departure and

@@ -4,14 +4,15 @@
 simulates any scenario that the compiled engine simulates (FCFS, SJF, non-preemptive and
 preemptive priority, delay-dependent priority, vCPU limits, SRPT, PSJF, processor sharing,
 round robin with switch cost, cyclic polling with its switchovers, weighted proportional share with
-vCPU ceilings; any pCPUs, one or several
+vCPU ceilings, Xen's credit1; any pCPUs, one or several
 VMs, an optional finite capacity) for
 as many customers as wanted in memory that does not grow with the run, apart from the MSER-5
 statistic.  The random numbers are drawn in chunks (numpy blocks from the same streams as the
 simpy model, merged over the VMs in the same order), and a resumable numba kernel per family
 (:func:`_whole_chunk`, :func:`_preemptive_chunk`, :func:`_ps_chunk`, :func:`_rr_chunk`,
 :func:`_polling_chunk`; the switchover streams are drawn block by block as well;
-:func:`~virtmodel.sim.compiled.proportional_share.share_chunk` for proportional share)
+:func:`~virtmodel.sim.compiled.proportional_share.share_chunk` for proportional share,
+:func:`~virtmodel.sim.compiled.credit._credit_chunk` for credit)
 replays the decisions of the records-mode kernel of :mod:`~virtmodel.sim.compiled.kernels`
 (the same pCPU loop, idle stack, lazy-arrival watcher with its wake-up instants, queues and
 heaps keyed on the same global job numbers, slice arithmetic) with all of its state in arrays
