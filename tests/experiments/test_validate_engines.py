@@ -23,7 +23,7 @@ def test_engine_sample_has_every_policy_on_both_engines():
     assert all(engines == ["simpy", "compiled"] for engines in by_label.values())
     policies = {type(c.scenario.policy).__name__ for c in sample}
     scheduling = {type(c.scenario.policy).__name__ for c in validation.battery(("scheduling",))}
-    assert scheduling | {"FCFS", "Polling"} <= policies
+    assert scheduling | {"FCFS", "Polling", "LinuxFair"} <= policies
     assert any(c.scenario.capacity is not None for c in sample) and any(c.scenario.pcpus > 1 for c in sample)
 
 

@@ -69,14 +69,15 @@ def battery(areas=None) -> list[Check]:
 
 
 #: the checks of :func:`engine_sample`: FCFS on one and four pCPUs and with a finite capacity,
-#: gated polling, and every scheduling policy with exponential service at load 0.8
-ENGINE_SAMPLE = ("M/M/1 load 0.8", "M/M/4 load 0.8", "M/M/1/10 load 0.9", "polling gated, 3 alike VMs, load 0.6")
+#: gated polling, KVM's cpu.max throttling, and every scheduling policy with exponential service at load 0.8
+ENGINE_SAMPLE = ("M/M/1 load 0.8", "M/M/4 load 0.8", "M/M/1/10 load 0.9", "polling gated, 3 alike VMs, load 0.6",
+                 "KVM cpu.max 10 ms / 100 ms: isolated 25 ms requests (throttling closed form)")
 
 
 def engine_sample(engines=("simpy", "compiled")) -> list[Check]:
     """One check per policy, run once on each engine (``virtmodel validate --engines``).
 
-    The FCFS and polling checks of :data:`ENGINE_SAMPLE` and, for every policy of the
+    The FCFS, polling and KVM (LinuxFair) checks of :data:`ENGINE_SAMPLE` and, for every policy of the
     ``"scheduling"`` area, its check with exponential service at load 0.8,
     limited to the scenarios the compiled engine supports
     (:func:`virtmodel.sim.compiled.supports`); each appears once per engine,
@@ -86,7 +87,8 @@ def engine_sample(engines=("simpy", "compiled")) -> list[Check]:
     """
     from ..sim.compiled import supports
 
-    picked = [c for area in ("queues", "polling") for c in BATTERY_AREAS[area]() if c.label in ENGINE_SAMPLE]
+    picked = [c for area in ("queues", "polling", "hypervisor") for c in BATTERY_AREAS[area]()
+              if c.label in ENGINE_SAMPLE]
     picked += [c for c in BATTERY_AREAS["scheduling"]() if c.label.endswith(", exp, load 0.8")]
     return [Check(f"{c.label} [{engine}]", c.scenario, c.length, engine, c.replications)
             for c in picked if supports(c.scenario) for engine in engines]
