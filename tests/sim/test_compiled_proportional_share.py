@@ -181,6 +181,24 @@ def test_a_clock_that_cannot_advance_is_refused_not_a_hang():
         engine.records()
 
 
+@pytest.mark.parametrize("records", [True, False])
+@pytest.mark.parametrize("policy", ["ProportionalShare", "ProcessorSharing"])
+def test_sharing_clock_that_cannot_advance_is_refused_with_and_without_records(policy, records):
+    """The same trap through vm.simulate, per-job records or bounded memory, for ProportionalShare and for
+    egalitarian processor sharing (kernels.run_processor_sharing and streaming._ps_chunk, whose simpy
+    scheduler PSScheduler loops for ever there too: a lone VM with 2e-5 arrivals per second, seed 0,
+    stuck at t = 22,608)."""
+    if policy == "ProportionalShare":
+        sc = vm.Scenario(1, [vm.VM("busy", Exponential(0.5), Exponential(1.0)),
+                             vm.VM("rare", Exponential(2e-5), Exponential(1.0))], policy=P.ProportionalShare())
+        customers, seed = 100_000, 1
+    else:
+        sc = vm.Scenario(1, [vm.VM("rare", Exponential(2e-5), Exponential(1.0))], policy=P.ProcessorSharing())
+        customers, seed = 300, 0
+    with pytest.raises(InvalidParameter, match=f"{policy} cannot advance its clock at time [0-9]"):
+        vm.simulate(sc, customers=customers, replications=1, seed=seed, records=records)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.floats(1e-3, 1e3), min_size=1, max_size=12))
 def test_fsum_port_equals_math_fsum(values):

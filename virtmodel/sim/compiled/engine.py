@@ -280,6 +280,8 @@ class CompiledEngine:
                 status, jobs, departed, now = k.run_processor_sharing(
                     arr_t, arr_vm, size, n, covered, c, cap,
                     stop_kind, count, horizon, start, depart, blocked, order, occupied)
+            if status == k.STUCK:
+                raise InvalidParameter(k.stuck_message(type(self.scenario.policy).__name__, now))
             if status == k.OK:
                 break
             # not enough arrivals drawn: extrapolate from the progress made, with a margin

@@ -43,6 +43,18 @@ import numpy as np
 from numba import njit
 
 OK, NEED_MORE = 0, 1
+#: status of the sharing kernels (processor sharing, proportional share): a completion timer finished nobody and
+#: fires again at the same instant (the work left is above the virtual clock's 1e-12 tolerance but its time to
+#: go below half an ulp of the simulated time), so time cannot advance; the simpy model loops for ever there
+STUCK = 3
+
+
+def stuck_message(policy, now):
+    """What to do when a sharing kernel returns :data:`STUCK` at time ``now``."""
+    return (f"{policy} cannot advance its clock at time {now:.17g}: a job's next completion is closer than half an "
+            "ulp of the simulated time but above the 1e-12 tolerance of its virtual clock (a VM nearly always idle "
+            "over a long run); simulate a shorter run (fewer customers or a shorter horizon), or give that VM more "
+            "work or, under ProportionalShare, a larger weight")
 STOP_DEPARTURES, STOP_TIME = 0, 1
 
 # non-preemptive ("whole") policies
@@ -773,6 +785,7 @@ def run_processor_sharing(arr_t, arr_vm, size, n, covered, c, cap,
                 virtual += (now - last) * (1.0 if hm <= c else c / hm)
             last = now
             tol = 1e-12 * max(1.0, abs(virtual))
+            departed = ndep
             while hm > 0 and hk[0] <= virtual + tol:
                 job, hm = _heap_pop(hk, hj, hm)
                 occupied[job] = size[job]
@@ -782,6 +795,8 @@ def run_processor_sharing(arr_t, arr_vm, size, n, covered, c, cap,
                 in_system -= 1
                 if stop_kind == STOP_DEPARTURES and ndep >= stop_count:
                     stop_here = True
+            if ndep == departed and hm > 0 and now + max(0.0, (hk[0] - virtual) / (1.0 if hm <= c else c / hm)) == now:
+                return STUCK, i_next, ndep, now
         # (re)arm the timer of the next completion
         if hm == 0:
             fire = _INF

@@ -54,7 +54,7 @@ from fractions import Fraction
 import numpy as np
 
 from ...errors import InvalidParameter
-from .kernels import NEED_MORE, OK, STOP_DEPARTURES, STOP_TIME, jit
+from .kernels import NEED_MORE, OK, STOP_DEPARTURES, STOP_TIME, STUCK, jit, stuck_message
 from .streaming import (
     _FIRE,
     _INEXT,
@@ -75,11 +75,9 @@ from .streaming import (
 from .streaming import DONE as S_DONE
 from .streaming import NEED_MORE as S_NEED_MORE
 
-__all__ = ["ProportionalShareRun", "run_proportional_share", "plain_sum_is_exact", "fsum", "STUCK"]
+__all__ = ["ProportionalShareRun", "run_proportional_share", "share_chunk", "plain_sum_is_exact", "fsum"]
 
 _INF = np.inf
-#: kernel status: the next completion cannot move the clock (see :meth:`ProportionalShareRun.run`)
-STUCK = 3
 
 
 def plain_sum_is_exact(weights) -> bool:
@@ -204,11 +202,7 @@ class ProportionalShareRun:
 
 
 def _stuck(now):
-    raise InvalidParameter(
-        f"ProportionalShare cannot advance its clock at time {now:.17g}: a VM's next completion is "
-        "closer than half an ulp of the simulated time but above the 1e-12 tolerance of its virtual "
-        "clock (a VM with a tiny share over a long run); simulate a shorter run (fewer customers) or "
-        "give that VM a larger weight")
+    raise InvalidParameter(stuck_message("ProportionalShare", now))
 
 
 @jit

@@ -518,6 +518,7 @@ def _ps_chunk(arr_t, arr_vm, size, start, base, covered, c, cap, fs, st, hk, hj,
         if t_ev > covered:
             break
         done = False
+        stuck = False
         if ta < fire:
             now = ta
             j = i_next - base
@@ -547,7 +548,9 @@ def _ps_chunk(arr_t, arr_vm, size, start, base, covered, c, cap, fs, st, hk, hj,
                 virtual += (now - last_t) * (1.0 if hm <= c else c / hm)
             last_t = now
             tol = 1e-12 * max(1.0, abs(virtual))
+            stuck = True
             while hm > 0 and hk[0] <= virtual + tol:
+                stuck = False
                 job, hm = _heap_pop(hk, hj, hm)
                 j = job - base
                 # job j departs at ``now``: path, sums, warm-up series, marks (written out here: a call to
@@ -583,6 +586,10 @@ def _ps_chunk(arr_t, arr_vm, size, start, base, covered, c, cap, fs, st, hk, hj,
         else:
             rate = 1.0 if hm <= c else c / hm
             fire = now + max(0.0, (hk[0] - virtual) / rate)
+            if stuck and fire == now:
+                status = k.STUCK  # time cannot advance (kernels.STUCK); the simpy model loops for ever here
+                fs[_NOW] = now
+                break
         if done:
             _close_mark(seg, count, last, capped_at, now, fs, st, t0_mark, mark_time, mark_out)
             status = DONE
@@ -1499,6 +1506,8 @@ class BoundedRun:
                 status = _ps_chunk(arr_t, arr_vm, size, start, base, covered, c, cap, fs, st, hk, hj, *common)
             if status == DONE:
                 return mark_time, mark_out
+            if status == k.STUCK:
+                raise InvalidParameter(k.stuck_message(type(self.scenario.policy).__name__, fs[_NOW]))
             if snapshots is not None and st[_NDEP] >= (snapshots[-1].departures if snapshots else 0) + every:
                 snapshots.append(self.snapshot())
 
