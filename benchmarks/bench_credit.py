@@ -17,6 +17,11 @@ the last column says how much faster each engine is than the simpy credit model 
 
     python benchmarks/bench_credit.py [--customers 1000000] [--repeats 3] [--clock wall|cpu]
                                       [--engines simpy,compiled]
+    python benchmarks/bench_credit.py --bounded 1e8 [--records]   # one run, CPU time and peak RSS
+
+``--bounded N``: one replication of N customers of the same Credit scenario (seed 2026) with
+``records=False`` (bounded memory; ``--records``: with per-job records instead), in this process
+only: CPU seconds, peak RSS (``getrusage``) and the mean response with its 95 % batch-means interval.
 """
 
 from __future__ import annotations
@@ -61,7 +66,11 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     p.add_argument("--engines", default="simpy,compiled", help="engines to run Credit on, comma-separated")
+    p.add_argument("--bounded", type=float, default=None, metavar="N", help="only: one run of N customers")
+    p.add_argument("--records", action="store_true", help="with --bounded: keep per-job records")
     args = p.parse_args(argv)
+    if args.bounded:
+        return bounded(int(args.bounded), args.records)
     n = args.customers
     print(f"Machine: {machine()}")
     print(f"{n:,} customers per run, median of {args.repeats} ({args.clock} clock); {VMS} VMs on {PCPUS} "
@@ -83,6 +92,21 @@ def main(argv=None):
         versus = f"{rate / credit_simpy:.2f}x" if credit_simpy and pol is credit else ""
         print(f"| {label} | {res.engine} | {rate:,.0f} | {t:.2f} | {rate / base:.2f}x | {versus} | "
               f"{1e3 * res.mean('mean_response'):.2f} |")
+
+
+def bounded(customers, records):
+    """One replication of ``customers`` (seed 2026), bounded memory unless ``records``: CPU time, peak RSS."""
+    import resource
+
+    credit = vm.policies.Credit(weights={f"vm{i}": 256.0 * (1 + i % 2) for i in range(VMS)}, caps={"vm7": 30})
+    sc = scenario(credit)
+    t = time.process_time()
+    res = vm.simulate(sc, customers=customers, replications=1, seed=2026, records=records)
+    cpu = time.process_time() - t
+    low, high = res.ci("mean_response", "all")
+    print(f"{customers:,} customers, records={records}: {cpu:.1f} CPU-s, peak RSS "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB, mean response "
+          f"{1e3 * res.mean('mean_response'):.4f} ms ({1e3 * low:.4f}, {1e3 * high:.4f}), engine {res.engine}")
 
 
 if __name__ == "__main__":
