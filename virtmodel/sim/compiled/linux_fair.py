@@ -340,6 +340,8 @@ def run_linux_fair(arr_t, arr_vm, size, n, covered, c, cap, vm_first, vm_threads
     stopping = False
     if stop_kind == STOP_TIME and stop_time > covered:
         return NEED_MORE, 0, 0, 0.0
+    if stop_kind == STOP_DEPARTURES and stop_count <= 0:
+        return OK, 0, 0, 0.0  # run_until_departures(0) returns at once
     while True:
         ta = _INF
         if i_next < n:
