@@ -34,6 +34,14 @@ that have a density an arrival never coincides with a completion, so only
 completions coincide, and they are handled together in one event as in the
 simpy model.
 
+One place where the kernel does not follow the simpy model: a completion
+that finishes nobody and fires again at the same instant (the work left is
+above the ``1e-12`` tolerance but its time to go is below half an ulp of the
+simulated time, which happens when a VM's clock is some 10^4 times smaller
+than the time) makes the simpy model loop for ever.  The kernel returns
+:data:`~virtmodel.sim.compiled.kernels.STUCK` there, and the run is refused
+with an :class:`~virtmodel.errors.InvalidParameter`.
+
 ``tests/sim/test_compiled_proportional_share.py`` proves it equal to the
 simpy model job for job (weights, vCPU ceilings, 1 and 3 pCPUs, exponential,
 H2 and deterministic service, unlimited or finite capacity, stops at a
