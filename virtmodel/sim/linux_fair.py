@@ -278,13 +278,15 @@ class LinuxFairScheduler(Scheduler):
         """Thread t takes ``job``; it joins the run queue unless its cgroup is throttled."""
         i = self.vm_of[t]
         self.job[t] = job
+        if self.weight[t] == 0.0:
+            # a thread has a weight from its creation (Linux sets se->load at fork), also one that
+            # first wakes into a throttled cgroup and is placed only at the refill
+            self.weight[t] = self.group_weight[i]
         if self.quota[i] is not None and not self.throttled[i] and self.runtime[i] <= 0.0:
             self._throttle(i, self.hv.env.now)  # check_enqueue_throttle: no runtime left this period
         if self.throttled[i]:
             self.state[t] = THROTTLED
             return
-        if self.weight[t] == 0.0:
-            self.weight[t] = self.group_weight[i]
         self._place(t)
         self._reweight(i)
         self._maybe_preempt(t)

@@ -38,10 +38,9 @@ every event before ``T`` and none at ``T`` (simpy's stop event is urgent).
 
 ``tests/sim/test_compiled_linux_fair.py`` proves it equal to the simpy model job for job.
 
-The reference model raises ``ZeroDivisionError`` when a vCPU thread that has never run wakes into
-a throttled cgroup and the cgroup is then refilled (its weight is still 0 when it is placed); the
-kernel stops with :data:`ZERO_WEIGHT` at that same point and :class:`LinuxFairRun` refuses the run
-with that reason rather than give numbers the reference cannot.
+A vCPU thread that has never run takes its cgroup's weight when it first wakes, also when it wakes
+into a throttled cgroup and is placed only at the refill (the reference model once divided by the
+still-zero weight there; both were mended together).
 """
 
 from __future__ import annotations
@@ -55,11 +54,9 @@ from ...errors import InvalidParameter
 from ..linux_fair import NICE_0_LOAD
 from .kernels import NEED_MORE, OK, STOP_DEPARTURES, STOP_TIME, jit
 
-__all__ = ["LinuxFairRun", "run_linux_fair", "ZERO_WEIGHT", "TOO_MANY_EVENTS", "MAX_EVENTS"]
+__all__ = ["LinuxFairRun", "run_linux_fair", "TOO_MANY_EVENTS", "MAX_EVENTS"]
 
 SLEEPING, QUEUED, RUNNING, THROTTLED = 0, 1, 2, 3
-#: kernel status: the reference model divides by a zero weight here (see the module docstring)
-ZERO_WEIGHT = 3
 #: kernel status: more events than the bound computed for the run (a safeguard against a loop)
 TOO_MANY_EVENTS = 4
 #: most scheduler events one run may need before it is refused (about 10^7 events take a second)
@@ -229,11 +226,9 @@ def _refill(now, vm_first, vm_threads, group_weight, quota, period, burst, base_
             throttled[i] = False
             for t in range(vm_first[i], vm_first[i] + vm_threads[i]):
                 if state[t] == THROTTLED:
-                    if weight[t] == 0.0:
-                        return False, 0.0  # the simpy model: ZeroDivisionError in _vslice
                     _place(t, base_slice, state, weight, vruntime, deadline, vlag)
             _reweight(i, vm_first, vm_threads, group_weight, state, weight, vruntime, deadline)
-    return True, refill_at.min()
+    return refill_at.min()
 
 
 @_transition
@@ -293,8 +288,7 @@ def run_linux_fair(arr_t, arr_vm, size, n, covered, c, cap, vm_first, vm_threads
     kernel weights (cpu.weight x 1024 / 100); ``has_quota``, ``quota``, ``period``, ``burst``
     its ``cpu.max``; ``base_slice`` and ``tick`` the EEVDF request and scheduler tick.  Other
     arguments and the result as for the kernels of :mod:`.kernels`; the status is
-    :data:`ZERO_WEIGHT` where the reference model fails and :data:`TOO_MANY_EVENTS` past
-    ``max_events`` events.
+    :data:`TOO_MANY_EVENTS` past ``max_events`` events.
     """
     nvm = vm_first.size
     nthreads = 0
@@ -409,22 +403,20 @@ def run_linux_fair(arr_t, arr_vm, size, n, covered, c, cap, vm_first, vm_threads
                     _advance(now - last, running, weight, vruntime, remaining, tjob, vm_of, has_quota, runtime)
                     last = now
                     if next_refill <= now:
-                        ok, next_refill = _refill(now, vm_first, vm_threads, group_weight, quota, period, burst,
+                        next_refill = _refill(now, vm_first, vm_threads, group_weight, quota, period, burst,
                                                   base_slice, runtime, refill_at, throttled, state, weight,
                                                   vruntime, deadline, vlag)
-                        if not ok:
-                            return ZERO_WEIGHT, i_next, ndep, now
                     # _wake
                     t = idle
                     tjob[t] = job
+                    if weight[t] == 0.0:
+                        weight[t] = group_weight[v]
                     if has_quota[v] and not throttled[v] and runtime[v] <= 0.0:
                         _throttle(v, vm_first, vm_threads, lag_span, throttled, state, weight, vruntime, vlag,
                                   cpu, running)
                     if throttled[v]:
                         state[t] = THROTTLED
                     else:
-                        if weight[t] == 0.0:
-                            weight[t] = group_weight[v]
                         _place(t, base_slice, state, weight, vruntime, deadline, vlag)
                         _reweight(v, vm_first, vm_threads, group_weight, state, weight, vruntime, deadline)
                         # _maybe_preempt: only with every pCPU busy and t the EEVDF pick
@@ -462,10 +454,8 @@ def run_linux_fair(arr_t, arr_vm, size, n, covered, c, cap, vm_first, vm_threads
         last = now
         tol = 1e-12 * max(1.0, now)
         if next_refill <= now + tol:
-            ok, next_refill = _refill(now, vm_first, vm_threads, group_weight, quota, period, burst, base_slice,
+            next_refill = _refill(now, vm_first, vm_threads, group_weight, quota, period, burst, base_slice,
                                       runtime, refill_at, throttled, state, weight, vruntime, deadline, vlag)
-            if not ok:
-                return ZERO_WEIGHT, i_next, ndep, now
         for k in range(c):
             t = running[k]
             if t < 0:
@@ -575,12 +565,6 @@ class LinuxFairRun:
             arr_t, arr_vm, size, n, covered, self.c, cap, self.vm_first, self.vm_threads, self.group_weight,
             self.has_quota, self.quota, self.period, self.burst, self.base_slice, self.tick, bound,
             stop_kind, count, horizon, start, depart, blocked, order, occupied)
-        if status == ZERO_WEIGHT:
-            raise InvalidParameter(
-                f"LinuxFair: at time {now:.6g} a vCPU thread that had never run woke into a throttled cgroup and "
-                "the cgroup was refilled; the simpy model (the reference, LinuxFairScheduler) fails there "
-                "(ZeroDivisionError: the thread's weight is still 0 when it is placed), so the compiled engine "
-                "refuses to give numbers for it; give the VM fewer vcpus or a larger cpu.max quota")
         if status == TOO_MANY_EVENTS:
             raise InvalidParameter(
                 f"LinuxFair run stopped after {bound:.3g} scheduler events at time {now:.6g}, more than this "
