@@ -24,7 +24,7 @@ from collections import deque
 import simpy
 
 from ..policies import Credit, ProportionalShare
-from .schedulers import Scheduler, implements
+from .schedulers import TIME_RESOLUTION, Scheduler, implements
 
 __all__ = ["ProportionalShareScheduler", "CreditScheduler", "share"]
 
@@ -156,7 +156,7 @@ class ProportionalShareScheduler(Scheduler):
             if not serving:
                 continue
             v = self.clock[i]
-            tol = 1e-12 * max(1.0, abs(v))
+            tol = max(1e-12 * max(1.0, abs(v)), TIME_RESOLUTION * now * self.rate[i])  # as PSScheduler
             done = False
             while serving and serving[0][0] <= v + tol:
                 _, job = heapq.heappop(serving)

@@ -50,6 +50,14 @@ from ..policies import (
 
 __all__ = ["Scheduler", "make_scheduler", "implements"]
 
+#: Relative time resolution of a float clock: ulp(t) <= 2^-52 t < 2.3e-16 t.  The sharing schedulers
+#: (PSScheduler, ProportionalShareScheduler and their compiled replays) count a job as finished when
+#: the time to its completion is below ``TIME_RESOLUTION * now``: a timer that near would fire at
+#: ``now`` itself (``now + d == now`` once d <= ulp(now) / 2), the clock could not advance and the run
+#: would loop for ever.  This decides only for a clock far larger than the work done (V < 2.3e-4 t:
+#: a system or VM almost always idle); elsewhere the 1e-12 |V| tolerance is the larger.
+TIME_RESOLUTION = 2.3e-16
+
 _REGISTRY: dict[type, type] = {}
 
 
@@ -361,7 +369,10 @@ class PSScheduler(Scheduler):
         now = hv.env.now
         self._advance(now)
         heap = self.heap
-        tol = 1e-12 * max(1.0, abs(self.virtual))
+        n = len(heap)
+        # due: within the virtual clock's tolerance, or closer than the work done in one ulp of ``now``
+        # (a timer that near cannot fire later than now: the clock could not advance, the run would hang)
+        tol = max(1e-12 * max(1.0, abs(self.virtual)), TIME_RESOLUTION * now * (1.0 if n <= self.c else self.c / n))
         while heap and heap[0][0] <= self.virtual + tol:
             _, job = heapq.heappop(heap)
             hv.occupied[job] = hv.size[job]

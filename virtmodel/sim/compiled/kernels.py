@@ -42,10 +42,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..schedulers import TIME_RESOLUTION
+
 OK, NEED_MORE = 0, 1
 #: status of the sharing kernels (processor sharing, proportional share): a completion timer finished nobody and
-#: fires again at the same instant (the work left is above the virtual clock's 1e-12 tolerance but its time to
-#: go below half an ulp of the simulated time), so time cannot advance; the simpy model loops for ever there
+#: fires again at the same instant, so time cannot advance.  A guard that should never trip: a completion closer
+#: than half an ulp of the time is within ``TIME_RESOLUTION * now`` and is taken as due (the simpy model and the
+#: kernels once looped for ever there, a VM almost never busy over a long run)
 STUCK = 3
 
 
@@ -784,7 +787,7 @@ def run_processor_sharing(arr_t, arr_vm, size, n, covered, c, cap,
             if hm > 0:
                 virtual += (now - last) * (1.0 if hm <= c else c / hm)
             last = now
-            tol = 1e-12 * max(1.0, abs(virtual))
+            tol = max(1e-12 * max(1.0, abs(virtual)), TIME_RESOLUTION * now * (1.0 if hm <= c else c / hm))
             departed = ndep
             while hm > 0 and hk[0] <= virtual + tol:
                 job, hm = _heap_pop(hk, hj, hm)

@@ -34,13 +34,12 @@ that have a density an arrival never coincides with a completion, so only
 completions coincide, and they are handled together in one event as in the
 simpy model.
 
-One place where the kernel does not follow the simpy model: a completion
-that finishes nobody and fires again at the same instant (the work left is
-above the ``1e-12`` tolerance but its time to go is below half an ulp of the
-simulated time, which happens when a VM's clock is some 10^4 times smaller
-than the time) makes the simpy model loop for ever.  The kernel returns
-:data:`~virtmodel.sim.compiled.kernels.STUCK` there, and the run is refused
-with an :class:`~virtmodel.errors.InvalidParameter`.
+A completion whose time to go is below ``TIME_RESOLUTION * now``
+(:data:`virtmodel.sim.schedulers.TIME_RESOLUTION`) is due now, in the simpy
+model and here: its timer could not fire later than ``now`` (once a VM's clock
+was some 10^4 times smaller than the time both looped for ever there).  The
+:data:`~virtmodel.sim.compiled.kernels.STUCK` status remains as a guard that
+refuses a run whose clock cannot advance instead of hanging.
 
 ``tests/sim/test_compiled_proportional_share.py`` proves it equal to the
 simpy model job for job (weights, vCPU ceilings, 1 and 3 pCPUs, exponential,
@@ -62,6 +61,7 @@ from fractions import Fraction
 import numpy as np
 
 from ...errors import InvalidParameter
+from ..schedulers import TIME_RESOLUTION
 from .kernels import NEED_MORE, OK, STOP_DEPARTURES, STOP_TIME, STUCK, jit, stuck_message
 from .streaming import (
     _FIRE,
@@ -173,10 +173,9 @@ class ProportionalShareRun:
         Raises
         ------
         InvalidParameter
-            The run reaches a completion whose remaining virtual work is above the model's
-            tolerance ``1e-12 max(1, |V_i|)`` but whose time to go is below half an ulp of the
-            simulated clock, so time cannot advance (a VM whose virtual clock is some 10^4 times
-            smaller than the simulated time); the simpy model loops for ever there.
+            The clock cannot advance (a guard, :data:`~virtmodel.sim.compiled.kernels.STUCK`:
+            a completion closer than ``TIME_RESOLUTION * now`` is due at once, so it should
+            not trip).
         """
         status, jobs, departed, now = run_proportional_share(
             arr_t, arr_vm, size, n, covered, self.c, cap, self.weights, self.vcpus, self.exact_sum, stop_kind,
@@ -291,7 +290,7 @@ def run_proportional_share(arr_t, arr_vm, size, n, covered, c, cap, weights, vcp
                 if m == 0:
                     continue
                 vv = clock[i]
-                tol = 1e-12 * max(1.0, abs(vv))
+                tol = max(1e-12 * max(1.0, abs(vv)), TIME_RESOLUTION * now * rate[i])
                 gone = 0
                 while gone < m and sk[i, gone] <= vv + tol:
                     job = sj[i, gone]
@@ -457,7 +456,7 @@ def share_chunk(arr_t, arr_vm, size, start, link, base, covered, c, cap, weights
                 if m == 0:
                     continue
                 vv = clock[i]
-                tol = 1e-12 * max(1.0, abs(vv))
+                tol = max(1e-12 * max(1.0, abs(vv)), TIME_RESOLUTION * now * rate[i])
                 gone = 0
                 while gone < m and sk[i, gone] <= vv + tol:
                     j = sj[i, gone] - base

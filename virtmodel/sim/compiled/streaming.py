@@ -80,6 +80,7 @@ from ...errors import InvalidParameter
 from ...policies import FCFS
 from .. import stats
 from ..measure import Measurement
+from ..schedulers import TIME_RESOLUTION
 from ..stats import MSER_BATCH
 from ..streams import ARRIVAL, BLOCK, SERVICE, vm_rng
 from . import kernels as k
@@ -547,7 +548,7 @@ def _ps_chunk(arr_t, arr_vm, size, start, base, covered, c, cap, fs, st, hk, hj,
             if hm > 0:
                 virtual += (now - last_t) * (1.0 if hm <= c else c / hm)
             last_t = now
-            tol = 1e-12 * max(1.0, abs(virtual))
+            tol = max(1e-12 * max(1.0, abs(virtual)), TIME_RESOLUTION * now * (1.0 if hm <= c else c / hm))
             stuck = True
             while hm > 0 and hk[0] <= virtual + tol:
                 stuck = False
@@ -587,7 +588,7 @@ def _ps_chunk(arr_t, arr_vm, size, start, base, covered, c, cap, fs, st, hk, hj,
             rate = 1.0 if hm <= c else c / hm
             fire = now + max(0.0, (hk[0] - virtual) / rate)
             if stuck and fire == now:
-                status = k.STUCK  # time cannot advance (kernels.STUCK); the simpy model loops for ever here
+                status = k.STUCK  # time cannot advance (kernels.STUCK): a guard, see TIME_RESOLUTION
                 fs[_NOW] = now
                 break
         if done:
