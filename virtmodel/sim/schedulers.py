@@ -55,7 +55,7 @@ __all__ = ["Scheduler", "make_scheduler", "implements"]
 #: the time to its completion is below ``TIME_RESOLUTION * now``: a timer that near would fire at
 #: ``now`` itself (``now + d == now`` once d <= ulp(now) / 2), the clock could not advance and the run
 #: would loop for ever.  This decides only for a clock far larger than the work done (V < 2.3e-4 t:
-#: a system or VM almost always idle); elsewhere the 1e-12 |V| tolerance is the larger.
+#: a system or VM almost always idle); elsewhere the ``1e-12 |V|`` tolerance is the larger.
 TIME_RESOLUTION = 2.3e-16
 
 _REGISTRY: dict[type, type] = {}

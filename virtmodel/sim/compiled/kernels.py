@@ -187,7 +187,7 @@ def run_whole(arr_t, arr_vm, size, n, covered, c, cap, policy, vm_key, offset, s
 
     ``vm_key``: per-VM class (priority); ``offset``/``slope``: delay-dependent
     priority a_i + b_i * waited; ``limit``: vCPUs per VM (VCPU_FCFS).
-    ``deadline``: empty, or (patience, :mod:`.abandonment`) each job's arrival
+    ``deadline``: empty, or (patience, :mod:`virtmodel.sim.compiled.abandonment`) each job's arrival
     + patience: a pCPU's pick drops (unserved, its vCPU given back) every job
     the policy hands it whose deadline is before now and picks again, as
     ``Hypervisor._next_patient_job`` does.
