@@ -39,18 +39,25 @@ __all__ = ["scheduling_checks"]
 #: shared machine): SRPT H2 1.39 % (45 s), PSJF H2 1.43 % (49), priority H2 1.69 % (87), preemptive
 #: exp 1.64 % (51), preemptive H2 1.37 % (236), PS H2 1.38 % (111), RR 1.59 % (41), RR with switch
 #: cost 1.59 % (50), delay-dependent H2 1.57 % (106).
+#: Then (issue 18: validate detects 1 %) the 11 load-0.95 checks still above 1 % were lengthened by
+#: (measured / 0.85 %)^2 from those figures (priority exp 1.46 % at 70 and PS exp 1.39 % at 50 from
+#: the default run): SRPT H2 40 -> 107, PSJF H2 40 -> 113, priority exp 70 -> 207, H2 120 -> 474,
+#: preemptive exp 46 -> 171, H2 160 -> 416, PS exp 50 -> 134, H2 130 -> 343, RR 48 -> 168, RR with
+#: switch cost 54 -> 189, delay-dependent H2 160 -> 546; re-run at the default size and the battery's
+#: seeds: every row inside its family-wise interval, largest mean delay 0.69-0.96 %, about 2,670 CPU-s
+#: for the 11 (was about 900; docs/validation_power.md gives every check).
 #: Round robin with H2 service has no exact form (the PS approximation, rows never fail): it runs only
 #: long enough to show the approximation's error
 LENGTHS = {
     ("SJF", "exp"): (4, 10, 70), ("SJF", "H2 scv 4"): (9, 8.5, 70),
-    ("SRPT", "exp"): (0.6, 4, 70), ("SRPT", "H2 scv 4"): (2, 8, 40),
-    ("PSJF", "exp"): (0.7, 4.5, 50), ("PSJF", "H2 scv 4"): (2.5, 10, 40),
-    ("priority", "exp"): (6, 20, 70), ("priority", "H2 scv 4"): (20, 45, 120),
-    ("preemptive priority", "exp"): (1.3, 13.5, 46), ("preemptive priority", "H2 scv 4"): (8, 38, 160),
-    ("PS", "exp"): (2, 8, 50), ("PS", "H2 scv 4"): (5, 40, 130),
-    ("RR q=0.1", "exp"): (1.5, 10, 48), ("RR q=0.1", "H2 scv 4"): (1, 3, 5),
-    ("RR q=0.1 switch 0.005", "exp"): (2, 9, 54), ("RR q=0.1 switch 0.005", "H2 scv 4"): (1, 3, 5),
-    ("delay-dependent b=(2,1)", "exp"): (5, 15, 120), ("delay-dependent b=(2,1)", "H2 scv 4"): (20, 40, 160),
+    ("SRPT", "exp"): (0.6, 4, 70), ("SRPT", "H2 scv 4"): (2, 8, 107),
+    ("PSJF", "exp"): (0.7, 4.5, 50), ("PSJF", "H2 scv 4"): (2.5, 10, 113),
+    ("priority", "exp"): (6, 20, 207), ("priority", "H2 scv 4"): (20, 45, 474),
+    ("preemptive priority", "exp"): (1.3, 13.5, 171), ("preemptive priority", "H2 scv 4"): (8, 38, 416),
+    ("PS", "exp"): (2, 8, 134), ("PS", "H2 scv 4"): (5, 40, 343),
+    ("RR q=0.1", "exp"): (1.5, 10, 168), ("RR q=0.1", "H2 scv 4"): (1, 3, 5),
+    ("RR q=0.1 switch 0.005", "exp"): (2, 9, 189), ("RR q=0.1 switch 0.005", "H2 scv 4"): (1, 3, 5),
+    ("delay-dependent b=(2,1)", "exp"): (5, 15, 120), ("delay-dependent b=(2,1)", "H2 scv 4"): (20, 40, 546),
 }
 
 #: replications of every scheduling check, x the battery's (60 at the default size): for the same
