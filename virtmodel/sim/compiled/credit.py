@@ -70,7 +70,7 @@ import numpy as np
 
 from ...errors import InvalidParameter
 from ..credit import BOOST, IDLE, OVER, UNDER
-from .kernels import NEED_MORE, OK, STOP_DEPARTURES, STOP_TIME, jit
+from .kernels import NEED_MORE, OK, STOP_DEPARTURES, STOP_TIME, first_created_to_front, jit
 from .streaming import (
     _INEXT,
     _INSYS,
@@ -523,24 +523,7 @@ def run_credit(arr_t, arr_vm, size, n, covered, cap, c, period, tick, per, align
             bt = arr_t[i_next]
             be = aeid[arr_vm[i_next]]
             if i_next + 1 < n and arr_t[i_next + 1] == bt:
-                # arrivals of several VMs at one instant (lattice interarrivals): simpy takes them by event
-                # id, the merged stream by VM index; move the first one of the VM with the smallest id to the
-                # front (the rest keep their order, so each VM's own arrivals stay in sequence)
-                first = i_next
-                j = i_next + 1
-                while j < n and arr_t[j] == bt:
-                    if aeid[arr_vm[j]] < be:
-                        first = j
-                        be = aeid[arr_vm[j]]
-                    j += 1
-                if first != i_next:
-                    v_first = arr_vm[first]
-                    x_first = size[first]
-                    for j in range(first, i_next, -1):
-                        arr_vm[j] = arr_vm[j - 1]
-                        size[j] = size[j - 1]
-                    arr_vm[i_next] = v_first
-                    size[i_next] = x_first
+                be = first_created_to_front(arr_t, arr_vm, size, i_next, n, aeid)  # simultaneous arrivals
         for s in range(c + 2):
             if ev_k[s] == _NONE:
                 continue

@@ -81,6 +81,34 @@ def jit(fn):
         return njit(fn)
 
 
+# -- simultaneous arrivals in simpy's order ---------------------------------------------
+@jit
+def first_created_to_front(arr_t, arr_vm, size, i_next, n, created):
+    """Arrivals of several VMs at one instant (lattice interarrivals): simpy takes them by the id of
+    each VM's pending arrival event (``created[vm]``), the merged stream by VM index.  Move the first
+    arrival of the VM whose event was created first to position ``i_next`` (the others keep their
+    order, so each VM's own arrivals stay in sequence) and return that smallest id.  Called only when
+    ``arr_t[i_next + 1] == arr_t[i_next]`` (the credit1 and LinuxFair kernels)."""
+    t = arr_t[i_next]
+    first = i_next
+    low = created[arr_vm[i_next]]
+    j = i_next + 1
+    while j < n and arr_t[j] == t:
+        if created[arr_vm[j]] < low:
+            first = j
+            low = created[arr_vm[j]]
+        j += 1
+    if first != i_next:
+        v_first = arr_vm[first]
+        x_first = size[first]
+        for j in range(first, i_next, -1):
+            arr_vm[j] = arr_vm[j - 1]
+            size[j] = size[j - 1]
+        arr_vm[i_next] = v_first
+        size[i_next] = x_first
+    return low
+
+
 # -- a binary heap of (key, job), ordered like Python's heapq on tuples ----------------
 @jit
 def _heap_push(hk, hj, m, key, job):

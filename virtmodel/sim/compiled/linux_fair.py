@@ -52,7 +52,7 @@ from numba import njit
 
 from ...errors import InvalidParameter
 from ..linux_fair import NICE_0_LOAD
-from .kernels import NEED_MORE, OK, STOP_DEPARTURES, STOP_TIME, jit
+from .kernels import NEED_MORE, OK, STOP_DEPARTURES, STOP_TIME, first_created_to_front, jit
 
 __all__ = ["LinuxFairRun", "run_linux_fair", "TOO_MANY_EVENTS", "MAX_EVENTS"]
 
@@ -341,25 +341,7 @@ def run_linux_fair(arr_t, arr_vm, size, n, covered, c, cap, vm_first, vm_threads
         if i_next < n:
             ta = arr_t[i_next]
             if i_next + 1 < n and arr_t[i_next + 1] == ta:
-                # arrivals of several VMs at one instant (lattice interarrivals): simpy takes them by event
-                # number, the merged stream by VM index; the first arrival of the VM whose next arrival was
-                # created first moves to the front (the others keep their order: each VM's stay in sequence)
-                first = i_next
-                low = arr_seq[arr_vm[i_next]]
-                j = i_next + 1
-                while j < n and arr_t[j] == ta:
-                    if arr_seq[arr_vm[j]] < low:
-                        first = j
-                        low = arr_seq[arr_vm[j]]
-                    j += 1
-                if first != i_next:
-                    v_first = arr_vm[first]
-                    x_first = size[first]
-                    for j in range(first, i_next, -1):
-                        arr_vm[j] = arr_vm[j - 1]
-                        size[j] = size[j - 1]
-                    arr_vm[i_next] = v_first
-                    size[i_next] = x_first
+                first_created_to_front(arr_t, arr_vm, size, i_next, n, arr_seq)  # simultaneous arrivals
         arrival = ta < fire or (ta == fire and ta < _INF and arr_seq[arr_vm[i_next]] < timer_seq)
         t_ev = ta if arrival else fire
         if stopping:
