@@ -51,7 +51,10 @@ def test_check_replications_scale_the_battery_replications():
 def test_sizes_give_the_family_wise_t_factor_room():
     # 5 replications made the family-wise Student-t factor about 20 (issue 18): every size has >= 10
     assert all(reps >= 10 for _, reps in SIZES.values())
-    assert SIZES["full"][0] >= 10 * SIZES["default"][0]  # full detects about sqrt(10) x smaller errors
+    assert SIZES["full"][0] >= 10 * SIZES["default"][0]
+    # --full: 15x the default's customers x replications, so its at most 0.99 % becomes <= 0.3 %
+    (full, full_reps), (default, default_reps) = SIZES["full"], SIZES["default"]
+    assert full * full_reps >= 15 * default * default_reps
 
 
 def test_full_size_multiplies_the_replications_of_fixed_length_checks():

@@ -32,12 +32,20 @@ from ..sim.run import simulate
 from .registry import BATTERY_AREAS, Check, area_checks, battery_areas
 
 # AREAS is read through the module __getattr__ below (the registry, at each use)
-__all__ = ["Check", "AREAS", "battery", "run_battery", "SIZES", "engine_sample"]  # noqa: F822
+__all__ = ["Check", "AREAS", "battery", "run_battery", "SIZES", "engine_sample", "runs_bounded"]  # noqa: F822
 
 #: customers per replication and replications for each battery size
 #: (each check scales them by its ``length`` and ``replications``; docs/validation_power.md gives the
-#: relative error each size detects: default about 1 % in mean delays, full about 0.3 %)
-SIZES = {"quick": (20_000, 10), "default": (50_000, 30), "full": (500_000, 30)}
+#: relative error each size detects: default about 1 % in mean delays, full 0.3 %).  ``--full`` is 15x
+#: the default's customers x replications: the default detects at most 0.99 % (measured), and
+#: 0.99 % / sqrt(15) x t(89) / t(59) = 0.25 %; at 10x (500,000 x 30, until 2026-12) it measured up to
+#: about 0.35 % at the whole battery's family-wise level (queues)
+SIZES = {"quick": (20_000, 10), "default": (50_000, 30), "full": (500_000, 45)}
+
+#: above the default size, a replication of more customers than this runs in bounded memory even
+#: where its prediction has percentiles, which the bounded-memory kernels do not estimate (per-job
+#: records take about 90 bytes a customer for one VM, 160 for two: 6-11 GB a replication here)
+RECORDS_LIMIT = 70_000_000
 
 
 def __getattr__(name):
@@ -109,11 +117,34 @@ def check_replications(check: Check, customers: int, replications: int) -> int:
     return max(2, round(count))
 
 
+def runs_bounded(check: Check, customers: int, prediction) -> bool:
+    """Whether :func:`run_battery` simulates ``check`` with ``records=False`` (bounded memory).
+
+    Only above the default size (``--full``; ``customers`` is the battery's per replication, before
+    ``check.length``): every check that the bounded-memory kernels simulate
+    (:func:`virtmodel.sim.compiled.streaming.bounded_reason`) and whose ``prediction`` has only
+    metrics they estimate (:data:`~virtmodel.sim.compiled.streaming.BOUNDED_METRICS`: no
+    percentiles), and those whose replications exceed :data:`RECORDS_LIMIT` customers, whose
+    per-job records would not fit in memory (their percentile rows are then not simulated; the
+    table's ``attrs["rows_not_simulated"]`` counts them).  At the quick and default sizes every
+    check keeps its per-job records, so their tables do not change.  Bounded memory is also the
+    faster path for long runs (0.3-0.8x the CPU of per-job records for the scheduling checks).
+    """
+    from ..sim.compiled import streaming
+
+    if customers <= SIZES["default"][0] or check.engine not in ("auto", "compiled"):
+        return False
+    if hasattr(check.scenario, "replicate") or streaming.bounded_reason(check.scenario) is not None:
+        return False
+    estimated = set(prediction.values["metric"]) <= streaming.BOUNDED_METRICS
+    return estimated or customers * check.length > RECORDS_LIMIT
+
+
 def _run_check(job):
-    """Simulate one check (``job``: check, customers, replications, seed) on this process."""
-    check, customers, replications, seed = job
+    """Simulate one check (``job``: check, customers, replications, seed, records) on this process."""
+    check, customers, replications, seed, records = job
     return simulate(check.scenario, customers=customers, replications=replications, seed=seed, workers=1,
-                    engine=check.engine)
+                    engine=check.engine, records=records)
 
 
 def _run_check_recording(job):
@@ -164,7 +195,11 @@ def run_battery(checks=None, customers=50_000, replications=10, seed=2026, worke
     fails the row when the simulated mean sits at its expectation (an
     error of that size fails with probability about 1/2, one of twice
     that size almost surely; both NaN where the analytic value is 0).
-    Each check gets its own seed, ``seed + index``.
+    Each check gets its own seed, ``seed + index``.  Above the default size
+    (``--full``) the checks that :func:`runs_bounded` picks run with
+    ``records=False`` (bounded memory; ``table.attrs["bounded_checks"]``),
+    and ``table.attrs["rows_not_simulated"]`` counts the predicted rows they
+    could not estimate.
 
     ``workers`` > 1 runs whole checks side by side, each on one process of a
     pool kept for the whole battery (every check is simulated with
@@ -174,15 +209,17 @@ def run_battery(checks=None, customers=50_000, replications=10, seed=2026, worke
     after the warm-up pilots, check after check.
     """
     checks = battery() if checks is None else list(checks)
-    jobs = [(check, int(customers * check.length), check_replications(check, customers, replications), seed + i)
-            for i, check in enumerate(checks)]
+    # predictions in this process (some hold local functions, which a pool cannot send back)
+    predictions = [predict(check.scenario) for check in checks]
+    jobs = [(check, int(customers * check.length), check_replications(check, customers, replications), seed + i,
+             not runs_bounded(check, customers, pred))
+            for i, (check, pred) in enumerate(zip(checks, predictions, strict=True))]
     bar = dict(total=len(jobs), desc="validate", disable=not progress)
     if workers == 1 or len(jobs) <= 1:
         outputs = [_run_check(job) for job in tqdm(jobs, **bar)]
     else:
         outputs = _run_checks_in_parallel(jobs, workers, bar)
-    # predictions in this process (some hold local functions, which a pool cannot send back)
-    done = [(check, predict(check.scenario), res, s) for (check, _, _, s), res in zip(jobs, outputs, strict=True)]
+    done = [(check, pred, res, s) for (check, _, _, s, _), pred, res in zip(jobs, predictions, outputs, strict=True)]
     m = sum(int(p.exact) * len(p.values.merge(r.summary, on=["metric", "group"])) for _, p, r, _ in done)
     family_level = 1 - 0.05 / max(m, 1)
     rows = []
@@ -205,4 +242,9 @@ def run_battery(checks=None, customers=50_000, replications=10, seed=2026, worke
             ))
     table = pd.DataFrame(rows)
     table.attrs["family_level"] = family_level
+    # checks simulated in bounded memory, and the predicted rows they could not estimate (percentiles)
+    table.attrs["bounded_checks"] = [check.label for check, *_, records in jobs if not records]
+    table.attrs["rows_not_simulated"] = sum(
+        len(p.values) - len(p.values.merge(r.summary, on=["metric", "group"]))
+        for (_, p, r, _), (*_, records) in zip(done, jobs, strict=True) if not records)
     return table

@@ -88,7 +88,7 @@ from .kernels import _heap_pop, _heap_push, _watcher_wake, jit
 from .support import KERNEL_OF, unsupported_reason
 
 __all__ = ["simulate_streaming", "simulate_bounded", "bounded_reason", "stream_replication", "ensemble_warmup",
-           "mser5_from_means", "run_pass", "BoundedRun", "BOUNDED_FAMILIES"]
+           "mser5_from_means", "run_pass", "BoundedRun", "BOUNDED_FAMILIES", "BOUNDED_METRICS"]
 
 #: arrivals drawn per refill (over all VMs)
 CHUNK = 1 << 20
@@ -1676,6 +1676,11 @@ def _measured(scenario, customers, removed, t0, times, sums, batches, drop):
         edges = np.concatenate(([t0], times))[int(bool(drop)):]
         m.batches.update(_metrics(sums[int(bool(drop)):], np.diff(edges), scenario, groups))
     return {"measurement": m, "warmup_removed": int(removed), "window": (t0, t1), "departures": customers}
+
+
+#: every metric :func:`_metrics` estimates (the point estimates of ``measure()`` but its percentiles)
+BOUNDED_METRICS = frozenset({"utilization", "throughput", "mean_wait", "mean_response", "mean_number",
+                             "mean_queue_length", "blocking_probability", "work_weighted_wait", "steal_time"})
 
 
 def _metrics(sums, span, scenario, groups):
