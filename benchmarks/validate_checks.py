@@ -1,7 +1,8 @@
 """Re-run chosen checks of the validation battery exactly as `virtmodel validate` runs them.
 
 Each check gets the battery's own seed (``seed + index`` in the whole battery) and size
-(customers x ``Check.length``, replications x ``Check.replications``), and its mean delays
+(customers x ``Check.length``, replications x ``Check.replications``, per-job records or bounded
+memory as :func:`~virtmodel.experiments.validation.runs_bounded` picks), and its mean delays
 (``mean_wait``, ``mean_response``) are judged at the whole battery's family-wise level
 ``1 - 0.05 / exact_rows``.  Prints, per check, the largest detectable error (the family-wise
 relative half-width), the mean-delay rows outside their family-wise interval, every exact row
@@ -24,7 +25,7 @@ import resource
 import time
 
 import virtmodel as vm
-from virtmodel.experiments.validation import SIZES, battery, check_replications
+from virtmodel.experiments.validation import SIZES, battery, check_replications, runs_bounded
 
 
 def _cpu() -> float:
@@ -38,6 +39,7 @@ def main() -> None:
     parser.add_argument("--size", choices=sorted(SIZES), default="default")
     parser.add_argument("--seed", type=int, default=2026, help="the battery's root seed (validate's default)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--area", action="append", help="only the checks of this area (repeatable)")
     parser.add_argument("--uniform", action="store_true", help="500,000 x 10, length and replication factors 1")
     parser.add_argument("--engine", choices=("auto", "simpy", "compiled"), default=None,
                         help="run every chosen check on this engine (default: the check's own)")
@@ -48,16 +50,19 @@ def main() -> None:
     level = 1 - 0.05 / exact_rows
     print(f"family-wise level 1 - 0.05/{exact_rows} over the whole battery's exact rows (an upper bound: "
           "validate counts only the rows it simulates)")
+    chosen = {c.label for c in battery(args.area)} if args.area else None
     for index, check in enumerate(checks):
-        if not all(m in check.label for m in args.match):
+        if not all(m in check.label for m in args.match) or (chosen is not None and check.label not in chosen):
             continue
         cpu, wall = _cpu(), time.perf_counter()
         pred = vm.predict(check.scenario)
         sized = dataclasses.replace(check, length=1.0, replications=1.0) if args.uniform else check
         length = sized.length
+        engine = args.engine or check.engine
+        records = not runs_bounded(dataclasses.replace(sized, engine=engine), customers, pred)  # as validate
         res = vm.simulate(check.scenario, customers=int(customers * length),
                           replications=check_replications(sized, customers, replications),
-                          seed=args.seed + index, workers=args.workers, engine=args.engine or check.engine)
+                          seed=args.seed + index, workers=args.workers, engine=engine, records=records)
         worst, outside, rows, rows_outside = 0.0, 0, 0, 0
         simulated = set(zip(res.summary["metric"], res.summary["group"], strict=True))
         for row in pred.values.itertuples():
@@ -70,7 +75,8 @@ def main() -> None:
                 continue
             worst = max(worst, (high - low) / 2 / row.value)
             outside += not low <= row.value <= high
-        print(f"{check.label} [{res.engine}]: length {length:g}, largest mean-delay detectable error "
+        how = res.engine if records else f"{res.engine}, bounded memory"
+        print(f"{check.label} [{how}]: length {length:g}, largest mean-delay detectable error "
               f"{100 * worst:.2f} %, outside {outside}; every exact row: {rows}, outside {rows_outside}; "
               f"{_cpu() - cpu:.0f} CPU-s, {time.perf_counter() - wall:.0f} s wall", flush=True)
 
