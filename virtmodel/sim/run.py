@@ -282,7 +282,7 @@ def _map(fn, jobs, workers, bar):
     return list(_imap(fn, jobs, workers, bar))
 
 
-def _imap(fn, jobs, workers, bar):
+def _imap(fn, jobs, workers, bar, chunksize=None):
     """``fn(job)`` for each job, yielded in job order as they finish (``workers`` processes)."""
     if workers == 1 or len(jobs) == 1:
         yield from (fn(j) for j in tqdm(jobs, **bar))
@@ -290,8 +290,10 @@ def _imap(fn, jobs, workers, bar):
     # many short jobs (storms of a scenario kind: 3,000 replications of 0.2 ms) go in chunks of about
     # 1/8 of a worker's share: one message per chunk instead of per job (CPU 1.2 -> 0.5 s for 3,000
     # provisioning runs on 2 workers); results come back in job order either way
+    if chunksize is None:
+        chunksize = max(1, len(jobs) // (8 * workers))
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-        yield from tqdm(pool.map(fn, jobs, chunksize=max(1, len(jobs) // (8 * workers))), **bar)
+        yield from tqdm(pool.map(fn, jobs, chunksize=chunksize), **bar)
 
 
 def simulate(scenario, customers=None, horizon=None, replications=10, seed=None, warmup="mser5",
