@@ -489,3 +489,15 @@ def test_empirical_properties(data):
     assert d.mean == pytest.approx(np.mean(data), rel=1e-12)
     assert d.variance == pytest.approx(np.var(data), rel=1e-12, abs=1e-12)
     assert d.cdf(max(data)) == 1.0
+
+
+@pytest.mark.parametrize("dist", [HyperExponential.balanced(1.0, 4.0), HyperExponential.balanced(3.0, 50.0),
+                                  HyperExponential((0.3, 0.7), (1.0, 5.0))])
+def test_two_phase_hyperexponential_draws_as_the_general_binary_search(dist):
+    """The two-phase shortcut (u >= p1) draws exactly what searchsorted over the cumulative
+    probabilities draws from the same generator (the simpy and compiled engines' streams)."""
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        phase = np.minimum(np.searchsorted(np.cumsum(dist._p), rng.random(4096), side="right"), 1)
+        general = rng.standard_exponential(4096) / dist._mu[phase]
+        assert np.array_equal(dist.sample(np.random.default_rng(seed), 4096), general)

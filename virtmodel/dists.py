@@ -640,10 +640,20 @@ class HyperExponential(Distribution):
     def _laplace(self, s):
         return np.sum(self._p * self._mu / (self._mu + s[..., None]), axis=-1)
 
+    @cached_property
+    def _cumulative(self) -> np.ndarray:
+        return np.cumsum(self._p)
+
     def _sample(self, rng, size):
-        phase = np.searchsorted(np.cumsum(self._p), rng.random(size), side="right")
-        phase = np.minimum(phase, self._p.size - 1)  # guards against sum(probs) < 1 by rounding
-        return rng.standard_exponential(size) / self._mu[phase]
+        u = rng.random(size)
+        if self._p.size == 2:
+            # two phases: phase 1 exactly where the general line's binary search gives >= 1, i.e. where
+            # u >= p1; the same numbers about 2x faster (the H2 services of the validation battery)
+            rate = np.where(u >= self._cumulative[0], self._mu[1], self._mu[0])
+        else:
+            phase = np.searchsorted(self._cumulative, u, side="right")
+            rate = self._mu[np.minimum(phase, self._p.size - 1)]  # guards against sum(probs) < 1 by rounding
+        return rng.standard_exponential(size) / rate
 
 
 @dataclass(frozen=True)
