@@ -21,24 +21,46 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import resource
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import virtmodel as vm
-from virtmodel.experiments.validation import SIZES, battery, check_replications, runs_bounded
+from virtmodel.experiments.validation import SIZES, _run_check, battery, check_replications, runs_bounded
 
 
-def _cpu() -> float:
-    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+def _timed(job):
+    """Simulate one check as validate does (workers=1 on a pool process); also its CPU and wall seconds."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    res = _run_check(job)
+    return res, time.process_time() - cpu, time.perf_counter() - wall
+
+
+def _report(check, pred, res, level, length, records, cpu, wall) -> str:
+    worst, outside, rows, rows_outside = 0.0, 0, 0, 0
+    simulated = set(zip(res.summary["metric"], res.summary["group"], strict=True))
+    for row in pred.values.itertuples():
+        if not pred.exact or (row.metric, row.group) not in simulated:
+            continue
+        low, high = res.ci(row.metric, row.group, level=level)
+        rows += 1
+        rows_outside += not low <= row.value <= high
+        if row.metric not in ("mean_wait", "mean_response") or row.value <= 0:
+            continue
+        worst = max(worst, (high - low) / 2 / row.value)
+        outside += not low <= row.value <= high
+    how = res.engine if records else f"{res.engine}, bounded memory"
+    return (f"{check.label} [{how}]: length {length:g}, largest mean-delay detectable error "
+            f"{100 * worst:.2f} %, outside {outside}; every exact row: {rows}, outside {rows_outside}; "
+            f"{cpu:.0f} CPU-s, {wall:.0f} s wall")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("match", nargs="+", help="run the checks whose label contains every one of these")
+    parser.add_argument("--any", action="store_true", help="... any one of these instead")
     parser.add_argument("--size", choices=sorted(SIZES), default="default")
     parser.add_argument("--seed", type=int, default=2026, help="the battery's root seed (validate's default)")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="checks side by side, as validate runs them")
     parser.add_argument("--area", action="append", help="only the checks of this area (repeatable)")
     parser.add_argument("--uniform", action="store_true", help="500,000 x 10, length and replication factors 1")
     parser.add_argument("--engine", choices=("auto", "simpy", "compiled"), default=None,
@@ -49,36 +71,29 @@ def main() -> None:
     exact_rows = sum(len(p.values) for p in (vm.predict(c.scenario) for c in checks) if p.exact)
     level = 1 - 0.05 / exact_rows
     print(f"family-wise level 1 - 0.05/{exact_rows} over the whole battery's exact rows (an upper bound: "
-          "validate counts only the rows it simulates)")
+          "validate counts only the rows it simulates)", flush=True)
     chosen = {c.label for c in battery(args.area)} if args.area else None
+    matches = any if args.any else all
+    jobs, about = [], []
     for index, check in enumerate(checks):
-        if not all(m in check.label for m in args.match) or (chosen is not None and check.label not in chosen):
+        if not matches(m in check.label for m in args.match) or (chosen is not None and check.label not in chosen):
             continue
-        cpu, wall = _cpu(), time.perf_counter()
         pred = vm.predict(check.scenario)
         sized = dataclasses.replace(check, length=1.0, replications=1.0) if args.uniform else check
-        length = sized.length
-        engine = args.engine or check.engine
-        records = not runs_bounded(dataclasses.replace(sized, engine=engine), customers, pred)  # as validate
-        res = vm.simulate(check.scenario, customers=int(customers * length),
-                          replications=check_replications(sized, customers, replications),
-                          seed=args.seed + index, workers=args.workers, engine=engine, records=records)
-        worst, outside, rows, rows_outside = 0.0, 0, 0, 0
-        simulated = set(zip(res.summary["metric"], res.summary["group"], strict=True))
-        for row in pred.values.itertuples():
-            if not pred.exact or (row.metric, row.group) not in simulated:
-                continue
-            low, high = res.ci(row.metric, row.group, level=level)
-            rows += 1
-            rows_outside += not low <= row.value <= high
-            if row.metric not in ("mean_wait", "mean_response") or row.value <= 0:
-                continue
-            worst = max(worst, (high - low) / 2 / row.value)
-            outside += not low <= row.value <= high
-        how = res.engine if records else f"{res.engine}, bounded memory"
-        print(f"{check.label} [{how}]: length {length:g}, largest mean-delay detectable error "
-              f"{100 * worst:.2f} %, outside {outside}; every exact row: {rows}, outside {rows_outside}; "
-              f"{_cpu() - cpu:.0f} CPU-s, {time.perf_counter() - wall:.0f} s wall", flush=True)
+        sized = dataclasses.replace(sized, engine=args.engine or check.engine)
+        records = not runs_bounded(sized, customers, pred)  # as validate
+        jobs.append((sized, int(customers * sized.length), check_replications(sized, customers, replications),
+                     args.seed + index, records))
+        about.append((check, pred, sized.length, records))
+    if args.workers == 1:
+        done = ((i, _timed(job)) for i, job in enumerate(jobs))
+    else:  # whole checks side by side on one pool, each simulated with workers=1 (as run_battery does)
+        pool = ProcessPoolExecutor(max_workers=args.workers)
+        futures = {pool.submit(_timed, job): i for i, job in enumerate(jobs)}
+        done = ((futures[f], f.result()) for f in as_completed(futures))
+    for i, (res, cpu, wall) in done:
+        check, pred, length, records = about[i]
+        print(_report(check, pred, res, level, length, records, cpu, wall), flush=True)
 
 
 if __name__ == "__main__":
