@@ -58,6 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("match", nargs="+", help="run the checks whose label contains every one of these")
     parser.add_argument("--any", action="store_true", help="... any one of these instead")
+    parser.add_argument("--exact", action="store_true", help="... is one of these instead")
     parser.add_argument("--size", choices=sorted(SIZES), default="default")
     parser.add_argument("--seed", type=int, default=2026, help="the battery's root seed (validate's default)")
     parser.add_argument("--workers", type=int, default=2, help="checks side by side, as validate runs them")
@@ -73,10 +74,11 @@ def main() -> None:
     print(f"family-wise level 1 - 0.05/{exact_rows} over the whole battery's exact rows (an upper bound: "
           "validate counts only the rows it simulates)", flush=True)
     chosen = {c.label for c in battery(args.area)} if args.area else None
-    matches = any if args.any else all
+    matches = any if args.any or args.exact else all
     jobs, about = [], []
     for index, check in enumerate(checks):
-        if not matches(m in check.label for m in args.match) or (chosen is not None and check.label not in chosen):
+        found = (m == check.label if args.exact else m in check.label for m in args.match)
+        if not matches(found) or (chosen is not None and check.label not in chosen):
             continue
         pred = vm.predict(check.scenario)
         sized = dataclasses.replace(check, length=1.0, replications=1.0) if args.uniform else check
