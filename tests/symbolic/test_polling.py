@@ -16,7 +16,7 @@ import math
 
 import pytest
 import sympy
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from virtmodel.analytic import PollingSystem
@@ -98,6 +98,9 @@ def two_vm_wait(discipline):
 @given(load=loads, split=st.floats(0.01, 0.99), m1=means, m2=means, c1=scvs, c2=scvs,
        r1=means, r2=means, d1=st.one_of(st.just(0.0), scvs), d2=st.one_of(st.just(0.0), scvs),
        discipline=st.sampled_from(["exhaustive", "gated"]))
+# a nearly idle VM beside a busy one: the numeric solves were off by 1.1e-9 before iterative refinement
+@example(load=0.125, split=0.01171875, m1=26.0, m2=0.25, c1=1.0, c2=1.0, r1=1.0, r2=1.0, d1=0.0, d2=0.0,
+         discipline="gated")
 def test_two_vm_exact_waits(load, split, m1, m2, c1, c2, r1, r2, d1, d2, discipline):
     # the derivation gives VM 1's wait; VM 2's is the same expression with the labels swapped
     services = [gamma(m1, c1), gamma(m2, c2)]

@@ -337,13 +337,20 @@ def buffer_occupancy(arrival_rates, service_means, service_second_moments, switc
     for i in range(n):
         cycle = maps[i] @ cycle
         offset = first_step(i, offset)
-    first = [np.linalg.solve(eye - cycle, offset)]
+    # each solve with one step of iterative refinement (the residual solved again and added): with a
+    # nearly idle queue beside a busy one the plain solves were off by 1e-9 relative (hypothesis found
+    # lambda_1 = 5.6e-5, E[S_1] = 26 against E[S_2] = 0.25), the refined ones agree with the exact
+    # derivation to 1e-15
+    fixed = eye - cycle
+    first = np.linalg.solve(fixed, offset)
+    first = [first + np.linalg.solve(fixed, offset - fixed @ first)]
     for i in range(n - 1):
         first.append(first_step(i, first[-1]))
     constant = np.zeros((n, n))
     for i in range(n):
         constant = second_step(i, first[i], constant)
-    second = [solve_discrete_lyapunov(cycle, constant)]
+    second = solve_discrete_lyapunov(cycle, constant)  # X = C X C^T + Q
+    second = [second + solve_discrete_lyapunov(cycle, constant - second + cycle @ second @ cycle.T)]
     for i in range(n - 1):
         second.append(second_step(i, first[i], second[-1]))
     second = [(mm + mm.T) / 2.0 for mm in second]
