@@ -814,26 +814,12 @@ def _credit_chunk(arr_t, arr_vm, size, start, link, remaining, occupied, base, c
             bt = arr_t[i_loc]
             be = aeid[arr_vm[i_loc]]
             if i_loc + 1 < n and arr_t[i_loc + 1] == bt:
-                # arrivals of several VMs at one instant (lattice interarrivals): simpy takes them by event
-                # id, the merged stream by VM index; move the first one of the VM with the smallest id to the
-                # front (the rest keep their order, so each VM's own arrivals stay in sequence)
-                first = i_loc
-                j = i_loc + 1
+                be = first_created_to_front(arr_t, arr_vm, size, i_loc, n, aeid)  # simultaneous arrivals
+                # those jobs have not arrived: all their work remains, now at their new places
+                j = i_loc
                 while j < n and arr_t[j] == bt:
-                    if aeid[arr_vm[j]] < be:
-                        first = j
-                        be = aeid[arr_vm[j]]
+                    remaining[j] = size[j]
                     j += 1
-                if first != i_loc:
-                    v_first = arr_vm[first]
-                    x_first = size[first]
-                    for j in range(first, i_loc, -1):
-                        arr_vm[j] = arr_vm[j - 1]
-                        size[j] = size[j - 1]
-                        remaining[j] = remaining[j - 1]
-                    arr_vm[i_loc] = v_first
-                    size[i_loc] = x_first
-                    remaining[i_loc] = x_first
         for s in range(c + 2):
             if ev_k[s] == _NONE:
                 continue
